@@ -1,0 +1,79 @@
+#include "events.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace ccci {
+
+using nlohmann::json;
+
+EventWriter::EventWriter(const std::filesystem::path& file) {
+  fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd_ < 0) throw std::runtime_error("cannot open " + file.string() + ": " + std::strerror(errno));
+}
+
+EventWriter::~EventWriter() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void EventWriter::write(const json& event) {
+  const std::string line = event.dump() + "\n";
+  size_t written = 0;
+  while (written < line.size()) {
+    const ssize_t count = ::write(fd_, line.data() + written, line.size() - written);
+    if (count < 0 && errno == EINTR) continue;
+    if (count < 0) throw std::runtime_error(std::string("cannot write an event: ") + std::strerror(errno));
+    written += static_cast<size_t>(count);
+  }
+}
+
+void EventWriter::phase_started(Phase phase, std::chrono::seconds timeout) {
+  write({{"event", "phase"}, {"phase", to_string(phase)}, {"timeout_s", timeout.count()}});
+}
+void EventWriter::step_finished(const StepResult& step) { write({{"event", "step"}, {"step", to_json(step)}}); }
+void EventWriter::teardown_finished() { write({{"event", "teardown_finished"}}); }
+void EventWriter::kept(const std::string& what) { write({{"event", "kept"}, {"what", what}}); }
+void EventWriter::fatal(const std::string& message) { write({{"event", "fatal"}, {"message", message}}); }
+
+std::vector<std::string> EventReader::drain(LifecycleObserver& observer) {
+  std::vector<std::string> fatal;
+  std::ifstream in(file_, std::ios::binary);
+  if (!in) return fatal;
+  in.seekg(static_cast<std::streamoff>(offset_));
+  std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  offset_ += chunk.size();
+  partial_ += chunk;
+
+  size_t start = 0;
+  for (size_t end; (end = partial_.find('\n', start)) != std::string::npos; start = end + 1) {
+    const json event = json::parse(partial_.substr(start, end - start), nullptr, false);
+    if (event.is_discarded() || !event.is_object()) continue;  // not ours; never trusted
+    const std::string type = event.value("event", "");
+    try {
+      if (type == "phase") {
+        const std::string phase = event.at("phase").get<std::string>();
+        const Phase parsed = phase == "deploy" ? Phase::deploy : phase == "probe" ? Phase::probe : Phase::teardown;
+        observer.phase_started(parsed, std::chrono::seconds(event.at("timeout_s").get<long long>()));
+      } else if (type == "step") {
+        observer.step_finished(step_from_json(event.at("step")));
+      } else if (type == "teardown_finished") {
+        observer.teardown_finished();
+      } else if (type == "kept") {
+        observer.kept(event.at("what").get<std::string>());
+      } else if (type == "fatal") {
+        fatal.push_back(event.at("message").get<std::string>());
+      }
+    } catch (const std::exception&) {
+      // A malformed event from a misbehaving plugin process is ignored.
+    }
+  }
+  partial_.erase(0, start);
+  return fatal;
+}
+
+}  // namespace ccci

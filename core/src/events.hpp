@@ -1,0 +1,48 @@
+// The child-to-host channel: one JSON object per line, appended to a file.
+// A line is written whole with one write(2), so the host never reads half a
+// line, and everything up to a crash is kept.
+#pragma once
+
+#include "lifecycle.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace ccci {
+
+/// The child's side: a LifecycleObserver that appends events to a file.
+class EventWriter final : public LifecycleObserver {
+ public:
+  explicit EventWriter(const std::filesystem::path& file);
+  EventWriter(const EventWriter&) = delete;
+  EventWriter& operator=(const EventWriter&) = delete;
+  ~EventWriter() override;
+
+  void phase_started(Phase phase, std::chrono::seconds timeout) override;
+  void step_finished(const StepResult& step) override;
+  void teardown_finished() override;
+  void kept(const std::string& what) override;
+  /// The child could not run the test at all.
+  void fatal(const std::string& message);
+
+ private:
+  void write(const nlohmann::json& event);
+  int fd_ = -1;
+};
+
+/// The host's side: reads the complete lines added since the last call and
+/// hands each event to an observer.
+class EventReader {
+ public:
+  explicit EventReader(std::filesystem::path file) : file_(std::move(file)) {}
+  /// Returns the messages of "fatal" events; the others go to `observer`.
+  std::vector<std::string> drain(LifecycleObserver& observer);
+
+ private:
+  std::filesystem::path file_;
+  std::uintmax_t offset_ = 0;
+  std::string partial_;
+};
+
+}  // namespace ccci

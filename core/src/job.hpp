@@ -1,0 +1,54 @@
+// One recipe test as the host hands it to the child that runs it.
+#pragma once
+
+#include "ccci/abra_client.hpp"
+#include "ccci/plugin.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace ccci {
+
+/// When teardown is skipped on purpose (--keep).
+enum class KeepPolicy { never, on_failure, always };
+std::string_view to_string(KeepPolicy policy);
+/// Throws std::invalid_argument naming the accepted values.
+KeepPolicy parse_keep_policy(const std::string& text);
+
+struct PhaseTimeouts {
+  std::chrono::seconds deploy{900};
+  std::chrono::seconds probe{300};
+  std::chrono::seconds teardown{300};
+};
+
+/// Timeouts the user set (flags or config); unset ones fall back to the plugin's.
+struct TimeoutOverrides {
+  std::optional<std::chrono::seconds> deploy;
+  std::optional<std::chrono::seconds> probe;
+  std::optional<std::chrono::seconds> teardown;
+};
+
+/// The user's setting, else what the plugin asks for, else the default.
+PhaseTimeouts resolve_timeouts(const Timeouts& plugin_asks, const TimeoutOverrides& user);
+
+struct RecipeJob {
+  std::filesystem::path plugin_file;
+  std::string recipe;
+  std::string server;
+  std::string domain;
+  AbraSettings abra;
+  HttpSettings http;
+  PhaseTimeouts timeouts;
+  KeepPolicy keep = KeepPolicy::never;
+  std::filesystem::path log_file;     ///< the recipe's log (appended to)
+  std::filesystem::path events_file;  ///< JSON lines the child writes for the host
+};
+
+nlohmann::json to_json(const RecipeJob& job);
+RecipeJob job_from_json(const nlohmann::json& json);
+
+}  // namespace ccci

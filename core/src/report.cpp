@@ -1,0 +1,272 @@
+#include "report.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace ccci {
+
+using nlohmann::json;
+
+std::string_view to_string(Phase phase) {
+  switch (phase) {
+    case Phase::deploy: return "deploy";
+    case Phase::probe: return "probe";
+    case Phase::teardown: return "teardown";
+  }
+  return "?";
+}
+
+std::string_view to_string(Status status) {
+  switch (status) {
+    case Status::passed: return "passed";
+    case Status::failed: return "failed";
+    case Status::errored: return "errored";
+    case Status::skipped: return "skipped";
+  }
+  return "?";
+}
+
+std::string_view to_string(StepKind kind) {
+  switch (kind) {
+    case StepKind::action: return "action";
+    case StepKind::readiness: return "readiness";
+    case StepKind::check: return "check";
+  }
+  return "?";
+}
+
+namespace {
+
+template <typename Enum, size_t N>
+Enum parse_enum(const std::string& text, const Enum (&values)[N], const char* what) {
+  for (Enum value : values)
+    if (to_string(value) == text) return value;
+  throw std::invalid_argument(std::string("unknown ") + what + " \"" + text + "\"");
+}
+
+constexpr Phase kPhases[] = {Phase::deploy, Phase::probe, Phase::teardown};
+constexpr Status kStatuses[] = {Status::passed, Status::failed, Status::errored, Status::skipped};
+constexpr StepKind kKinds[] = {StepKind::action, StepKind::readiness, StepKind::check};
+
+std::string describe(const StepResult& step) {
+  std::string text = "\"" + step.name + "\" " + std::string(to_string(step.status));
+  if (!step.message.empty()) text += ": " + step.message;
+  return text;
+}
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        // XML 1.0 forbids most control characters, even escaped.
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r')
+          out += ' ';
+        else
+          out += c;
+    }
+  }
+  return out;
+}
+
+std::string seconds(std::chrono::milliseconds duration) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f", static_cast<double>(duration.count()) / 1000.0);
+  return text;
+}
+
+}  // namespace
+
+Status overall_status(const std::vector<StepResult>& steps) {
+  if (steps.empty()) return Status::skipped;
+  bool failed = false;
+  bool ran = false;
+  for (const auto& step : steps) {
+    if (step.status == Status::errored) return Status::errored;
+    failed = failed || step.status == Status::failed;
+    ran = ran || step.status != Status::skipped;
+  }
+  if (failed) return Status::failed;
+  return ran ? Status::passed : Status::skipped;
+}
+
+void judge(RecipeResult& result) {
+  result.status = overall_status(result.steps);
+
+  const StepResult* deploy_problem = nullptr;
+  const StepResult* readiness = nullptr;
+  const StepResult* check_problem = nullptr;
+  bool deploy_ran = false;
+  int checks = 0;
+  for (const auto& step : result.steps) {
+    if (step.phase == Phase::deploy) {
+      deploy_ran = deploy_ran || step.status != Status::skipped;
+      if (step.status != Status::passed && !deploy_problem) deploy_problem = &step;
+    } else if (step.phase == Phase::probe) {
+      if (step.kind == StepKind::readiness) {
+        readiness = &step;
+      } else {
+        ++checks;
+        if (step.status != Status::passed && !check_problem) check_problem = &step;
+      }
+    }
+  }
+
+  if (!deploy_ran || deploy_problem) {
+    result.level = 0;
+    result.level_reason = deploy_problem ? "does not deploy: " + describe(*deploy_problem)
+                                         : "deploy was not attempted";
+  } else if (!readiness || readiness->status != Status::passed) {
+    result.level = 1;
+    result.level_reason = "does not serve its domain over valid HTTPS" +
+                          (readiness ? ": " + describe(*readiness) : std::string(": not probed"));
+  } else if (checks == 0 || check_problem) {
+    result.level = 2;
+    result.level_reason = check_problem ? "a recipe-specific check did not pass: " + describe(*check_problem)
+                                        : "the plugin has no recipe-specific checks";
+  } else {
+    result.level = 3;
+    result.level_reason = "level 4 (keeps its data across undeploy and redeploy) is not tested yet";
+  }
+}
+
+json to_json(const StepResult& step) {
+  return {{"phase", to_string(step.phase)},   {"kind", to_string(step.kind)},
+          {"name", step.name},                {"status", to_string(step.status)},
+          {"duration_ms", step.duration.count()}, {"message", step.message}};
+}
+
+StepResult step_from_json(const json& in) {
+  StepResult step;
+  step.phase = parse_enum(in.at("phase").get<std::string>(), kPhases, "phase");
+  step.kind = parse_enum(in.value("kind", std::string("action")), kKinds, "step kind");
+  step.name = in.at("name").get<std::string>();
+  step.status = parse_enum(in.at("status").get<std::string>(), kStatuses, "status");
+  step.duration = std::chrono::milliseconds(in.value("duration_ms", 0LL));
+  step.message = in.value("message", std::string());
+  return step;
+}
+
+std::string format_rfc3339(std::chrono::system_clock::time_point time) {
+  const auto since_epoch = time.time_since_epoch();
+  const std::time_t whole = std::chrono::duration_cast<std::chrono::seconds>(since_epoch).count();
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count() % 1000;
+  std::tm utc{};
+  gmtime_r(&whole, &utc);
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(millis));
+  return text;
+}
+
+json to_json(const RunReport& report) {
+  json summary = {{"passed", 0}, {"failed", 0}, {"errored", 0}, {"skipped", 0}};
+  json recipes = json::array();
+  for (const auto& recipe : report.recipes) {
+    summary[std::string(to_string(recipe.status))] = summary[std::string(to_string(recipe.status))].get<int>() + 1;
+    json steps = json::array();
+    for (const auto& step : recipe.steps) steps.push_back(to_json(step));
+    json entry = {{"recipe", recipe.recipe},
+                  {"server", recipe.server},
+                  {"domain", recipe.domain},
+                  {"status", to_string(recipe.status)},
+                  {"level", recipe.level},
+                  {"level_reason", recipe.level_reason},
+                  {"duration_ms", recipe.duration.count()},
+                  {"log", recipe.log},
+                  {"steps", std::move(steps)}};
+    if (!recipe.kept.empty()) entry["kept"] = recipe.kept;
+    recipes.push_back(std::move(entry));
+  }
+  return {{"schema", "cc-ci/results/v1"},
+          {"run_id", report.run_id},
+          {"started_at", format_rfc3339(report.started_at)},
+          {"finished_at", format_rfc3339(report.finished_at)},
+          {"duration_ms",
+           std::chrono::duration_cast<std::chrono::milliseconds>(report.finished_at - report.started_at).count()},
+          {"interrupted", report.interrupted},
+          {"summary", std::move(summary)},
+          {"recipes", std::move(recipes)}};
+}
+
+std::string to_junit(const RunReport& report) {
+  struct Counts {
+    int tests = 0, failures = 0, errors = 0, skipped = 0;
+    void add(Status status) {
+      ++tests;
+      failures += status == Status::failed;
+      errors += status == Status::errored;
+      skipped += status == Status::skipped;
+    }
+    std::string attributes() const {
+      return "tests=\"" + std::to_string(tests) + "\" failures=\"" + std::to_string(failures) +
+             "\" errors=\"" + std::to_string(errors) + "\" skipped=\"" + std::to_string(skipped) + "\"";
+    }
+  };
+
+  Counts all;
+  std::string suites;
+  for (const auto& recipe : report.recipes) {
+    Counts counts;
+    std::string cases;
+    for (const auto& step : recipe.steps) {
+      counts.add(step.status);
+      cases += "    <testcase classname=\"" + xml_escape(recipe.recipe + "." + std::string(to_string(step.phase))) +
+               "\" name=\"" + xml_escape(step.name) + "\" time=\"" + seconds(step.duration) + "\"";
+      const std::string message = xml_escape(step.message);
+      switch (step.status) {
+        case Status::passed: cases += "/>\n"; break;
+        case Status::failed:
+          cases += ">\n      <failure message=\"" + message + "\">" + message + "</failure>\n    </testcase>\n";
+          break;
+        case Status::errored:
+          cases += ">\n      <error message=\"" + message + "\">" + message + "</error>\n    </testcase>\n";
+          break;
+        case Status::skipped: cases += ">\n      <skipped message=\"" + message + "\"/>\n    </testcase>\n"; break;
+      }
+    }
+    all.tests += counts.tests;
+    all.failures += counts.failures;
+    all.errors += counts.errors;
+    all.skipped += counts.skipped;
+    suites += "  <testsuite name=\"" + xml_escape(recipe.recipe) + "\" " + counts.attributes() + " time=\"" +
+              seconds(recipe.duration) + "\" timestamp=\"" + format_rfc3339(report.started_at) + "\">\n" +
+              "    <properties>\n" +
+              "      <property name=\"server\" value=\"" + xml_escape(recipe.server) + "\"/>\n" +
+              "      <property name=\"domain\" value=\"" + xml_escape(recipe.domain) + "\"/>\n" +
+              "      <property name=\"level\" value=\"" + std::to_string(recipe.level) + "\"/>\n" +
+              "      <property name=\"level_reason\" value=\"" + xml_escape(recipe.level_reason) + "\"/>\n" +
+              "    </properties>\n" + cases +
+              "    <system-out>log: " + xml_escape(recipe.log) + "</system-out>\n  </testsuite>\n";
+  }
+  const auto total = std::chrono::duration_cast<std::chrono::milliseconds>(report.finished_at - report.started_at);
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"cc-ci\" " + all.attributes() +
+         " time=\"" + seconds(total) + "\">\n" + suites + "</testsuites>\n";
+}
+
+void write_file_atomically(const std::filesystem::path& path, const std::string& content) {
+  const auto temporary = path.string() + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write " + temporary);
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+void write_reports(const RunReport& report, const std::filesystem::path& directory) {
+  std::filesystem::create_directories(directory);
+  write_file_atomically(directory / "results.json", to_json(report).dump(2) + "\n");
+  write_file_atomically(directory / "junit.xml", to_junit(report));
+}
+
+}  // namespace ccci

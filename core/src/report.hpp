@@ -1,0 +1,75 @@
+// What a run found: steps, recipe results, the run report and its files.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ccci {
+
+enum class Phase { deploy, probe, teardown };
+/// failed: a check said no. errored: the check could not be run (abra missing,
+/// timeout, crash). skipped: not run, and the message says why.
+enum class Status { passed, failed, errored, skipped };
+/// What a step is, so levels can be computed: a lifecycle action, the host's
+/// readiness probe, or a recipe-specific check.
+enum class StepKind { action, readiness, check };
+
+std::string_view to_string(Phase phase);
+std::string_view to_string(Status status);
+std::string_view to_string(StepKind kind);
+
+struct StepResult {
+  Phase phase = Phase::deploy;
+  StepKind kind = StepKind::action;
+  std::string name{};
+  Status status = Status::passed;
+  std::chrono::milliseconds duration{0};
+  std::string message{};
+};
+
+struct RecipeResult {
+  std::string recipe{};
+  std::string server{};
+  std::string domain{};
+  Status status = Status::skipped;
+  int level = 0;
+  std::string level_reason{};  ///< why the level is not higher
+  std::chrono::milliseconds duration{0};
+  std::string log{};           ///< path of the recipe's log, relative to the report dir
+  std::string kept{};          ///< non-empty when teardown was skipped on purpose: what was kept
+  std::vector<StepResult> steps{};
+};
+
+struct RunReport {
+  std::string run_id;
+  std::chrono::system_clock::time_point started_at;
+  std::chrono::system_clock::time_point finished_at;
+  bool interrupted = false;
+  std::vector<RecipeResult> recipes;
+};
+
+/// errored beats failed beats passed; a recipe with no steps was skipped.
+Status overall_status(const std::vector<StepResult>& steps);
+/// Sets status, level and level_reason from the steps (DESIGN §5, levels 0-3).
+void judge(RecipeResult& result);
+
+nlohmann::json to_json(const StepResult& step);
+StepResult step_from_json(const nlohmann::json& json);
+nlohmann::json to_json(const RunReport& report);
+/// The JUnit XML of a run: a testsuite per recipe, a testcase per step.
+std::string to_junit(const RunReport& report);
+
+/// Writes `content` to `path` through a temporary file and a rename, so a
+/// reader never sees half a file.
+void write_file_atomically(const std::filesystem::path& path, const std::string& content);
+/// results.json and junit.xml in `directory`.
+void write_reports(const RunReport& report, const std::filesystem::path& directory);
+
+std::string format_rfc3339(std::chrono::system_clock::time_point time);
+
+}  // namespace ccci

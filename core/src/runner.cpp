@@ -1,0 +1,156 @@
+#include "runner.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace ccci {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string random_hex(size_t digits) {
+  static std::mutex mutex;
+  static std::mt19937_64 generator{std::random_device{}()};
+  std::scoped_lock lock(mutex);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string text;
+  for (size_t i = 0; i < digits; ++i) text += kDigits[generator() % 16];
+  return text;
+}
+
+// The state abra shares between runs: $ABRA_DIR, else ~/.abra.
+fs::path base_abra_dir() {
+  if (const char* dir = std::getenv("ABRA_DIR"); dir && *dir) return dir;
+  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".abra";
+  return ".abra";
+}
+
+// Each recipe test gets its own ABRA_DIR whose entries link to the shared one:
+// servers and recipe checkouts stay where abra keeps them, while anything a
+// run adds at the top level stays its own.
+void prepare_abra_dir(const fs::path& target) {
+  fs::create_directories(target);
+  const fs::path base = base_abra_dir();
+  std::error_code error;
+  if (!fs::is_directory(base, error)) return;
+  for (const auto& entry : fs::directory_iterator(base)) {
+    const fs::path link = target / entry.path().filename();
+    if (!fs::exists(fs::symlink_status(link))) fs::create_directory_symlink(fs::absolute(entry.path()), link);
+  }
+}
+
+}  // namespace
+
+std::string make_domain(const std::string& recipe, const std::string& suffix) {
+  std::string label = recipe.substr(0, 4);
+  while (!label.empty() && label.back() == '-') label.pop_back();
+  return label + "-" + random_hex(6) + "." + suffix;
+}
+
+std::string new_run_id() {
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+  return std::string(stamp) + "-" + random_hex(6);
+}
+
+std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins, const std::vector<std::string>& selection,
+                                    const Settings& settings) {
+  std::vector<const Plugin*> chosen;
+  if (selection.empty()) {
+    for (const auto& plugin : plugins) chosen.push_back(&plugin);
+  } else {
+    for (const auto& name : selection) {
+      const Plugin* found = nullptr;
+      for (const auto& plugin : plugins)
+        if (plugin.recipe() == name) found = &plugin;
+      if (!found) {
+        std::string known;
+        for (const auto& plugin : plugins) known += (known.empty() ? "" : ", ") + plugin.recipe();
+        throw UsageError("no plugin tests recipe \"" + name + "\" (found: " + (known.empty() ? "none" : known) + ")");
+      }
+      chosen.push_back(found);
+    }
+  }
+
+  std::vector<PlannedRecipe> planned;
+  const fs::path report_dir = fs::absolute(settings.report_dir);
+  for (size_t index = 0; index < chosen.size(); ++index) {
+    const Plugin& plugin = *chosen[index];
+    PlannedRecipe entry;
+    entry.plugin = &plugin;
+    try {
+      entry.info = plugin.create()->info();
+    } catch (const std::exception& error) {
+      throw UsageError("plugin " + plugin.file().string() + ": info() failed: " + error.what());
+    }
+    RecipeJob& job = entry.job;
+    job.plugin_file = fs::absolute(plugin.file());
+    job.recipe = plugin.recipe();
+    job.server = settings.servers[index % settings.servers.size()];
+    job.domain = make_domain(job.recipe, settings.domain_suffix);
+    job.abra.executable = settings.abra;
+    const fs::path work = report_dir / "work" / job.recipe;
+    job.abra.abra_dir = (work / "abra").string();
+    job.http.ca_file = settings.ca_file.empty() ? "" : fs::absolute(settings.ca_file).string();
+    job.http.connect_to = settings.connect_to;
+    job.timeouts = resolve_timeouts(entry.info.timeouts, settings.timeouts);
+    job.keep = settings.keep;
+    job.log_file = report_dir / "logs" / (job.recipe + ".log");
+    job.events_file = work / "events.jsonl";
+    planned.push_back(std::move(entry));
+  }
+  return planned;
+}
+
+RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& planned, int jobs,
+                      const std::atomic<int>& interrupt, const Progress& progress, const std::string& run_id) {
+  RunReport report;
+  report.run_id = run_id;
+  report.started_at = std::chrono::system_clock::now();
+  report.recipes.resize(planned.size());
+
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t index; (index = next.fetch_add(1)) < planned.size();) {
+      const RecipeJob& job = planned[index].job;
+      RecipeResult& result = report.recipes[index];
+      if (interrupt.load()) {
+        result = {.recipe = job.recipe, .server = job.server, .domain = job.domain};
+        result.steps.push_back({.phase = Phase::deploy, .name = "not started", .status = Status::skipped,
+                                .message = "the run was interrupted before this recipe started"});
+        judge(result);
+        continue;
+      }
+      // A clean slate: nothing from an earlier run in this report dir is reused.
+      const fs::path work = job.events_file.parent_path();
+      fs::remove_all(work);
+      fs::create_directories(work);
+      fs::create_directories(job.log_file.parent_path());
+      fs::remove(job.log_file);
+      prepare_abra_dir(job.abra.abra_dir);
+      const fs::path job_file = work / "job.json";
+      std::ofstream(job_file) << to_json(job).dump(2);
+      result = supervise(self, job, job_file, interrupt, progress);
+      result.log = fs::relative(job.log_file, job.log_file.parent_path().parent_path()).string();
+    }
+  };
+
+  const int threads = std::max(1, std::min<int>(jobs, static_cast<int>(planned.size())));
+  std::vector<std::jthread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back(worker);
+  worker();
+  pool.clear();  // joins
+
+  report.finished_at = std::chrono::system_clock::now();
+  report.interrupted = interrupt.load() != 0;
+  return report;
+}
+
+}  // namespace ccci

@@ -1,0 +1,165 @@
+#include "supervisor.hpp"
+
+#include "ccci/abra_recipe.hpp"
+#include "ccci/process.hpp"
+#include "events.hpp"
+#include "lifecycle.hpp"
+#include "plugin_loader.hpp"
+
+#include <fstream>
+#include <optional>
+#include <thread>
+
+#include <signal.h>
+
+namespace ccci {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Collects what the child reports, and what the host adds.
+class Collector final : public LifecycleObserver {
+ public:
+  Collector(const RecipeJob& job, const Progress& progress) : job_(job), progress_(progress) {}
+
+  void phase_started(Phase phase, std::chrono::seconds timeout) override {
+    phase_ = phase;
+    phase_deadline_ = Clock::now() + timeout + kWatchdogGrace;
+    phase_timeout_ = timeout;
+    deploy_attempted_ = true;
+    if (progress_.phase_started) progress_.phase_started(job_, phase);
+  }
+  void step_finished(const StepResult& step) override {
+    StepResult named = step;
+    named.name = prefix_ + step.name;
+    steps_.push_back(named);
+    if (progress_.step_finished) progress_.step_finished(job_, named);
+  }
+  void teardown_finished() override { teardown_finished_ = true; }
+  void kept(const std::string& what) override { kept_ = what; }
+
+  void add(Phase phase, Status status, const std::string& name, const std::string& message) {
+    step_finished({.phase = phase, .kind = StepKind::action, .name = name, .status = status, .message = message});
+  }
+  /// Steps recorded from now on are the host's own.
+  void host_takes_over() {
+    prefix_ = "host: ";
+    teardown_finished_ = false;
+  }
+
+  const RecipeJob& job_;
+  const Progress& progress_;
+  std::string prefix_;
+  std::optional<Phase> phase_;
+  Clock::time_point phase_deadline_ = Clock::time_point::max();
+  std::chrono::seconds phase_timeout_{0};
+  bool deploy_attempted_ = false;
+  bool teardown_finished_ = false;
+  std::string kept_;
+  std::vector<StepResult> steps_;
+};
+
+// The standard abra teardown, for when the test process cannot do its own.
+class StandardTeardown final : public AbraRecipe {
+  void probe(Context&) override {}
+};
+
+std::string phase_name(const std::optional<Phase>& phase) {
+  return phase ? std::string(to_string(*phase)) : std::string("start-up");
+}
+
+}  // namespace
+
+RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::path& job_file,
+                       const std::atomic<int>& interrupt, const Progress& progress) {
+  const auto started = Clock::now();
+  Collector collector(job, progress);
+  EventReader events(job.events_file);
+
+  std::optional<int> status;
+  std::string ended_by;  // why the host ended the test process, if it did
+  try {
+    Subprocess child(Command{.argv = {self.string(), "exec-one", "--job", job_file.string()},
+                             .output = Output::file,
+                             .output_file = job.log_file.string()});
+    while (!(status = child.poll())) {
+      for (const auto& message : events.drain(collector))
+        collector.add(collector.phase_.value_or(Phase::deploy), Status::errored, "test process", message);
+      if (const int signal = interrupt.load()) {
+        ended_by = std::string("interrupted by ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT");
+      } else if (Clock::now() > collector.phase_deadline_) {
+        ended_by = phase_name(collector.phase_) + " did not finish within its " +
+                   std::to_string(collector.phase_timeout_.count()) + "s timeout (+" +
+                   std::to_string(kWatchdogGrace.count()) + "s grace): the test process hung and was killed";
+      }
+      if (!ended_by.empty()) {
+        status = child.terminate(2s);
+        break;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  } catch (const CommandError& error) {
+    ended_by = std::string("cannot start the test process: ") + error.what();
+  }
+  for (const auto& message : events.drain(collector))
+    collector.add(collector.phase_.value_or(Phase::deploy), Status::errored, "test process", message);
+
+  const Phase phase = collector.phase_.value_or(Phase::deploy);
+  if (!ended_by.empty()) {
+    collector.add(phase, Status::errored, phase_name(collector.phase_) + " interrupted", ended_by);
+  } else if (status) {
+    CommandResult exit;
+    decode_wait_status(*status, exit);
+    if (exit.signal != 0)
+      collector.add(phase, Status::errored, "test process crashed",
+                    "the test process was " + exit.describe() + " during " + phase_name(collector.phase_));
+    else if (exit.exit_code != 0 && collector.steps_.empty())
+      collector.add(phase, Status::errored, "test process", "the test process " + exit.describe());
+  }
+
+  // The app may be up: tear it down from here unless the child did, or --keep says not to.
+  if (collector.deploy_attempted_ && !collector.teardown_finished_ && collector.kept_.empty()) {
+    const bool failed = overall_status(collector.steps_) != Status::passed;
+    if (job.keep == KeepPolicy::always || (job.keep == KeepPolicy::on_failure && failed)) {
+      collector.kept_ = "app " + job.domain + " on server " + job.server + " kept (--keep " +
+                        std::string(to_string(job.keep)) + ")";
+    } else {
+      collector.host_takes_over();
+      StandardTeardown teardown;
+      run_teardown(teardown, job, collector);
+    }
+  }
+
+  RecipeResult result;
+  result.recipe = job.recipe;
+  result.server = job.server;
+  result.domain = job.domain;
+  result.steps = std::move(collector.steps_);
+  result.kept = collector.kept_;
+  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  judge(result);
+  return result;
+}
+
+int execute_job_file(const fs::path& job_file) {
+  std::ifstream in(job_file);
+  const RecipeJob job = job_from_json(nlohmann::json::parse(in));
+  EventWriter events(job.events_file);
+  try {
+    const Plugin plugin(job.plugin_file);
+    if (plugin.recipe() != job.recipe)
+      throw PluginError("plugin " + job.plugin_file.string() + " now tests " + plugin.recipe() +
+                        ", not " + job.recipe);
+    const auto test = plugin.create();
+    run_lifecycle(*test, job, events);
+    return 0;
+  } catch (const std::exception& error) {
+    events.fatal(error.what());
+    return 3;
+  }
+}
+
+}  // namespace ccci

@@ -1,0 +1,35 @@
+// The host's side of one recipe test: a child process to run it, a watchdog
+// over its phases, and teardown from the outside when the child cannot.
+#pragma once
+
+#include "job.hpp"
+#include "report.hpp"
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+
+namespace ccci {
+
+struct Progress {
+  std::function<void(const RecipeJob&, Phase)> phase_started;
+  std::function<void(const RecipeJob&, const StepResult&)> step_finished;
+};
+
+/// How long past a phase's timeout the host waits before it kills the test
+/// process: the child ends its own abra calls at the deadline and needs a
+/// moment to record that.
+inline constexpr std::chrono::seconds kWatchdogGrace{5};
+
+/// Runs `job` in `self exec-one --job <job_file>`. Kills it when a phase
+/// overruns or `interrupt` becomes non-zero; when it did not finish its own
+/// teardown, tears the app down from here. Never throws for test faults.
+RecipeResult supervise(const std::filesystem::path& self, const RecipeJob& job,
+                       const std::filesystem::path& job_file, const std::atomic<int>& interrupt,
+                       const Progress& progress);
+
+/// The child's side: loads the job's plugin and runs its lifecycle, writing
+/// events for the host. Returns the process exit code.
+int execute_job_file(const std::filesystem::path& job_file);
+
+}  // namespace ccci

@@ -1,0 +1,77 @@
+// Driving the abra CLI: every call is an argv vector run in a pseudo-terminal
+// with `-n`, the run's own ABRA_DIR, a deadline, logging and redaction.
+#pragma once
+
+#include "ccci/plugin.hpp"
+#include "ccci/process.hpp"
+#include "ccci/redactor.hpp"
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ccci {
+
+/// abra ran and said no (non-zero exit). Recorded as `failed`.
+class BOOST_SYMBOL_VISIBLE AbraFailure : public CheckFailure {
+ public:
+  using CheckFailure::CheckFailure;
+};
+
+struct AbraSettings {
+  std::string executable = "abra";  ///< path, or a name looked up on PATH
+  std::string abra_dir;             ///< ABRA_DIR for every call; empty inherits the caller's
+  std::chrono::seconds command_timeout{1800};  ///< cap for one call when no deadline is nearer
+};
+
+class AbraClient {
+ public:
+  using Sink = std::function<void(std::string_view)>;
+  using Clock = std::chrono::steady_clock;
+
+  /// `log` receives each command and its (redacted) output. With `plan` set the
+  /// client is dry: it hands each command line to `plan` and runs nothing.
+  AbraClient(AbraSettings settings, Redactor& redactor, Sink log, Sink plan = {});
+
+  /// Calls made after this end by `deadline` at the latest (they time out).
+  void set_deadline(Clock::time_point deadline) { deadline_ = deadline; }
+  const AbraSettings& settings() const { return settings_; }
+
+  /// Runs `abra -n <args…>`. Returns the redacted output. Throws AbraFailure when
+  /// abra exits non-zero and CommandError when it cannot run or times out.
+  std::string run(const std::vector<std::string>& args);
+
+  // The lifecycle, in the forms of abra 0.13 (see abra_client.cpp for the table).
+  void app_new(const std::string& recipe, const std::string& server, const std::string& domain);
+  /// Generates every secret the recipe declares; the values are redacted from then on.
+  void generate_secrets(const std::string& domain);
+  void insert_secret(const std::string& domain, const std::string& name,
+                     const std::string& version, const std::string& value);
+  void deploy(const std::string& domain);
+  /// Returns false when the app was not deployed (nothing to do).
+  bool undeploy(const std::string& domain);
+  /// Removes the app's env file, secrets and volumes. Returns false when there was no such app.
+  bool remove(const std::string& domain);
+
+ private:
+  using Inspector = std::function<void(const std::string& raw_output)>;
+  /// Runs the command; `inspect` sees the raw output before it is logged.
+  CommandResult execute(const std::vector<std::string>& args, const Inspector& inspect = {});
+  [[noreturn]] void fail(const std::vector<std::string>& args, const CommandResult& result) const;
+
+  AbraSettings settings_;
+  Redactor& redactor_;
+  Sink log_;
+  Sink plan_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+};
+
+/// The command line `abra -n <args…>` as a user would type it (for logs and plans).
+std::string format_command_line(const std::vector<std::string>& argv);
+
+/// Secret values from the table `abra app secret generate` prints.
+std::vector<std::string> parse_generated_secrets(std::string_view output);
+
+}  // namespace ccci

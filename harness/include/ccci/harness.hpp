@@ -1,0 +1,9 @@
+// The front header for recipe plugins: the ABI plus every harness helper.
+#pragma once
+
+#include "ccci/abra_client.hpp"
+#include "ccci/abra_recipe.hpp"
+#include "ccci/expect.hpp"
+#include "ccci/http.hpp"
+#include "ccci/plugin.hpp"
+#include "ccci/readiness.hpp"

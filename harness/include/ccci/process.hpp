@@ -1,0 +1,83 @@
+// Running external commands: the one door every process in cc-ci goes through.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace ccci {
+
+/// A command that could not be run at all, or ran out of time. Recorded as `errored`.
+class CommandError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Where a child's stdout and stderr go. stdin is always /dev/null.
+enum class Output {
+  capture,         ///< a pipe, read into CommandResult::output
+  pseudo_terminal, ///< a new pty, read into CommandResult::output (abra needs one)
+  file,            ///< appended to Command::output_file
+};
+
+struct Command {
+  std::vector<std::string> argv{};           ///< argv[0] is looked up on PATH if it has no '/'
+  std::map<std::string, std::string> env{};  ///< added to (or replacing in) the inherited environment
+  std::chrono::milliseconds timeout{60'000}; ///< then the whole process group is killed
+  Output output = Output::capture;
+  std::string output_file{};                 ///< for Output::file
+};
+
+struct CommandResult {
+  int exit_code = -1;     ///< -1 when killed by a signal
+  int signal = 0;         ///< the signal that ended it, 0 if it exited
+  bool timed_out = false;
+  std::string output{};   ///< stdout and stderr interleaved; '\r' removed
+  std::chrono::milliseconds duration{0};
+
+  bool ok() const { return exit_code == 0 && !timed_out; }
+  /// "exited 1", "killed by signal 11 (Segmentation fault)", "timed out after 3s".
+  std::string describe() const;
+};
+
+/// A child process running in its own session (so its process group can be
+/// killed as a whole) that dies with the thread that started it.
+class Subprocess {
+ public:
+  /// Starts `command`; throws CommandError when it cannot be started.
+  explicit Subprocess(const Command& command);
+  Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
+  Subprocess(Subprocess&& other) noexcept;
+  Subprocess& operator=(Subprocess&&) = delete;
+  ~Subprocess();
+
+  pid_t pid() const { return pid_; }
+  /// The read end of the captured output, or -1 for Output::file.
+  int output_fd() const { return output_fd_; }
+  /// Reaps the child if it has ended; returns its raw wait status then.
+  std::optional<int> poll();
+  /// Sends `sig` to the child's whole process group.
+  void signal_group(int sig) const;
+  /// SIGTERM to the group, then SIGKILL after `grace`; reaps the child.
+  int terminate(std::chrono::milliseconds grace);
+
+ private:
+  pid_t pid_ = -1;
+  int output_fd_ = -1;
+  std::optional<int> status_;
+};
+
+/// Runs a command to completion (or timeout) and returns what happened.
+/// Never throws for a non-zero exit; throws CommandError if it cannot start.
+CommandResult run_command(const Command& command);
+
+/// Fills exit_code/signal of `result` from a raw wait status.
+void decode_wait_status(int status, CommandResult& result);
+
+}  // namespace ccci

@@ -1,0 +1,131 @@
+#include "ccci/http.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <mutex>
+
+namespace ccci {
+namespace {
+
+void global_init_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct SlistDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
+
+struct EasyDeleter {
+  void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
+};
+
+Slist make_list(const std::vector<std::string>& items) {
+  curl_slist* list = nullptr;
+  for (const auto& item : items) {
+    curl_slist* extended = curl_slist_append(list, item.c_str());
+    if (!extended) {
+      curl_slist_free_all(list);
+      throw HttpError("out of memory building a curl list");
+    }
+    list = extended;
+  }
+  return Slist(list);
+}
+
+size_t append_body(char* data, size_t size, size_t count, void* target) {
+  static_cast<std::string*>(target)->append(data, size * count);
+  return size * count;
+}
+
+size_t append_header(char* data, size_t size, size_t count, void* target) {
+  auto* response = static_cast<HttpResponse*>(target);
+  std::string_view line(data, size * count);
+  // A new status line (after a redirect or a 100) starts a new set of headers.
+  if (line.starts_with("HTTP/")) response->headers.clear();
+  const auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      value.remove_suffix(1);
+    response->headers.emplace_back(std::move(name), std::string(value));
+  }
+  return size * count;
+}
+
+}  // namespace
+
+std::string HttpResponse::header(std::string_view name) const {
+  std::string wanted(name);
+  std::transform(wanted.begin(), wanted.end(), wanted.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const auto& [key, value] : headers)
+    if (key == wanted) return value;
+  return {};
+}
+
+HttpClient::HttpClient(HttpSettings settings) : settings_(std::move(settings)) { global_init_once(); }
+
+HttpResponse HttpClient::perform(const HttpRequest& request) const {
+  std::unique_ptr<CURL, EasyDeleter> handle(curl_easy_init());
+  if (!handle) throw HttpError("curl_easy_init failed");
+  CURL* curl = handle.get();
+  HttpResponse response;
+  char error[CURL_ERROR_SIZE] = {};
+
+  Slist headers = make_list(request.headers);
+  Slist connect_to = make_list(settings_.connect_to);
+
+  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
+  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "cc-ci/0.1");
+  // Verification is never turned off: a recipe that does not serve valid TLS fails.
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!settings_.ca_file.empty()) {
+    // CAINFO is our extra CA; CAPATH keeps the system store trusted as well.
+    curl_easy_setopt(curl, CURLOPT_CAINFO, settings_.ca_file.c_str());
+    curl_easy_setopt(curl, CURLOPT_CAPATH, "/etc/ssl/certs");
+  }
+  if (connect_to) curl_easy_setopt(curl, CURLOPT_CONNECT_TO, connect_to.get());
+  if (headers) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+  if (request.method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else if (request.method != "GET") {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+  if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, append_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
+
+  const CURLcode code = curl_easy_perform(curl);
+  if (code != CURLE_OK) {
+    const std::string detail = error[0] ? error : curl_easy_strerror(code);
+    throw HttpError(request.method + " " + request.url + ": " + detail);
+  }
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  char* effective = nullptr;
+  curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &effective);
+  if (effective) response.effective_url = effective;
+  return response;
+}
+
+}  // namespace ccci
