@@ -34,8 +34,9 @@ constexpr const char* kConfigKeys[] = {"plugins", "abra", "server", "domain_suff
 
 json load_config(const GivenSettings& given) {
   fs::path file;
-  if (given.config_file) {
-    file = *given.config_file;
+  const auto named = given.config_file ? given.config_file : environment("CC_CI_CONFIG");
+  if (named) {
+    file = *named;
     if (!fs::exists(file)) throw UsageError("config file " + file.string() + " does not exist");
   } else if (fs::exists("cc-ci.json")) {
     file = "cc-ci.json";

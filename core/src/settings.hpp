@@ -47,7 +47,7 @@ struct Settings {
 
 /// Flags win over the environment (CC_CI_PLUGIN_PATH, CC_CI_ABRA, CC_CI_SERVER,
 /// CC_CI_DOMAIN_SUFFIX), which wins over the config file (--config, else
-/// ./cc-ci.json if present), which wins over the defaults. Throws UsageError.
+/// $CC_CI_CONFIG, else ./cc-ci.json if present), which wins over the defaults. Throws UsageError.
 Settings resolve_settings(const GivenSettings& given, const std::vector<std::filesystem::path>& default_plugin_paths);
 
 }  // namespace ccci

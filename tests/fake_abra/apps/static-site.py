@@ -1,0 +1,44 @@
+"""nginx serving a volume (custom-html and the test recipes).
+
+Modes (FAKE_APP_MODE at deploy time):
+  ""          healthy
+  error-500   every request fails inside the app
+  forbidden   the volume is empty and nginx refuses to list it (403)
+"""
+
+NGINX_DEFAULT = """<!DOCTYPE html>
+<html>
+<head><title>Welcome to nginx!</title></head>
+<body><h1>Welcome to nginx!</h1>
+<p>If you see this page, the nginx web server is successfully installed and working.</p>
+</body>
+</html>
+"""
+
+
+def nginx_page(status, reason):
+    return (f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n"
+            "</body>\r\n</html>\r\n")
+
+
+def handle(request):
+    html = {"Content-Type": "text/html", "Server": "nginx/1.25.3"}
+    mode = request.stack.get("mode", "")
+    if mode == "error-500":
+        return 500, html, nginx_page(500, "Internal Server Error")
+    # Docker copies the image's files into a new, empty named volume.
+    index = request.volume / "index.html"
+    if mode != "forbidden" and request.volume.is_dir() and not index.exists():
+        index.write_text(NGINX_DEFAULT)
+    if request.method not in ("GET", "HEAD"):
+        return 405, html, nginx_page(405, "Not Allowed")
+    path = request.path.split("?", 1)[0]
+    if path == "/":
+        if not index.exists():
+            return 403, html, nginx_page(403, "Forbidden")
+        return 200, html, index.read_bytes()
+    target = (request.volume / path.lstrip("/")).resolve()
+    if request.volume.resolve() in target.parents and target.is_file():
+        return 200, html, target.read_bytes()
+    return 404, html, nginx_page(404, "Not Found")

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""The sandbox's reverse proxy, standing in for Traefik on a Co-op Cloud server.
+
+Listens with TLS on 127.0.0.1 and routes each request by its Host header to a
+stack that the fake abra deployed (any server under --abra-dir). Like Traefik,
+it answers "404 page not found" when no stack has that domain and 502 while the
+stack's app is not up yet; otherwise the app module named by the stack
+(apps/<app>.py) answers.
+
+    proxy.py --abra-dir DIR --cert PEM --key PEM --port-file FILE
+"""
+
+import argparse
+import importlib.util
+import os
+import ssl
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import state  # noqa: E402
+
+APPS = Path(__file__).resolve().parent / "apps"
+_modules = {}
+
+
+def app_module(name):
+    if name not in _modules:
+        spec = importlib.util.spec_from_file_location(f"fake_app_{name}", APPS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _modules[name] = module
+    return _modules[name]
+
+
+class Request:
+    def __init__(self, handler, stack, volume):
+        self.method = handler.command
+        self.path = handler.path
+        self.headers = handler.headers
+        length = int(handler.headers.get("Content-Length") or 0)
+        self.body = handler.rfile.read(length) if length else b""
+        self.stack = stack
+        self.volume = volume
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "fake-traefik"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):  # quiet: the tests read the client's side
+        pass
+
+    def answer(self, status, body, headers=None):
+        data = body if isinstance(body, bytes) else body.encode()
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def route(self):
+        host = (self.headers.get("Host") or "").split(":")[0].lower()
+        stack = next((s for s in state.all_stacks(self.server.abra_dir) if s["domain"] == host), None)
+        if stack is None or stack.get("mode") == "traefik-404":
+            return self.answer(404, "404 page not found\n", {"Content-Type": "text/plain; charset=utf-8"})
+        if time.time() < stack["ready_at"]:
+            return self.answer(502, "Bad Gateway", {"Content-Type": "text/plain; charset=utf-8"})
+        servers = self.server.abra_dir / "servers" / stack["server"]
+        volume = state.swarm_dir(servers) / "volumes" / f"{stack['stack']}_content"
+        status, headers, body = app_module(stack["app"]).handle(Request(self, stack, volume))
+        return self.answer(status, body, headers)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PROPFIND = route
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--abra-dir", required=True, type=Path)
+    parser.add_argument("--cert", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--port-file", required=True, type=Path)
+    parser.add_argument("--port", type=int, default=0)
+    arguments = parser.parse_args()
+
+    server = ThreadingHTTPServer(("127.0.0.1", arguments.port), Handler)
+    server.daemon_threads = True
+    server.abra_dir = arguments.abra_dir.resolve()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(arguments.cert, arguments.key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    temporary = arguments.port_file.with_suffix(".tmp")
+    temporary.write_text(str(server.server_address[1]))
+    os.replace(temporary, arguments.port_file)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

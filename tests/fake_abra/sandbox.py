@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""A local stand-in for a Co-op Cloud server: the fake abra, its state, a test
+CA with a wildcard certificate, and the TLS proxy that serves deployed apps on
+127.0.0.1. Used by the integration tests and by the README's demo run.
+
+    sandbox.py [--root DIR] -- COMMAND [ARG...]
+
+starts the sandbox, runs COMMAND inside it (ABRA_DIR, CC_CI_CONFIG and the
+fake's catalogue set in its environment), stops the proxy and exits with
+COMMAND's exit code. It says so if any app was left behind.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import state  # noqa: E402
+
+FAKE_ABRA = HERE / "abra"
+PROXY = HERE / "proxy.py"
+DOMAIN_SUFFIX = "cc-ci.test"
+
+
+def make_certificates(folder: Path, suffix: str):
+    """A throwaway CA and a certificate for *.suffix signed by it (EC P-256)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, cwd=folder, capture_output=True)
+
+    openssl("req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=cc-ci sandbox CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    openssl("req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-keyout", "server.key", "-out", "server.csr", "-subj", f"/CN=*.{suffix}")
+    (folder / "server.ext").write_text(
+        f"subjectAltName=DNS:*.{suffix}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
+    return folder / "ca.pem", folder / "server.pem", folder / "server.key"
+
+
+class Sandbox:
+    def __init__(self, root: Path, extra_recipes=(), servers=("default",)):
+        """`extra_recipes`: names to add to the catalogue as copies of test-app."""
+        self.root = Path(root).resolve()
+        self.abra_dir = self.root / "abra"
+        self.catalogue = self.root / "catalogue"
+        self.config = self.root / "cc-ci.json"
+        self.extra_recipes = list(extra_recipes)
+        self.servers = list(servers)
+        self.proxy = None
+        self.port = None
+
+    def fake_abra(self, *args, extra_env=None):
+        env = self.environment()
+        env["FAKE_ABRA_ALLOW_NO_TTY"] = "1"
+        env.update(extra_env or {})
+        return subprocess.run([str(FAKE_ABRA), "-n", *args], env=env, capture_output=True, text=True)
+
+    def start(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(state.DEFAULT_CATALOGUE, self.catalogue, dirs_exist_ok=True)
+        for name in self.extra_recipes:
+            shutil.copytree(state.DEFAULT_CATALOGUE / "test-app", self.catalogue / name, dirs_exist_ok=True)
+        self.ca, cert, key = make_certificates(self.root / "tls", DOMAIN_SUFFIX)
+        for server in self.servers:
+            result = self.fake_abra("server", "add", *(["--local"] if server == "default" else [server]))
+            if result.returncode != 0:
+                raise RuntimeError(f"fake abra server add failed: {result.stderr.strip()}")
+        port_file = self.root / "proxy.port"
+        with open(self.root / "proxy.log", "w") as log:
+            self.proxy = subprocess.Popen(
+                [sys.executable, str(PROXY), "--abra-dir", str(self.abra_dir), "--cert", str(cert),
+                 "--key", str(key), "--port-file", str(port_file)],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 15
+        while not port_file.exists():
+            if self.proxy.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the sandbox proxy did not start; see {self.root / 'proxy.log'}")
+            time.sleep(0.02)
+        self.port = int(port_file.read_text())
+        self.config.write_text(json.dumps({
+            "abra": str(FAKE_ABRA),
+            "domain_suffix": DOMAIN_SUFFIX,
+            "ca_file": str(self.ca),
+            "connect_to": [f"::127.0.0.1:{self.port}"],
+            "server": self.servers,
+        }, indent=2) + "\n")
+        return self
+
+    def environment(self):
+        env = dict(os.environ)
+        env["ABRA_DIR"] = str(self.abra_dir)
+        env["FAKE_ABRA_CATALOGUE"] = str(self.catalogue)
+        env["CC_CI_CONFIG"] = str(self.config)
+        return env
+
+    def leftovers(self):
+        return state.leftovers(self.abra_dir)
+
+    def stop(self):
+        if self.proxy and self.proxy.poll() is None:
+            self.proxy.terminate()
+            try:
+                self.proxy.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proxy.kill()
+                self.proxy.wait()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Run a command inside a local cc-ci sandbox.")
+    parser.add_argument("--root", type=Path, help="where the sandbox lives (default: a new temporary folder)")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
+    arguments = parser.parse_args()
+    command = arguments.command[1:] if arguments.command[:1] == ["--"] else arguments.command
+    if not command:
+        parser.error("give a command after --")
+    root = arguments.root or Path(tempfile.mkdtemp(prefix="cc-ci-sandbox-"))
+    if root.exists() and any(root.iterdir()):
+        shutil.rmtree(root)
+    with Sandbox(root) as sandbox:
+        print(f"sandbox: fake abra, ABRA_DIR {sandbox.abra_dir}, apps served on https://127.0.0.1:{sandbox.port} "
+              f"with a test CA ({sandbox.ca})", flush=True)
+        code = subprocess.call(command, env=sandbox.environment())
+        left = sandbox.leftovers()
+    if left:
+        print("sandbox: left behind: " + "; ".join(left), file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The fake abra's state: what real abra keeps under $ABRA_DIR, plus what a
+Docker swarm would hold (stacks, secrets, volumes) under each server's folder.
+
+Shared by the fake CLI, the fake proxy and the tests, so they agree on where
+things are."""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+# Where the recipes a fake `abra app new` can "clone" come from.
+HERE = Path(__file__).resolve().parent
+DEFAULT_CATALOGUE = HERE / "recipes"
+
+
+def abra_dir() -> Path:
+    value = os.environ.get("ABRA_DIR")
+    return Path(value) if value else Path.home() / ".abra"
+
+
+def stack_name(domain: str) -> str:
+    # abra derives the stack name from the domain.
+    return domain.replace(".", "_")
+
+
+def swarm_dir(server_dir: Path) -> Path:
+    """The fake swarm of a server lives beside its app env files (resolved, so
+    per-run ABRA_DIRs that link to the server share it)."""
+    return Path(os.path.realpath(server_dir)) / ".swarm"
+
+
+def write_json_atomically(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w") as out:
+        json.dump(data, out, indent=2)
+    os.replace(temporary, path)
+
+
+def read_env(path: Path) -> list:
+    return path.read_text().splitlines()
+
+
+def env_value(lines: list, key: str):
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith(key + "="):
+            value = stripped[len(key) + 1:]
+            return value.split("#", 1)[0].strip()
+    return None
+
+
+def declared_secrets(lines: list) -> list:
+    """[(name, version, options)] from SECRET_<NAME>_VERSION=v1 # length=N lines."""
+    secrets = []
+    for line in lines:
+        stripped = line.strip()
+        if not stripped.startswith("SECRET_") or "_VERSION=" not in stripped:
+            continue
+        key, _, rest = stripped.partition("=")
+        value, _, comment = rest.partition("#")
+        name = key[len("SECRET_"):-len("_VERSION")].lower()
+        options = {}
+        for word in comment.split():
+            option, _, setting = word.partition("=")
+            options[option] = setting
+        secrets.append((name, value.strip(), options))
+    return secrets
+
+
+def all_stacks(root: Path):
+    """Every deployed stack under every server of the ABRA_DIR `root`."""
+    servers = root / "servers"
+    if not servers.is_dir():
+        return []
+    stacks = []
+    for server in sorted(servers.iterdir()):
+        folder = swarm_dir(server) / "stacks"
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.json")):
+                try:
+                    stacks.append(json.loads(path.read_text()))
+                except (OSError, ValueError):
+                    pass  # being replaced right now
+    return stacks
+
+
+def leftovers(root: Path) -> list:
+    """Everything that says an app still exists: env files, stacks, secrets,
+    volumes. Empty when every app was torn down."""
+    found = []
+    servers = root / "servers"
+    if not servers.is_dir():
+        return found
+    for server in sorted(servers.iterdir()):
+        found += [f"env file {p}" for p in sorted(server.glob("*.env"))]
+        swarm = swarm_dir(server)
+        for kind in ("stacks", "secrets", "volumes"):
+            folder = swarm / kind
+            if folder.is_dir():
+                found += [f"{kind[:-1]} {p.name}" for p in sorted(folder.iterdir())]
+    return found
