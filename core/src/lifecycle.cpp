@@ -144,7 +144,7 @@ class RunContext final : public Context {
 
   const RecipeJob& job_;
   LifecycleObserver& observer_;
-  const PlanSink& plan_;
+  const PlanSink plan_;  // a copy: callers may pass a temporary
   Redactor redactor_;
   AbraClient abra_;
   Phase phase_ = Phase::deploy;

@@ -49,13 +49,13 @@ def make_certificates(folder: Path, suffix: str):
 
 
 class Sandbox:
-    def __init__(self, root: Path, extra_recipes=(), servers=("default",)):
-        """`extra_recipes`: names to add to the catalogue as copies of test-app."""
+    def __init__(self, root: Path, extra_recipes=None, servers=("default",)):
+        """`extra_recipes`: {name: fixture} recipes to add to the catalogue as copies of a fixture."""
         self.root = Path(root).resolve()
         self.abra_dir = self.root / "abra"
         self.catalogue = self.root / "catalogue"
         self.config = self.root / "cc-ci.json"
-        self.extra_recipes = list(extra_recipes)
+        self.extra_recipes = dict(extra_recipes or {})
         self.servers = list(servers)
         self.proxy = None
         self.port = None
@@ -69,8 +69,8 @@ class Sandbox:
     def start(self):
         self.root.mkdir(parents=True, exist_ok=True)
         shutil.copytree(state.DEFAULT_CATALOGUE, self.catalogue, dirs_exist_ok=True)
-        for name in self.extra_recipes:
-            shutil.copytree(state.DEFAULT_CATALOGUE / "test-app", self.catalogue / name, dirs_exist_ok=True)
+        for name, fixture in self.extra_recipes.items():
+            shutil.copytree(state.DEFAULT_CATALOGUE / fixture, self.catalogue / name, dirs_exist_ok=True)
         self.ca, cert, key = make_certificates(self.root / "tls", DOMAIN_SUFFIX)
         for server in self.servers:
             result = self.fake_abra("server", "add", *(["--local"] if server == "default" else [server]))

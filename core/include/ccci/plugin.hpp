@@ -68,8 +68,8 @@ struct RecipeInfo {
 
 /// How HTTP(S) requests reach the app (set by the host from --ca-file/--connect-to).
 struct HttpSettings {
-  std::string ca_file;                  ///< extra CA trusted on top of the system store
-  std::vector<std::string> connect_to;  ///< curl syntax HOST:PORT:CONNECT_HOST:CONNECT_PORT
+  std::string ca_file{};                ///< extra CA trusted on top of the system store
+  std::vector<std::string> connect_to{};  ///< curl syntax HOST:PORT:CONNECT_HOST:CONNECT_PORT
 };
 
 /// Thrown by a check that said no. Recorded as `failed`; any other exception

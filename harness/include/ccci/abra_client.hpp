@@ -22,7 +22,7 @@ class BOOST_SYMBOL_VISIBLE AbraFailure : public CheckFailure {
 
 struct AbraSettings {
   std::string executable = "abra";  ///< path, or a name looked up on PATH
-  std::string abra_dir;             ///< ABRA_DIR for every call; empty inherits the caller's
+  std::string abra_dir{};           ///< ABRA_DIR for every call; empty inherits the caller's
   std::chrono::seconds command_timeout{1800};  ///< cap for one call when no deadline is nearer
 };
 

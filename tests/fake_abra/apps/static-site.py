@@ -4,6 +4,7 @@ Modes (FAKE_APP_MODE at deploy time):
   ""          healthy
   error-500   every request fails inside the app
   forbidden   the volume is empty and nginx refuses to list it (403)
+  text-plain  pages are served, but as text/plain (a misconfigured nginx)
 """
 
 NGINX_DEFAULT = """<!DOCTYPE html>
@@ -23,8 +24,9 @@ def nginx_page(status, reason):
 
 
 def handle(request):
-    html = {"Content-Type": "text/html", "Server": "nginx/1.25.3"}
     mode = request.stack.get("mode", "")
+    content_type = "text/plain" if mode == "text-plain" else "text/html"
+    html = {"Content-Type": content_type, "Server": "nginx/1.25.3"}
     if mode == "error-500":
         return 500, html, nginx_page(500, "Internal Server Error")
     # Docker copies the image's files into a new, empty named volume.

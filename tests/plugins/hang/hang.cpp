@@ -1,0 +1,16 @@
+// Test-only: a plugin whose probe never returns, so the host's watchdog must act.
+#include <ccci/harness.hpp>
+
+#include <unistd.h>
+
+namespace {
+class Hang final : public ccci::AbraRecipe {
+  void probe(ccci::Context& ctx) override {
+    ctx.check("never returns", [] {
+      for (;;) ::pause();
+    });
+  }
+};
+}  // namespace
+
+CCCI_PLUGIN(Hang, "hang-test")

@@ -1,0 +1,28 @@
+// Test-only: a plugin that handles secrets carelessly, to prove that cc-ci
+// redacts them anyway: it inserts one (value from CCCI_TEST_SECRET), logs it,
+// and fails a check with it in the message.
+#include <ccci/harness.hpp>
+
+#include <cstdlib>
+
+namespace {
+std::string test_secret() {
+  const char* value = std::getenv("CCCI_TEST_SECRET");
+  return value ? value : "";
+}
+
+class Secret final : public ccci::AbraRecipe {
+  void configure(ccci::Context& ctx) override {
+    ctx.step("insert smtp_password", [&] {
+      ctx.abra().insert_secret(ctx.domain(), "smtp_password", "v1", test_secret());
+    });
+  }
+  void probe(ccci::Context& ctx) override {
+    ctx.check("logs the secret", [&] { ctx.log("the smtp password is " + test_secret()); });
+    ctx.check("fails with the secret in its message",
+              [&] { throw ccci::CheckFailure("login with " + test_secret() + " was refused"); });
+  }
+};
+}  // namespace
+
+CCCI_PLUGIN(Secret, "secret-test")

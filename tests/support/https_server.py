@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""A small HTTPS server on 127.0.0.1 for the harness's unit tests.
+
+    https_server.py DIR
+
+makes a test CA and a certificate for *.cc-ci.test in DIR/tls, serves, and
+writes its port to DIR/port. Paths:
+  /status/<code>        answers <code>
+  /traefik-404          Traefik's own "404 page not found"
+  /ready-after/<n>      502 for the first <n> requests, then 200 "ready"
+  /echo                 200 with the method, body and X-Test header echoed back
+"""
+
+import os
+import ssl
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fake_abra"))
+from sandbox import make_certificates  # noqa: E402
+
+counts = {}
+lock = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, body, headers=()):
+        data = body.encode()
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def route(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else ""
+        parts = self.path.strip("/").split("/")
+        if parts[0] == "status":
+            return self.answer(int(parts[1]), f"status {parts[1]}")
+        if parts[0] == "traefik-404":
+            return self.answer(404, "404 page not found\n", [("Content-Type", "text/plain")])
+        if parts[0] == "ready-after":
+            with lock:
+                counts[self.path] = counts.get(self.path, 0) + 1
+                seen = counts[self.path]
+            if seen <= int(parts[1]):
+                return self.answer(502, "Bad Gateway")
+            return self.answer(200, "ready")
+        if parts[0] == "echo":
+            return self.answer(200, f"{self.command} {body}", [("X-Test", self.headers.get("X-Test", "")),
+                                                               ("Content-Type", "text/plain")])
+        return self.answer(404, "no such test path")
+
+    do_GET = do_POST = do_PUT = do_DELETE = route
+
+
+def main():
+    folder = Path(sys.argv[1])
+    _, cert, key = make_certificates(folder / "tls", "cc-ci.test")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    (folder / "port.tmp").write_text(str(server.server_address[1]))
+    os.replace(folder / "port.tmp", folder / "port")
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+#include "ccci/abra_client.hpp"
+
+#include "support.hpp"
+
+using namespace ccci;
+
+namespace {
+
+// An AbraClient on the fake abra with a fresh ABRA_DIR and server "default".
+struct FakeAbra {
+  test::TemporaryDirectory folder;
+  Redactor redactor;
+  std::string log;
+  AbraClient abra{AbraSettings{.executable = test::fake_abra().string(), .abra_dir = (folder.path() / "abra").string()},
+                  redactor, [this](std::string_view text) { (log += text) += '\n'; }};
+
+  FakeAbra() { abra.run({"server", "add", "--local"}); }
+  std::filesystem::path env_file(const std::string& domain) const {
+    return folder.path() / "abra/servers/default" / (domain + ".env");
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("abra client") {
+  TEST_CASE("command lines are shown as a shell would need them") {
+    CHECK(format_command_line({"abra", "-n", "app", "new", "custom-html"}) == "abra -n app new custom-html");
+    CHECK(format_command_line({"a b", "it's", ""}) == "'a b' 'it'\\''s' ''");
+  }
+
+  TEST_CASE("secret values are read from the table abra prints") {
+    const std::string output =
+        "┌──────────┬──────────┐\n│ NAME     │ VALUE    │\n├──────────┼──────────┤\n"
+        "│ db_pass  │ s3cr3t1  │\n│ token    │ t0k3n    │\n└──────────┴──────────┘\n";
+    CHECK(parse_generated_secrets(output) == std::vector<std::string>{"s3cr3t1", "t0k3n"});
+    CHECK(parse_generated_secrets("| NAME | VALUE |\n| a | b |\n") == std::vector<std::string>{"b"});
+    CHECK(parse_generated_secrets("WARN no secrets to generate\n").empty());
+  }
+
+  TEST_CASE("abra runs in a terminal, with -n and the client's ABRA_DIR") {
+    FakeAbra fake;
+    const std::string domain = "cust-abc123.cc-ci.test";
+    fake.abra.app_new("custom-html", "default", domain);
+    CHECK(std::filesystem::exists(fake.env_file(domain)));
+    CHECK(fake.log.find("-n app new custom-html --server default --domain " + domain) != std::string::npos);
+    CHECK(fake.log.find("-> exited 0") != std::string::npos);
+  }
+
+  TEST_CASE("without a terminal the fake fails like abra 0.13, which is why the client uses one") {
+    const auto result = run_command({.argv = {test::fake_abra().string(), "-n", "server", "ls"}});
+    CHECK(result.exit_code == 1);
+    CHECK(result.output.find("FATA inappropriate ioctl for device") != std::string::npos);
+  }
+
+  TEST_CASE("a FATA from abra is an AbraFailure carrying that line") {
+    FakeAbra fake;
+    CHECK_THROWS_WITH_AS(fake.abra.deploy("nope.cc-ci.test"), doctest::Contains("FATA app nope.cc-ci.test does not exist"),
+                         AbraFailure);
+  }
+
+  TEST_CASE("an abra call that hangs is killed at the deadline and is a CommandError") {
+    FakeAbra fake;
+    test::ScopedEnvironment faults("FAKE_ABRA_FAULTS", "app.ls=hang");
+    fake.abra.set_deadline(std::chrono::steady_clock::now() + std::chrono::milliseconds(400));
+    CHECK_THROWS_WITH_AS(fake.abra.run({"app", "ls"}), doctest::Contains("timed out"), CommandError);
+    fake.abra.set_deadline(std::chrono::steady_clock::now() - std::chrono::seconds(1));
+    CHECK_THROWS_WITH_AS(fake.abra.run({"app", "ls"}), doctest::Contains("no time left"), CommandError);
+  }
+
+  TEST_CASE("generated secrets never reach the log, and inserted ones neither") {
+    FakeAbra fake;
+    const std::string domain = "test-abc123.cc-ci.test";
+    test::ScopedEnvironment secret_log("FAKE_ABRA_SECRET_LOG", (fake.folder.path() / "secrets.log").string());
+    fake.abra.app_new("test-app", "default", domain);
+    fake.abra.generate_secrets(domain);
+    fake.abra.insert_secret(domain, "smtp_password", "v1", "inserted-value-42");
+    const std::string values = test::read_file(fake.folder.path() / "secrets.log");
+    REQUIRE(values.find("inserted-value-42") != std::string::npos);
+    std::istringstream lines(values);
+    int checked = 0;
+    for (std::string value; std::getline(lines, value); ++checked)
+      CHECK_MESSAGE(fake.log.find(value) == std::string::npos, "secret leaked into the log: " << value);
+    CHECK(checked == 3);
+    CHECK(fake.log.find("[REDACTED]") != std::string::npos);
+  }
+
+  TEST_CASE("undeploy and remove are idempotent") {
+    FakeAbra fake;
+    const std::string domain = "cust-idem01.cc-ci.test";
+    CHECK_FALSE(fake.abra.remove(domain));
+    fake.abra.app_new("custom-html", "default", domain);
+    CHECK_FALSE(fake.abra.undeploy(domain));
+    fake.abra.generate_secrets(domain);
+    fake.abra.deploy(domain);
+    CHECK(fake.abra.undeploy(domain));
+    CHECK(fake.abra.remove(domain));
+    CHECK_FALSE(std::filesystem::exists(fake.env_file(domain)));
+  }
+
+  TEST_CASE("a dry client only describes its commands") {
+    Redactor redactor;
+    std::vector<std::string> plan;
+    AbraClient dry({.executable = "abra"}, redactor, [](std::string_view) {},
+                   [&](std::string_view line) { plan.emplace_back(line); });
+    dry.app_new("custom-html", "default", "cust-000000.example.test");
+    dry.deploy("cust-000000.example.test");
+    REQUIRE(plan.size() == 2);
+    CHECK(plan[0] == "abra -n app new custom-html --server default --domain cust-000000.example.test");
+    CHECK(plan[1] == "abra -n app deploy cust-000000.example.test");
+  }
+}

@@ -1,0 +1,149 @@
+#include "lifecycle.hpp"
+
+#include "support.hpp"
+
+using namespace ccci;
+
+namespace {
+
+// Records what the lifecycle reports.
+struct Recorder final : LifecycleObserver {
+  std::vector<Phase> phases;
+  std::vector<StepResult> steps;
+  bool torn_down = false;
+  std::string kept_what;
+  void phase_started(Phase phase, std::chrono::seconds) override { phases.push_back(phase); }
+  void step_finished(const StepResult& step) override { steps.push_back(step); }
+  void teardown_finished() override { torn_down = true; }
+  void kept(const std::string& what) override { kept_what = what; }
+  const StepResult* find(const std::string& name) const {
+    for (const auto& step : steps)
+      if (step.name == name) return &step;
+    return nullptr;
+  }
+};
+
+// A recipe test without abra: each hook does what the test case says.
+struct Scripted final : RecipeTest {
+  std::function<void(Context&)> on_deploy = [](Context& ctx) { ctx.step("deploy it", [] {}); };
+  std::function<void(Context&)> on_probe = [](Context& ctx) { ctx.check("works", [] {}); };
+  std::vector<std::string> calls;
+  RecipeInfo info() const override { return {.ready = {.path = "/health"}}; }
+  void deploy(Context& ctx) override {
+    calls.push_back("deploy");
+    on_deploy(ctx);
+  }
+  void probe(Context& ctx) override {
+    calls.push_back("probe");
+    on_probe(ctx);
+  }
+  void teardown(Context& ctx) override {
+    calls.push_back("teardown");
+    ctx.step("tear it down", [] {});
+  }
+};
+
+RecipeJob job() {
+  RecipeJob job;
+  job.recipe = "scripted";
+  job.server = "default";
+  job.domain = "scri-000000.cc-ci.test";
+  job.timeouts = {std::chrono::seconds(5), std::chrono::seconds(1), std::chrono::seconds(5)};
+  return job;
+}
+
+}  // namespace
+
+TEST_SUITE("lifecycle") {
+  TEST_CASE("a deploy that fails skips the probe, and teardown still runs") {
+    Scripted test;
+    test.on_deploy = [](Context& ctx) { ctx.step("deploy it", [] { throw CheckFailure("FATA deploy failed"); }); };
+    Recorder recorder;
+    run_lifecycle(test, job(), recorder);
+    CHECK(test.calls == std::vector<std::string>{"deploy", "teardown"});
+    CHECK(recorder.phases == std::vector<Phase>{Phase::deploy, Phase::probe, Phase::teardown});
+    REQUIRE(recorder.find("deploy it"));
+    CHECK(recorder.find("deploy it")->status == Status::failed);
+    REQUIRE(recorder.find("readiness and checks"));
+    CHECK(recorder.find("readiness and checks")->status == Status::skipped);
+    CHECK(recorder.torn_down);
+  }
+
+  TEST_CASE("an exception escaping a hook is one errored step, and teardown still runs") {
+    Scripted test;
+    test.on_deploy = [](Context&) { throw std::runtime_error("boom"); };
+    Recorder recorder;
+    run_lifecycle(test, job(), recorder);
+    REQUIRE(recorder.find("deploy()"));
+    CHECK(recorder.find("deploy()")->status == Status::errored);
+    CHECK(recorder.find("deploy()")->message == "uncaught exception: boom");
+    CHECK(recorder.torn_down);
+  }
+
+  TEST_CASE("a check that throws CheckFailure fails; any other exception errors") {
+    Scripted test;
+    Recorder recorder;
+    RecipeJob quick = job();
+    // Nothing listens on this domain: readiness fails fast, so drive checks directly.
+    test.on_deploy = [](Context& ctx) {
+      CHECK_FALSE(ctx.check("says no", [] { throw CheckFailure("no"); }));
+      CHECK_FALSE(ctx.check("cannot run", [] { throw std::logic_error("broken"); }));
+      CHECK(ctx.check("says yes", [] {}));
+    };
+    run_lifecycle(test, quick, recorder);
+    CHECK(recorder.find("says no")->status == Status::failed);
+    CHECK(recorder.find("cannot run")->status == Status::errored);
+    CHECK(recorder.find("says yes")->status == Status::passed);
+  }
+
+  TEST_CASE("secrets registered by a plugin are redacted from step messages") {
+    Scripted test;
+    test.on_deploy = [](Context& ctx) {
+      ctx.add_secret("pa55word");
+      ctx.step("login", [] { throw CheckFailure("pa55word was refused"); });
+    };
+    Recorder recorder;
+    run_lifecycle(test, job(), recorder);
+    CHECK(recorder.find("login")->message == "[REDACTED] was refused");
+  }
+
+  TEST_CASE("--keep always skips teardown and says how to remove the app") {
+    Scripted test;
+    RecipeJob keep = job();
+    keep.keep = KeepPolicy::always;
+    Recorder recorder;
+    run_lifecycle(test, keep, recorder);
+    CHECK(test.calls.back() != "teardown");
+    CHECK_FALSE(recorder.torn_down);
+    CHECK(recorder.kept_what.find("abra app undeploy scri-000000.cc-ci.test") != std::string::npos);
+  }
+
+  TEST_CASE("--keep on-failure keeps only a failed app") {
+    RecipeJob keep = job();
+    keep.keep = KeepPolicy::on_failure;
+    Scripted failing;
+    failing.on_deploy = [](Context& ctx) { ctx.step("deploy it", [] { throw CheckFailure("no"); }); };
+    Recorder failed;
+    run_lifecycle(failing, keep, failed);
+    CHECK_FALSE(failed.kept_what.empty());
+    CHECK_FALSE(failed.torn_down);
+  }
+
+  TEST_CASE("a plan lists every action and check in order and runs nothing") {
+    Scripted test;
+    bool ran = false;
+    test.on_probe = [&](Context& ctx) { ctx.check("works", [&] { ran = true; }); };
+    test.on_deploy = [](Context& ctx) { ctx.step("deploy it", [&ctx] { ctx.abra().deploy(ctx.domain()); }); };
+    Recorder recorder;
+    std::vector<std::string> lines;
+    run_lifecycle(test, job(), recorder, [&](Phase phase, std::string_view line) {
+      lines.push_back(std::string(to_string(phase)) + ": " + std::string(line));
+    });
+    CHECK_FALSE(ran);
+    CHECK(recorder.steps.empty());
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[0] == "deploy: abra -n app deploy scri-000000.cc-ci.test");
+    CHECK(lines[1].starts_with("probe: wait until GET https://scri-000000.cc-ci.test/health answers 200"));
+    CHECK(lines[2] == "probe: check: works");
+  }
+}

@@ -1,0 +1,128 @@
+#include "report.hpp"
+
+#include "support.hpp"
+
+using namespace ccci;
+using std::chrono::milliseconds;
+
+namespace {
+
+StepResult step(Phase phase, StepKind kind, Status status, std::string name = "step") {
+  return {.phase = phase, .kind = kind, .name = std::move(name), .status = status, .duration = milliseconds(5)};
+}
+
+RecipeResult judged(std::vector<StepResult> steps) {
+  RecipeResult result{.recipe = "custom-html"};
+  result.steps = std::move(steps);
+  judge(result);
+  return result;
+}
+
+const auto kDeployed = step(Phase::deploy, StepKind::action, Status::passed, "app deploy");
+const auto kReady = step(Phase::probe, StepKind::readiness, Status::passed, "ready");
+const auto kCheck = step(Phase::probe, StepKind::check, Status::passed, "index");
+const auto kTornDown = step(Phase::teardown, StepKind::action, Status::passed, "app rm");
+
+}  // namespace
+
+TEST_SUITE("levels") {
+  TEST_CASE("level 0 when deploy fails, with the failing step as the reason") {
+    const auto result = judged({step(Phase::deploy, StepKind::action, Status::failed, "app deploy"), kTornDown});
+    CHECK(result.level == 0);
+    CHECK(result.status == Status::failed);
+    CHECK(result.level_reason.find("\"app deploy\" failed") != std::string::npos);
+  }
+
+  TEST_CASE("level 1 when it deploys but does not serve HTTPS") {
+    const auto result =
+        judged({kDeployed, step(Phase::probe, StepKind::readiness, Status::failed, "ready"), kTornDown});
+    CHECK(result.level == 1);
+    CHECK(result.level_reason.find("valid HTTPS") != std::string::npos);
+  }
+
+  TEST_CASE("level 2 when a recipe check fails, or when there is none") {
+    auto failing = judged({kDeployed, kReady, step(Phase::probe, StepKind::check, Status::failed, "login"), kTornDown});
+    CHECK(failing.level == 2);
+    CHECK(failing.level_reason.find("\"login\" failed") != std::string::npos);
+    auto none = judged({kDeployed, kReady, kTornDown});
+    CHECK(none.level == 2);
+    CHECK(none.level_reason.find("no recipe-specific checks") != std::string::npos);
+  }
+
+  TEST_CASE("level 3 when every check passes; level 4 is named as untested") {
+    const auto result = judged({kDeployed, kReady, kCheck, kTornDown});
+    CHECK(result.level == 3);
+    CHECK(result.status == Status::passed);
+    CHECK(result.level_reason.find("level 4") != std::string::npos);
+  }
+
+  TEST_CASE("a failed teardown fails the recipe but not its level") {
+    const auto result = judged({kDeployed, kReady, kCheck, step(Phase::teardown, StepKind::action, Status::errored)});
+    CHECK(result.status == Status::errored);
+    CHECK(result.level == 3);
+  }
+}
+
+TEST_SUITE("report") {
+  TEST_CASE("errored beats failed beats passed; nothing run is skipped") {
+    CHECK(overall_status({}) == Status::skipped);
+    CHECK(overall_status({kDeployed, step(Phase::probe, StepKind::check, Status::skipped)}) == Status::passed);
+    CHECK(overall_status({step(Phase::probe, StepKind::check, Status::skipped)}) == Status::skipped);
+    CHECK(overall_status({step(Phase::probe, StepKind::check, Status::failed), kDeployed}) == Status::failed);
+    CHECK(overall_status({step(Phase::probe, StepKind::check, Status::failed),
+                          step(Phase::teardown, StepKind::action, Status::errored)}) == Status::errored);
+  }
+
+  TEST_CASE("a step survives a JSON round trip") {
+    const StepResult original{.phase = Phase::teardown, .kind = StepKind::readiness, .name = "n",
+                              .status = Status::errored, .duration = milliseconds(42), .message = "m"};
+    const StepResult copy = step_from_json(to_json(original));
+    CHECK(copy.phase == original.phase);
+    CHECK(copy.kind == original.kind);
+    CHECK(copy.name == original.name);
+    CHECK(copy.status == original.status);
+    CHECK(copy.duration == original.duration);
+    CHECK(copy.message == original.message);
+    CHECK_THROWS_AS(step_from_json({{"phase", "sideways"}, {"name", "x"}, {"status", "passed"}}), std::invalid_argument);
+  }
+
+  TEST_CASE("results.json follows cc-ci/results/v1 and counts recipes by status") {
+    RunReport report{.run_id = "run-1"};
+    report.started_at = std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000));
+    report.finished_at = report.started_at + milliseconds(1500);
+    report.recipes.push_back(judged({kDeployed, kReady, kCheck, kTornDown}));
+    report.recipes.push_back(judged({step(Phase::deploy, StepKind::action, Status::failed)}));
+    const auto json = to_json(report);
+    CHECK(json["schema"] == "cc-ci/results/v1");
+    CHECK(json["started_at"] == "2023-11-14T22:13:20.000Z");
+    CHECK(json["duration_ms"] == 1500);
+    CHECK(json["summary"]["passed"] == 1);
+    CHECK(json["summary"]["failed"] == 1);
+    CHECK(json["recipes"][0]["level"] == 3);
+    CHECK(json["recipes"][0]["steps"].size() == 4);
+    CHECK(json["recipes"][0]["steps"][0]["phase"] == "deploy");
+  }
+
+  TEST_CASE("junit.xml has a testsuite per recipe and escapes what it quotes") {
+    RunReport report{.run_id = "run-1"};
+    auto result = judged({kDeployed, step(Phase::probe, StepKind::check, Status::failed, "a<b")});
+    result.steps.back().message = "got \"500\" & <html>";
+    report.recipes.push_back(result);
+    const std::string xml = to_junit(report);
+    CHECK(xml.find("<testsuite name=\"custom-html\" tests=\"2\" failures=\"1\" errors=\"0\"") != std::string::npos);
+    CHECK(xml.find("name=\"a&lt;b\"") != std::string::npos);
+    CHECK(xml.find("got &quot;500&quot; &amp; &lt;html&gt;") != std::string::npos);
+    CHECK(xml.find("<failure") != std::string::npos);
+  }
+
+  TEST_CASE("reports are replaced atomically") {
+    test::TemporaryDirectory folder;
+    const auto path = folder.path() / "results.json";
+    write_file_atomically(path, "one");
+    write_file_atomically(path, "two");
+    CHECK(test::read_file(path) == "two");
+    int files = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(folder.path())) ++files;
+    CHECK(files == 1);  // no temporary left behind
+  }
+}
