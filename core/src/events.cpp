@@ -1,12 +1,12 @@
 #include "events.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace ccci {
 
@@ -35,10 +35,18 @@ void EventWriter::write(const json& event) {
 void EventWriter::phase_started(Phase phase, std::chrono::seconds timeout) {
   write({{"event", "phase"}, {"phase", to_string(phase)}, {"timeout_s", timeout.count()}});
 }
-void EventWriter::step_finished(const StepResult& step) { write({{"event", "step"}, {"step", to_json(step)}}); }
-void EventWriter::teardown_finished() { write({{"event", "teardown_finished"}}); }
-void EventWriter::kept(const std::string& what) { write({{"event", "kept"}, {"what", what}}); }
-void EventWriter::fatal(const std::string& message) { write({{"event", "fatal"}, {"message", message}}); }
+void EventWriter::step_finished(const StepResult& step) {
+  write({{"event", "step"}, {"step", to_json(step)}});
+}
+void EventWriter::teardown_finished() {
+  write({{"event", "teardown_finished"}});
+}
+void EventWriter::kept(const std::string& what) {
+  write({{"event", "kept"}, {"what", what}});
+}
+void EventWriter::fatal(const std::string& message) {
+  write({{"event", "fatal"}, {"message", message}});
+}
 
 std::vector<std::string> EventReader::drain(LifecycleObserver& observer) {
   std::vector<std::string> fatal;
@@ -57,7 +65,9 @@ std::vector<std::string> EventReader::drain(LifecycleObserver& observer) {
     try {
       if (type == "phase") {
         const std::string phase = event.at("phase").get<std::string>();
-        const Phase parsed = phase == "deploy" ? Phase::deploy : phase == "probe" ? Phase::probe : Phase::teardown;
+        const Phase parsed = phase == "deploy"  ? Phase::deploy
+                             : phase == "probe" ? Phase::probe
+                                                : Phase::teardown;
         observer.phase_started(parsed, std::chrono::seconds(event.at("timeout_s").get<long long>()));
       } else if (type == "step") {
         observer.step_finished(step_from_json(event.at("step")));

@@ -3,11 +3,11 @@
 // line, and everything up to a crash is kept.
 #pragma once
 
-#include "lifecycle.hpp"
-
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "lifecycle.hpp"
 
 namespace ccci {
 

@@ -8,9 +8,12 @@ using nlohmann::json;
 
 std::string_view to_string(KeepPolicy policy) {
   switch (policy) {
-    case KeepPolicy::never: return "never";
-    case KeepPolicy::on_failure: return "on-failure";
-    case KeepPolicy::always: return "always";
+    case KeepPolicy::never:
+      return "never";
+    case KeepPolicy::on_failure:
+      return "on-failure";
+    case KeepPolicy::always:
+      return "always";
   }
   return "?";
 }
@@ -38,11 +41,15 @@ json to_json(const RecipeJob& job) {
           {"recipe", job.recipe},
           {"server", job.server},
           {"domain", job.domain},
-          {"abra", {{"executable", job.abra.executable}, {"abra_dir", job.abra.abra_dir},
-                    {"command_timeout_s", job.abra.command_timeout.count()}}},
+          {"abra",
+           {{"executable", job.abra.executable},
+            {"abra_dir", job.abra.abra_dir},
+            {"command_timeout_s", job.abra.command_timeout.count()}}},
           {"http", {{"ca_file", job.http.ca_file}, {"connect_to", job.http.connect_to}}},
-          {"timeouts_s", {{"deploy", job.timeouts.deploy.count()}, {"probe", job.timeouts.probe.count()},
-                          {"teardown", job.timeouts.teardown.count()}}},
+          {"timeouts_s",
+           {{"deploy", job.timeouts.deploy.count()},
+            {"probe", job.timeouts.probe.count()},
+            {"teardown", job.timeouts.teardown.count()}}},
           {"keep", to_string(job.keep)},
           {"log_file", job.log_file.string()},
           {"events_file", job.events_file.string()}};

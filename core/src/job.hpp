@@ -1,15 +1,14 @@
 // One recipe test as the host hands it to the child that runs it.
 #pragma once
 
-#include "ccci/abra_client.hpp"
-#include "ccci/plugin.hpp"
-
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+
+#include "ccci/abra_client.hpp"
+#include "ccci/plugin.hpp"
 
 namespace ccci {
 

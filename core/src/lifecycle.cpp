@@ -1,12 +1,12 @@
 #include "lifecycle.hpp"
 
+#include <spdlog/logger.h>
+#include <spdlog/sinks/basic_file_sink.h>
+
 #include "ccci/abra_client.hpp"
 #include "ccci/http.hpp"
 #include "ccci/readiness.hpp"
 #include "ccci/redactor.hpp"
-
-#include <spdlog/logger.h>
-#include <spdlog/sinks/basic_file_sink.h>
 
 namespace ccci {
 namespace {
@@ -21,9 +21,10 @@ class RunContext final : public Context {
       : job_(job),
         observer_(observer),
         plan_(plan),
-        abra_(job.abra, redactor_, [this](std::string_view text) { log(text); },
-              plan ? AbraClient::Sink([this](std::string_view line) { plan_(phase_, line); })
-                   : AbraClient::Sink()) {
+        abra_(
+            job.abra, redactor_, [this](std::string_view text) { log(text); },
+            plan ? AbraClient::Sink([this](std::string_view line) { plan_(phase_, line); })
+                 : AbraClient::Sink()) {
     if (!plan_ && !job.log_file.empty()) {
       log_ = std::make_shared<spdlog::logger>(
           job.recipe, std::make_shared<spdlog::sinks::basic_file_sink_mt>(job.log_file.string()));
@@ -185,7 +186,8 @@ std::string keep_notice(const RecipeJob& job, std::string_view why) {
 
 }  // namespace
 
-void run_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer, const PlanSink& plan) {
+void run_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer,
+                   const PlanSink& plan) {
   RunContext ctx(job, observer, plan);
   ctx.begin(Phase::deploy, job.timeouts.deploy);
   RecipeInfo info;

@@ -1,12 +1,12 @@
 // The flow of one recipe test: deploy, readiness, probe, teardown (always).
 #pragma once
 
-#include "job.hpp"
-#include "report.hpp"
-
 #include <functional>
 #include <string>
 #include <string_view>
+
+#include "job.hpp"
+#include "report.hpp"
 
 namespace ccci {
 

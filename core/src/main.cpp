@@ -1,20 +1,20 @@
 // cc-ci: the command line.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+
 #include "lifecycle.hpp"
 #include "plugin_loader.hpp"
 #include "report.hpp"
 #include "runner.hpp"
 #include "settings.hpp"
 #include "supervisor.hpp"
-
-#include <CLI/CLI.hpp>
-#include <boost/dll/runtime_symbol_info.hpp>
-#include <spdlog/spdlog.h>
-
-#include <atomic>
-#include <csignal>
-#include <cstdio>
-#include <iostream>
-#include <mutex>
 
 namespace ccci {
 namespace {
@@ -28,9 +28,13 @@ constexpr int kExitInterrupted = 130;
 
 std::atomic<int> g_interrupt{0};
 
-extern "C" void on_interrupt(int signal) { g_interrupt.store(signal); }
+extern "C" void on_interrupt(int signal) {
+  g_interrupt.store(signal);
+}
 
-fs::path self_executable() { return boost::dll::program_location().string(); }
+fs::path self_executable() {
+  return boost::dll::program_location().string();
+}
 
 // Plugins next to a build-tree binary are the build's; an installed binary uses the installed ones.
 std::vector<fs::path> default_plugin_paths() {
@@ -41,40 +45,54 @@ std::vector<fs::path> default_plugin_paths() {
 }
 
 void add_common_options(CLI::App& command, GivenSettings& given) {
-  command.add_option("--config", given.config_file, "Settings file (default ./cc-ci.json if present); flags win")
+  command
+      .add_option("--config", given.config_file, "Settings file (default ./cc-ci.json if present); flags win")
       ->type_name("FILE");
-  command.add_option("--plugins", given.plugin_paths,
-                     "Where the recipe plugins (*.so) are; a directory is searched recursively; repeatable "
-                     "[env CC_CI_PLUGIN_PATH, ':'-separated]")
+  command
+      .add_option("--plugins", given.plugin_paths,
+                  "Where the recipe plugins (*.so) are; a directory is searched recursively; repeatable "
+                  "[env CC_CI_PLUGIN_PATH, ':'-separated]")
       ->type_name("DIR");
   command.add_option("--abra", given.abra, "The abra executable [env CC_CI_ABRA; default: abra on PATH]")
       ->type_name("PATH");
-  command.add_option("--server", given.servers,
-                     "abra server to deploy on; repeat it for a pool [env CC_CI_SERVER, ','-separated; default: default]")
+  command
+      .add_option("--server", given.servers,
+                  "abra server to deploy on; repeat it for a pool [env CC_CI_SERVER, ','-separated; default: "
+                  "default]")
       ->type_name("NAME");
-  command.add_option("--domain-suffix", given.domain_suffix,
-                     "Apps get <recipe[:4]>-<6 hex>.<SUFFIX>; a wildcard certificate should cover it "
-                     "[env CC_CI_DOMAIN_SUFFIX]")
+  command
+      .add_option("--domain-suffix", given.domain_suffix,
+                  "Apps get <recipe[:4]>-<6 hex>.<SUFFIX>; a wildcard certificate should cover it "
+                  "[env CC_CI_DOMAIN_SUFFIX]")
       ->type_name("SUFFIX");
-  command.add_option("--jobs,-j", given.jobs, "Recipe tests run at the same time (default 1)")->type_name("N");
-  command.add_option("--report-dir", given.report_dir, "Where results.json, junit.xml and logs go (default ./cc-ci-report)")
+  command.add_option("--jobs,-j", given.jobs, "Recipe tests run at the same time (default 1)")
+      ->type_name("N");
+  command
+      .add_option("--report-dir", given.report_dir,
+                  "Where results.json, junit.xml and logs go (default ./cc-ci-report)")
       ->type_name("DIR");
-  command.add_option("--ca-file", given.ca_file, "Also trust this CA (PEM) for the apps' HTTPS")->type_name("PATH");
-  command.add_option("--connect-to", given.connect_to,
-                     "Send requests for HOST:PORT to CONNECT_HOST:CONNECT_PORT (curl syntax; empty fields match "
-                     "anything); repeatable")
+  command.add_option("--ca-file", given.ca_file, "Also trust this CA (PEM) for the apps' HTTPS")
+      ->type_name("PATH");
+  command
+      .add_option("--connect-to", given.connect_to,
+                  "Send requests for HOST:PORT to CONNECT_HOST:CONNECT_PORT (curl syntax; empty fields match "
+                  "anything); repeatable")
       ->type_name("SPEC");
   command.add_option("--keep", given.keep, "Skip teardown: never (default), on-failure or always")
       ->type_name("WHEN");
   auto seconds = [&command](const char* name, std::optional<std::chrono::seconds>& target, const char* what) {
-    command.add_option_function<long long>(
-               name, [&target](long long value) { target = std::chrono::seconds(value); }, what)
+    command
+        .add_option_function<long long>(
+            name, [&target](long long value) { target = std::chrono::seconds(value); }, what)
         ->type_name("S")
         ->check(CLI::PositiveNumber);
   };
-  seconds("--timeout-deploy", given.timeouts.deploy, "Seconds for the deploy phase (default: the plugin's, else 900)");
-  seconds("--timeout-probe", given.timeouts.probe, "Seconds for readiness and checks (default: the plugin's, else 300)");
-  seconds("--timeout-teardown", given.timeouts.teardown, "Seconds for teardown (default: the plugin's, else 300)");
+  seconds("--timeout-deploy", given.timeouts.deploy,
+          "Seconds for the deploy phase (default: the plugin's, else 900)");
+  seconds("--timeout-probe", given.timeouts.probe,
+          "Seconds for readiness and checks (default: the plugin's, else 300)");
+  seconds("--timeout-teardown", given.timeouts.teardown,
+          "Seconds for teardown (default: the plugin's, else 300)");
 }
 
 // The checks a plugin declares, found by walking it dry.
@@ -107,7 +125,8 @@ int command_list(const Settings& settings) {
     for (const auto& tag : entry.info.tags) tags += (tags.empty() ? "" : ", ") + tag;
     std::cout << entry.job.recipe << "  (" << entry.plugin->file().string() << ")\n";
     if (!tags.empty()) std::cout << "  tags: " << tags << '\n';
-    std::cout << "  ready when: GET " << entry.info.ready.path << " answers " << entry.info.ready.status << '\n';
+    std::cout << "  ready when: GET " << entry.info.ready.path << " answers " << entry.info.ready.status
+              << '\n';
     for (const auto& check : declared_checks(*entry.plugin->create(), entry.job))
       std::cout << "  check: " << check << '\n';
   }
@@ -121,11 +140,11 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
   const auto planned = plan_run(plugins, recipes, settings);
   std::cout << "plan: " << planned.size() << " recipe test(s), " << settings.jobs
             << " at a time; nothing below is run\n";
-  if (placeholder_suffix)
-    std::cout << "note: no --domain-suffix given; domains below use example.test\n";
+  if (placeholder_suffix) std::cout << "note: no --domain-suffix given; domains below use example.test\n";
   for (const auto& entry : planned) {
     const RecipeJob& job = entry.job;
-    std::cout << '\n' << job.recipe << " on server " << job.server << " as " << job.domain << '\n'
+    std::cout << '\n'
+              << job.recipe << " on server " << job.server << " as " << job.domain << '\n'
               << "  plugin   " << job.plugin_file.string() << '\n'
               << "  ABRA_DIR " << job.abra.abra_dir << '\n';
     struct Silent final : LifecycleObserver {
@@ -138,7 +157,7 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
     bool first = true;
     run_lifecycle(*entry.plugin->create(), job, silent, [&](Phase phase, std::string_view line) {
       if (first || phase != shown) {
-        const auto timeout = phase == Phase::deploy ? job.timeouts.deploy
+        const auto timeout = phase == Phase::deploy  ? job.timeouts.deploy
                              : phase == Phase::probe ? job.timeouts.probe
                                                      : job.timeouts.teardown;
         std::cout << "  " << to_string(phase) << " (timeout " << timeout.count() << "s)\n";
@@ -147,15 +166,17 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
       }
       std::cout << "    " << line << '\n';
     });
-    if (job.keep != KeepPolicy::never) std::cout << "  (teardown is skipped under --keep " << to_string(job.keep) << ")\n";
+    if (job.keep != KeepPolicy::never)
+      std::cout << "  (teardown is skipped under --keep " << to_string(job.keep) << ")\n";
   }
   return kExitPassed;
 }
 
 int command_run(const Settings& settings, const std::vector<std::string>& recipes) {
   if (settings.domain_suffix.empty())
-    throw UsageError("no domain suffix: give --domain-suffix (e.g. ci.example.org), CC_CI_DOMAIN_SUFFIX, or "
-                     "\"domain_suffix\" in cc-ci.json");
+    throw UsageError(
+        "no domain suffix: give --domain-suffix (e.g. ci.example.org), CC_CI_DOMAIN_SUFFIX, or "
+        "\"domain_suffix\" in cc-ci.json");
   // All plugins load and pass their checks on this thread before any test starts.
   const auto plugins = load_plugins(settings.plugin_paths);
   if (plugins.empty()) throw UsageError("no recipe plugins found; give --plugins DIR");
@@ -172,12 +193,14 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
   progress.phase_started = [&](const RecipeJob& job, Phase phase) {
     std::scoped_lock lock(output);
     std::cout << "[" << job.recipe << "] " << to_string(phase)
-              << (phase == Phase::deploy ? " on " + job.server + " as " + job.domain : std::string()) << std::endl;
+              << (phase == Phase::deploy ? " on " + job.server + " as " + job.domain : std::string())
+              << std::endl;
   };
   progress.step_finished = [&](const RecipeJob& job, const StepResult& step) {
     std::scoped_lock lock(output);
     std::cout << "[" << job.recipe << "]   " << to_string(step.status) << "  " << step.name << " ("
-              << step.duration.count() << " ms)" << (step.message.empty() ? "" : ": " + step.message) << std::endl;
+              << step.duration.count() << " ms)" << (step.message.empty() ? "" : ": " + step.message)
+              << std::endl;
   };
 
   RunReport report = run_planned(self_executable(), planned, settings.jobs, g_interrupt, progress, run_id);
@@ -193,8 +216,8 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
               << recipe.level_reason << ")" << std::endl;
     if (!recipe.kept.empty()) std::cout << "  " << recipe.kept << std::endl;
   }
-  std::cout << "summary: " << passed << " passed, " << failed << " failed, " << errored << " errored, " << skipped
-            << " skipped; " << (settings.report_dir / "results.json").string() << std::endl;
+  std::cout << "summary: " << passed << " passed, " << failed << " failed, " << errored << " errored, "
+            << skipped << " skipped; " << (settings.report_dir / "results.json").string() << std::endl;
   if (report.interrupted) {
     std::cerr << "cc-ci: interrupted; teardown done where deploy was attempted" << std::endl;
     return kExitInterrupted;
@@ -209,12 +232,13 @@ int main(int argc, char** argv) {
   using namespace ccci;
   spdlog::set_pattern("cc-ci: %l: %v");
 
-  CLI::App app{"cc-ci proves that Co-op Cloud recipes deploy, serve and tear down cleanly.\n"
-               "It loads one plugin per recipe, deploys each app with abra, probes it over HTTPS,\n"
-               "always tears it down, and writes results.json and junit.xml.\n\n"
-               "Exit codes: 0 all passed; 1 a recipe failed or errored; 2 usage, configuration or\n"
-               "plugin error; 130 interrupted (after teardown).",
-               "cc-ci"};
+  CLI::App app{
+      "cc-ci proves that Co-op Cloud recipes deploy, serve and tear down cleanly.\n"
+      "It loads one plugin per recipe, deploys each app with abra, probes it over HTTPS,\n"
+      "always tears it down, and writes results.json and junit.xml.\n\n"
+      "Exit codes: 0 all passed; 1 a recipe failed or errored; 2 usage, configuration or\n"
+      "plugin error; 130 interrupted (after teardown).",
+      "cc-ci"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "cc-ci " CCCI_VERSION);
 
@@ -223,14 +247,18 @@ int main(int argc, char** argv) {
   std::string job_file;
 
   auto* list = app.add_subcommand("list", "List the recipes the plugins test, with their checks and tags");
-  list->add_option("--plugins", given.plugin_paths, "Where the recipe plugins (*.so) are [env CC_CI_PLUGIN_PATH]")
+  list->add_option("--plugins", given.plugin_paths,
+                   "Where the recipe plugins (*.so) are [env CC_CI_PLUGIN_PATH]")
       ->type_name("DIR");
-  list->add_option("--config", given.config_file, "Settings file (default ./cc-ci.json if present)")->type_name("FILE");
-  auto* plan = app.add_subcommand("plan", "Dry run: print every abra command and probe a run would do, in order");
+  list->add_option("--config", given.config_file, "Settings file (default ./cc-ci.json if present)")
+      ->type_name("FILE");
+  auto* plan =
+      app.add_subcommand("plan", "Dry run: print every abra command and probe a run would do, in order");
   auto* run = app.add_subcommand("run", "Deploy, probe and tear down the recipes (all when none is named)");
   for (auto* command : {plan, run}) {
     add_common_options(*command, given);
-    command->add_option("recipes", recipes, "Recipes to test (default: every plugin found)")->type_name("RECIPE");
+    command->add_option("recipes", recipes, "Recipes to test (default: every plugin found)")
+        ->type_name("RECIPE");
   }
   auto* exec_one = app.add_subcommand("exec-one", "Run one recipe test for the host (internal)");
   exec_one->group("");  // hidden from --help

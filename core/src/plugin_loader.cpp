@@ -16,8 +16,8 @@ Plugin::Plugin(const fs::path& file) : file_(file) {
   const std::string name = file.string();
   boost::system::error_code error;
   library_ = std::make_shared<boost::dll::shared_library>();
-  library_->load(boost::dll::fs::path(name), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local,
-                 error);
+  library_->load(boost::dll::fs::path(name),
+                 boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, error);
   if (error) {
     // dlerror() says why (e.g. "invalid ELF header", a missing dependency).
     std::string why = error.message();

@@ -1,15 +1,14 @@
 // Finding, checking and loading recipe plugins (Boost.DLL).
 #pragma once
 
-#include "ccci/plugin.hpp"
-
 #include <boost/dll/shared_library.hpp>
-
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "ccci/plugin.hpp"
 
 namespace ccci {
 

@@ -1,9 +1,10 @@
 #include "report.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace ccci {
 
@@ -11,28 +12,38 @@ using nlohmann::json;
 
 std::string_view to_string(Phase phase) {
   switch (phase) {
-    case Phase::deploy: return "deploy";
-    case Phase::probe: return "probe";
-    case Phase::teardown: return "teardown";
+    case Phase::deploy:
+      return "deploy";
+    case Phase::probe:
+      return "probe";
+    case Phase::teardown:
+      return "teardown";
   }
   return "?";
 }
 
 std::string_view to_string(Status status) {
   switch (status) {
-    case Status::passed: return "passed";
-    case Status::failed: return "failed";
-    case Status::errored: return "errored";
-    case Status::skipped: return "skipped";
+    case Status::passed:
+      return "passed";
+    case Status::failed:
+      return "failed";
+    case Status::errored:
+      return "errored";
+    case Status::skipped:
+      return "skipped";
   }
   return "?";
 }
 
 std::string_view to_string(StepKind kind) {
   switch (kind) {
-    case StepKind::action: return "action";
-    case StepKind::readiness: return "readiness";
-    case StepKind::check: return "check";
+    case StepKind::action:
+      return "action";
+    case StepKind::readiness:
+      return "readiness";
+    case StepKind::check:
+      return "check";
   }
   return "?";
 }
@@ -61,11 +72,21 @@ std::string xml_escape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         // XML 1.0 forbids most control characters, even escaped.
         if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r')
@@ -122,8 +143,8 @@ void judge(RecipeResult& result) {
 
   if (!deploy_ran || deploy_problem) {
     result.level = 0;
-    result.level_reason = deploy_problem ? "does not deploy: " + describe(*deploy_problem)
-                                         : "deploy was not attempted";
+    result.level_reason =
+        deploy_problem ? "does not deploy: " + describe(*deploy_problem) : "deploy was not attempted";
   } else if (!readiness || readiness->status != Status::passed) {
     result.level = 1;
     result.level_reason = "does not serve its domain over valid HTTPS" +
@@ -139,9 +160,9 @@ void judge(RecipeResult& result) {
 }
 
 json to_json(const StepResult& step) {
-  return {{"phase", to_string(step.phase)},   {"kind", to_string(step.kind)},
-          {"name", step.name},                {"status", to_string(step.status)},
-          {"duration_ms", step.duration.count()}, {"message", step.message}};
+  return {
+      {"phase", to_string(step.phase)},   {"kind", to_string(step.kind)},         {"name", step.name},
+      {"status", to_string(step.status)}, {"duration_ms", step.duration.count()}, {"message", step.message}};
 }
 
 StepResult step_from_json(const json& in) {
@@ -162,8 +183,8 @@ std::string format_rfc3339(std::chrono::system_clock::time_point time) {
   std::tm utc{};
   gmtime_r(&whole, &utc);
   char text[64];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(millis));
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(millis));
   return text;
 }
 
@@ -171,7 +192,8 @@ json to_json(const RunReport& report) {
   json summary = {{"passed", 0}, {"failed", 0}, {"errored", 0}, {"skipped", 0}};
   json recipes = json::array();
   for (const auto& recipe : report.recipes) {
-    summary[std::string(to_string(recipe.status))] = summary[std::string(to_string(recipe.status))].get<int>() + 1;
+    summary[std::string(to_string(recipe.status))] =
+        summary[std::string(to_string(recipe.status))].get<int>() + 1;
     json steps = json::array();
     for (const auto& step : recipe.steps) steps.push_back(to_json(step));
     json entry = {{"recipe", recipe.recipe},
@@ -186,15 +208,16 @@ json to_json(const RunReport& report) {
     if (!recipe.kept.empty()) entry["kept"] = recipe.kept;
     recipes.push_back(std::move(entry));
   }
-  return {{"schema", "cc-ci/results/v1"},
-          {"run_id", report.run_id},
-          {"started_at", format_rfc3339(report.started_at)},
-          {"finished_at", format_rfc3339(report.finished_at)},
-          {"duration_ms",
-           std::chrono::duration_cast<std::chrono::milliseconds>(report.finished_at - report.started_at).count()},
-          {"interrupted", report.interrupted},
-          {"summary", std::move(summary)},
-          {"recipes", std::move(recipes)}};
+  return {
+      {"schema", "cc-ci/results/v1"},
+      {"run_id", report.run_id},
+      {"started_at", format_rfc3339(report.started_at)},
+      {"finished_at", format_rfc3339(report.finished_at)},
+      {"duration_ms",
+       std::chrono::duration_cast<std::chrono::milliseconds>(report.finished_at - report.started_at).count()},
+      {"interrupted", report.interrupted},
+      {"summary", std::move(summary)},
+      {"recipes", std::move(recipes)}};
 }
 
 std::string to_junit(const RunReport& report) {
@@ -219,18 +242,24 @@ std::string to_junit(const RunReport& report) {
     std::string cases;
     for (const auto& step : recipe.steps) {
       counts.add(step.status);
-      cases += "    <testcase classname=\"" + xml_escape(recipe.recipe + "." + std::string(to_string(step.phase))) +
-               "\" name=\"" + xml_escape(step.name) + "\" time=\"" + seconds(step.duration) + "\"";
+      cases += "    <testcase classname=\"" +
+               xml_escape(recipe.recipe + "." + std::string(to_string(step.phase))) + "\" name=\"" +
+               xml_escape(step.name) + "\" time=\"" + seconds(step.duration) + "\"";
       const std::string message = xml_escape(step.message);
       switch (step.status) {
-        case Status::passed: cases += "/>\n"; break;
+        case Status::passed:
+          cases += "/>\n";
+          break;
         case Status::failed:
-          cases += ">\n      <failure message=\"" + message + "\">" + message + "</failure>\n    </testcase>\n";
+          cases +=
+              ">\n      <failure message=\"" + message + "\">" + message + "</failure>\n    </testcase>\n";
           break;
         case Status::errored:
           cases += ">\n      <error message=\"" + message + "\">" + message + "</error>\n    </testcase>\n";
           break;
-        case Status::skipped: cases += ">\n      <skipped message=\"" + message + "\"/>\n    </testcase>\n"; break;
+        case Status::skipped:
+          cases += ">\n      <skipped message=\"" + message + "\"/>\n    </testcase>\n";
+          break;
       }
     }
     all.tests += counts.tests;
@@ -239,15 +268,15 @@ std::string to_junit(const RunReport& report) {
     all.skipped += counts.skipped;
     suites += "  <testsuite name=\"" + xml_escape(recipe.recipe) + "\" " + counts.attributes() + " time=\"" +
               seconds(recipe.duration) + "\" timestamp=\"" + format_rfc3339(report.started_at) + "\">\n" +
-              "    <properties>\n" +
-              "      <property name=\"server\" value=\"" + xml_escape(recipe.server) + "\"/>\n" +
-              "      <property name=\"domain\" value=\"" + xml_escape(recipe.domain) + "\"/>\n" +
+              "    <properties>\n" + "      <property name=\"server\" value=\"" + xml_escape(recipe.server) +
+              "\"/>\n" + "      <property name=\"domain\" value=\"" + xml_escape(recipe.domain) + "\"/>\n" +
               "      <property name=\"level\" value=\"" + std::to_string(recipe.level) + "\"/>\n" +
               "      <property name=\"level_reason\" value=\"" + xml_escape(recipe.level_reason) + "\"/>\n" +
-              "    </properties>\n" + cases +
-              "    <system-out>log: " + xml_escape(recipe.log) + "</system-out>\n  </testsuite>\n";
+              "    </properties>\n" + cases + "    <system-out>log: " + xml_escape(recipe.log) +
+              "</system-out>\n  </testsuite>\n";
   }
-  const auto total = std::chrono::duration_cast<std::chrono::milliseconds>(report.finished_at - report.started_at);
+  const auto total =
+      std::chrono::duration_cast<std::chrono::milliseconds>(report.finished_at - report.started_at);
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"cc-ci\" " + all.attributes() +
          " time=\"" + seconds(total) + "\">\n" + suites + "</testsuites>\n";
 }

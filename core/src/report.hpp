@@ -1,10 +1,9 @@
 // What a run found: steps, recipe results, the run report and its files.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,8 +39,8 @@ struct RecipeResult {
   int level = 0;
   std::string level_reason{};  ///< why the level is not higher
   std::chrono::milliseconds duration{0};
-  std::string log{};           ///< path of the recipe's log, relative to the report dir
-  std::string kept{};          ///< non-empty when teardown was skipped on purpose: what was kept
+  std::string log{};   ///< path of the recipe's log, relative to the report dir
+  std::string kept{};  ///< non-empty when teardown was skipped on purpose: what was kept
   std::vector<StepResult> steps{};
 };
 

@@ -60,8 +60,8 @@ std::string new_run_id() {
   return std::string(stamp) + "-" + random_hex(6);
 }
 
-std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins, const std::vector<std::string>& selection,
-                                    const Settings& settings) {
+std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
+                                    const std::vector<std::string>& selection, const Settings& settings) {
   std::vector<const Plugin*> chosen;
   if (selection.empty()) {
     for (const auto& plugin : plugins) chosen.push_back(&plugin);
@@ -73,7 +73,8 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins, const st
       if (!found) {
         std::string known;
         for (const auto& plugin : plugins) known += (known.empty() ? "" : ", ") + plugin.recipe();
-        throw UsageError("no plugin tests recipe \"" + name + "\" (found: " + (known.empty() ? "none" : known) + ")");
+        throw UsageError("no plugin tests recipe \"" + name +
+                         "\" (found: " + (known.empty() ? "none" : known) + ")");
       }
       chosen.push_back(found);
     }
@@ -110,7 +111,8 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins, const st
 }
 
 RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& planned, int jobs,
-                      const std::atomic<int>& interrupt, const Progress& progress, const std::string& run_id) {
+                      const std::atomic<int>& interrupt, const Progress& progress,
+                      const std::string& run_id) {
   RunReport report;
   report.run_id = run_id;
   report.started_at = std::chrono::system_clock::now();
@@ -123,7 +125,9 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
       RecipeResult& result = report.recipes[index];
       if (interrupt.load()) {
         result = {.recipe = job.recipe, .server = job.server, .domain = job.domain};
-        result.steps.push_back({.phase = Phase::deploy, .name = "not started", .status = Status::skipped,
+        result.steps.push_back({.phase = Phase::deploy,
+                                .name = "not started",
+                                .status = Status::skipped,
                                 .message = "the run was interrupted before this recipe started"});
         judge(result);
         continue;

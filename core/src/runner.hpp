@@ -1,15 +1,15 @@
 // Planning a run (which recipe where, under which name) and scheduling it.
 #pragma once
 
-#include "plugin_loader.hpp"
-#include "report.hpp"
-#include "settings.hpp"
-#include "supervisor.hpp"
-
 #include <atomic>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "plugin_loader.hpp"
+#include "report.hpp"
+#include "settings.hpp"
+#include "supervisor.hpp"
 
 namespace ccci {
 
@@ -26,8 +26,8 @@ struct PlannedRecipe {
 
 /// One planned test per selected recipe (all when `selection` is empty),
 /// servers assigned round-robin. Throws UsageError for an unknown recipe.
-std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins, const std::vector<std::string>& selection,
-                                    const Settings& settings);
+std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
+                                    const std::vector<std::string>& selection, const Settings& settings);
 
 /// Runs the planned tests, `jobs` at a time, each in its own child process.
 /// Recipes not started when `interrupt` is set are reported as skipped.

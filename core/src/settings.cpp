@@ -1,9 +1,8 @@
 #include "settings.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace ccci {
@@ -28,9 +27,9 @@ std::vector<std::string> split(const std::string& text, char separator) {
 }
 
 // The keys cc-ci.json may hold; anything else is a typo worth reporting.
-constexpr const char* kConfigKeys[] = {"plugins", "abra", "server", "domain_suffix", "jobs", "report_dir",
-                                       "ca_file", "connect_to", "keep", "timeout_deploy", "timeout_probe",
-                                       "timeout_teardown"};
+constexpr const char* kConfigKeys[] = {"plugins", "abra",           "server",        "domain_suffix",
+                                       "jobs",    "report_dir",     "ca_file",       "connect_to",
+                                       "keep",    "timeout_deploy", "timeout_probe", "timeout_teardown"};
 
 json load_config(const GivenSettings& given) {
   fs::path file;
@@ -72,12 +71,13 @@ std::vector<std::string> config_list(const json& config, const char* key) {
   return config_value<std::vector<std::string>>(config, key, {});
 }
 
-std::optional<std::chrono::seconds> timeout(const std::optional<std::chrono::seconds>& flag, const json& config,
-                                            const char* key) {
+std::optional<std::chrono::seconds> timeout(const std::optional<std::chrono::seconds>& flag,
+                                            const json& config, const char* key) {
   if (flag) return flag;
   if (!config.contains(key)) return std::nullopt;
   const long long value = config_value<long long>(config, key, 0);
-  if (value <= 0) throw UsageError(std::string("config file: \"") + key + "\" must be a positive number of seconds");
+  if (value <= 0)
+    throw UsageError(std::string("config file: \"") + key + "\" must be a positive number of seconds");
   return std::chrono::seconds(value);
 }
 
@@ -94,7 +94,8 @@ Settings resolve_settings(const GivenSettings& given, const std::vector<fs::path
   for (const auto& path : plugins) settings.plugin_paths.emplace_back(path);
   if (settings.plugin_paths.empty()) settings.plugin_paths = default_plugin_paths;
 
-  settings.abra = given.abra.value_or(environment("CC_CI_ABRA").value_or(config_value<std::string>(config, "abra", "abra")));
+  settings.abra = given.abra.value_or(
+      environment("CC_CI_ABRA").value_or(config_value<std::string>(config, "abra", "abra")));
 
   settings.servers = given.servers;
   if (settings.servers.empty())
@@ -109,17 +110,20 @@ Settings resolve_settings(const GivenSettings& given, const std::vector<fs::path
   settings.jobs = given.jobs.value_or(config_value<int>(config, "jobs", 1));
   if (settings.jobs < 1) throw UsageError("--jobs must be at least 1, not " + std::to_string(settings.jobs));
 
-  settings.report_dir = given.report_dir.value_or(config_value<std::string>(config, "report_dir", "cc-ci-report"));
+  settings.report_dir =
+      given.report_dir.value_or(config_value<std::string>(config, "report_dir", "cc-ci-report"));
   settings.ca_file = given.ca_file.value_or(config_value<std::string>(config, "ca_file", ""));
   if (!settings.ca_file.empty() && !fs::is_regular_file(settings.ca_file))
     throw UsageError("--ca-file " + settings.ca_file + ": no such file");
   settings.connect_to = given.connect_to.empty() ? config_list(config, "connect_to") : given.connect_to;
   for (const auto& spec : settings.connect_to)
     if (std::count(spec.begin(), spec.end(), ':') < 3)
-      throw UsageError("--connect-to " + spec + ": expected HOST:PORT:CONNECT_HOST:CONNECT_PORT (fields may be empty)");
+      throw UsageError("--connect-to " + spec +
+                       ": expected HOST:PORT:CONNECT_HOST:CONNECT_PORT (fields may be empty)");
 
   try {
-    settings.keep = parse_keep_policy(given.keep.value_or(config_value<std::string>(config, "keep", "never")));
+    settings.keep =
+        parse_keep_policy(given.keep.value_or(config_value<std::string>(config, "keep", "never")));
   } catch (const std::invalid_argument& error) {
     throw UsageError(error.what());
   }

@@ -1,13 +1,13 @@
 // The settings of one cc-ci invocation, from flags, environment and cc-ci.json.
 #pragma once
 
-#include "job.hpp"
-
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "job.hpp"
 
 namespace ccci {
 
@@ -48,6 +48,7 @@ struct Settings {
 /// Flags win over the environment (CC_CI_PLUGIN_PATH, CC_CI_ABRA, CC_CI_SERVER,
 /// CC_CI_DOMAIN_SUFFIX), which wins over the config file (--config, else
 /// $CC_CI_CONFIG, else ./cc-ci.json if present), which wins over the defaults. Throws UsageError.
-Settings resolve_settings(const GivenSettings& given, const std::vector<std::filesystem::path>& default_plugin_paths);
+Settings resolve_settings(const GivenSettings& given,
+                          const std::vector<std::filesystem::path>& default_plugin_paths);
 
 }  // namespace ccci

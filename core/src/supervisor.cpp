@@ -1,16 +1,16 @@
 #include "supervisor.hpp"
 
-#include "ccci/abra_recipe.hpp"
-#include "ccci/process.hpp"
-#include "events.hpp"
-#include "lifecycle.hpp"
-#include "plugin_loader.hpp"
+#include <signal.h>
 
 #include <fstream>
 #include <optional>
 #include <thread>
 
-#include <signal.h>
+#include "ccci/abra_recipe.hpp"
+#include "ccci/process.hpp"
+#include "events.hpp"
+#include "lifecycle.hpp"
+#include "plugin_loader.hpp"
 
 namespace ccci {
 
@@ -42,7 +42,8 @@ class Collector final : public LifecycleObserver {
   void kept(const std::string& what) override { kept_ = what; }
 
   void add(Phase phase, Status status, const std::string& name, const std::string& message) {
-    step_finished({.phase = phase, .kind = StepKind::action, .name = name, .status = status, .message = message});
+    step_finished(
+        {.phase = phase, .kind = StepKind::action, .name = name, .status = status, .message = message});
   }
   /// Steps recorded from now on are the host's own.
   void host_takes_over() {
@@ -151,8 +152,8 @@ int execute_job_file(const fs::path& job_file) {
   try {
     const Plugin plugin(job.plugin_file);
     if (plugin.recipe() != job.recipe)
-      throw PluginError("plugin " + job.plugin_file.string() + " now tests " + plugin.recipe() +
-                        ", not " + job.recipe);
+      throw PluginError("plugin " + job.plugin_file.string() + " now tests " + plugin.recipe() + ", not " +
+                        job.recipe);
     const auto test = plugin.create();
     run_lifecycle(*test, job, events);
     return 0;

@@ -2,12 +2,12 @@
 // over its phases, and teardown from the outside when the child cannot.
 #pragma once
 
-#include "job.hpp"
-#include "report.hpp"
-
 #include <atomic>
 #include <filesystem>
 #include <functional>
+
+#include "job.hpp"
+#include "report.hpp"
 
 namespace ccci {
 

@@ -20,8 +20,7 @@ struct AbraForms {
 };
 
 std::string quote(const std::string& word) {
-  if (!word.empty() && word.find_first_of(" \t\n'\"\\$`|&;<>()*?[]#~") == std::string::npos)
-    return word;
+  if (!word.empty() && word.find_first_of(" \t\n'\"\\$`|&;<>()*?[]#~") == std::string::npos) return word;
   std::string quoted = "'";
   for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return quoted + "'";
@@ -116,8 +115,7 @@ CommandResult AbraClient::execute(const std::vector<std::string>& args, const In
   auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.command_timeout);
   if (deadline_ != Clock::time_point::max())
     budget = std::min(budget, std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - now));
-  if (budget <= std::chrono::milliseconds::zero())
-    throw CommandError(line + ": no time left in this phase");
+  if (budget <= std::chrono::milliseconds::zero()) throw CommandError(line + ": no time left in this phase");
   command.timeout = budget;
 
   log_("$ " + line);
@@ -143,8 +141,7 @@ std::string AbraClient::run(const std::vector<std::string>& args) {
   return redactor_.apply(result.output);
 }
 
-void AbraClient::app_new(const std::string& recipe, const std::string& server,
-                         const std::string& domain) {
+void AbraClient::app_new(const std::string& recipe, const std::string& server, const std::string& domain) {
   run({"app", "new", recipe, "--server", server, "--domain", domain});
 }
 
@@ -157,20 +154,21 @@ void AbraClient::generate_secrets(const std::string& domain) {
   if (!result.ok()) fail(args, result);
 }
 
-void AbraClient::insert_secret(const std::string& domain, const std::string& name,
-                               const std::string& version, const std::string& value) {
+void AbraClient::insert_secret(const std::string& domain, const std::string& name, const std::string& version,
+                               const std::string& value) {
   redactor_.add(value);
   run({"app", "secret", "insert", domain, name, version, value});
 }
 
-void AbraClient::deploy(const std::string& domain) { run({"app", "deploy", domain}); }
+void AbraClient::deploy(const std::string& domain) {
+  run({"app", "deploy", domain});
+}
 
 bool AbraClient::undeploy(const std::string& domain) {
   const std::vector<std::string> args = {"app", "undeploy", domain};
   CommandResult result = execute(args);
   if (result.ok()) return true;
-  if (result.exit_code == 1 && result.output.find(AbraForms::kNotDeployed) != std::string::npos)
-    return false;
+  if (result.exit_code == 1 && result.output.find(AbraForms::kNotDeployed) != std::string::npos) return false;
   fail(args, result);
 }
 
@@ -178,8 +176,7 @@ bool AbraClient::remove(const std::string& domain) {
   const std::vector<std::string> args = {"app", "rm", domain, "-f"};
   CommandResult result = execute(args);
   if (result.ok()) return true;
-  if (result.exit_code == 1 && result.output.find(AbraForms::kNoSuchApp) != std::string::npos)
-    return false;
+  if (result.exit_code == 1 && result.output.find(AbraForms::kNoSuchApp) != std::string::npos) return false;
   fail(args, result);
 }
 

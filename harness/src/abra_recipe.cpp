@@ -6,9 +6,9 @@ namespace ccci {
 
 void AbraRecipe::deploy(Context& ctx) {
   AbraClient& abra = ctx.abra();
-  const bool ready_to_deploy =
-      ctx.step("app new", [&] { abra.app_new(ctx.recipe(), ctx.server(), ctx.domain()); }) &&
-      ctx.step("app secret generate", [&] { abra.generate_secrets(ctx.domain()); });
+  const bool ready_to_deploy = ctx.step("app new", [&] {
+    abra.app_new(ctx.recipe(), ctx.server(), ctx.domain());
+  }) && ctx.step("app secret generate", [&] { abra.generate_secrets(ctx.domain()); });
   if (!ready_to_deploy) return;
   configure(ctx);
   ctx.step("app deploy", [&] { abra.deploy(ctx.domain()); });

@@ -36,8 +36,8 @@ void HttpExpectation::fail(const std::string& what) const {
 HttpExpectation& HttpExpectation::status(long expected) {
   const auto& got = response();
   if (got.status != expected)
-    fail("expected status " + std::to_string(expected) + ", got " + std::to_string(got.status) +
-         " (body " + excerpt(got.body) + ")");
+    fail("expected status " + std::to_string(expected) + ", got " + std::to_string(got.status) + " (body " +
+         excerpt(got.body) + ")");
   return *this;
 }
 

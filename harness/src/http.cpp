@@ -72,7 +72,9 @@ std::string HttpResponse::header(std::string_view name) const {
   return {};
 }
 
-HttpClient::HttpClient(HttpSettings settings) : settings_(std::move(settings)) { global_init_once(); }
+HttpClient::HttpClient(HttpSettings settings) : settings_(std::move(settings)) {
+  global_init_once();
+}
 
 HttpResponse HttpClient::perform(const HttpRequest& request) const {
   std::unique_ptr<CURL, EasyDeleter> handle(curl_easy_init());

@@ -1,17 +1,5 @@
 #include "ccci/process.hpp"
 
-#include <boost/process/args.hpp>
-#include <boost/process/child.hpp>
-#include <boost/process/env.hpp>
-#include <boost/process/environment.hpp>
-#include <boost/process/exe.hpp>
-#include <boost/process/extend.hpp>
-#include <boost/process/search_path.hpp>
-
-#include <cerrno>
-#include <cstring>
-#include <thread>
-
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,6 +8,17 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <boost/process/args.hpp>
+#include <boost/process/child.hpp>
+#include <boost/process/env.hpp>
+#include <boost/process/environment.hpp>
+#include <boost/process/exe.hpp>
+#include <boost/process/extend.hpp>
+#include <boost/process/search_path.hpp>
+#include <cerrno>
+#include <cstring>
+#include <thread>
 
 namespace bp = boost::process;
 using namespace std::chrono_literals;
@@ -79,8 +78,7 @@ struct ChildSetup : bp::extend::handler {
     if (null_fd < 0) return fail("open /dev/null");
     // A terminal is also stdin, as for a user at a shell.
     const int input_fd = controlling_terminal ? output_fd : null_fd;
-    if (::dup2(input_fd, 0) < 0 || ::dup2(output_fd, 1) < 0 || ::dup2(output_fd, 2) < 0)
-      return fail("dup2");
+    if (::dup2(input_fd, 0) < 0 || ::dup2(output_fd, 1) < 0 || ::dup2(output_fd, 2) < 0) return fail("dup2");
   }
 };
 
@@ -91,8 +89,12 @@ std::string resolve_executable(const std::string& name) {
   return found.string();
 }
 
-// Opens a new pseudo-terminal; returns {master, slave}.
-std::pair<FileDescriptor, FileDescriptor> open_pseudo_terminal() {
+struct PseudoTerminal {
+  FileDescriptor master;
+  FileDescriptor slave;
+};
+
+PseudoTerminal open_pseudo_terminal() {
   FileDescriptor master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (master.get() < 0) throw_errno("posix_openpt");
   if (::grantpt(master.get()) < 0 || ::unlockpt(master.get()) < 0) throw_errno("grantpt");
@@ -111,7 +113,7 @@ std::pair<FileDescriptor, FileDescriptor> open_pseudo_terminal() {
     modes.c_oflag &= ~static_cast<tcflag_t>(ONLCR);
     ::tcsetattr(slave.get(), TCSANOW, &modes);
   }
-  return {std::move(master), std::move(slave)};
+  return PseudoTerminal{std::move(master), std::move(slave)};
 }
 
 }  // namespace
@@ -155,9 +157,9 @@ Subprocess::Subprocess(const Command& command) {
       break;
     }
     case Output::pseudo_terminal: {
-      auto [master, slave] = open_pseudo_terminal();
-      read_end = FileDescriptor(master.release());
-      child_end = FileDescriptor(slave.release());
+      PseudoTerminal terminal = open_pseudo_terminal();
+      read_end = std::move(terminal.master);
+      child_end = std::move(terminal.slave);
       break;
     }
     case Output::file:
@@ -173,8 +175,7 @@ Subprocess::Subprocess(const Command& command) {
   std::vector<std::string> arguments(command.argv.begin() + 1, command.argv.end());
   std::error_code error;
   bp::child child(bp::exe = executable, bp::args = arguments, bp::env = environment,
-                  ChildSetup{{}, child_end.get(), command.output == Output::pseudo_terminal,
-                             ::getpid()},
+                  ChildSetup{{}, child_end.get(), command.output == Output::pseudo_terminal, ::getpid()},
                   error);
   if (error) throw CommandError(command.argv.front() + ": cannot start: " + error.message());
   pid_ = child.id();
@@ -242,7 +243,6 @@ CommandResult run_command(const Command& command) {
     if (!status && Clock::now() >= deadline) {
       result.timed_out = true;
       status = process.terminate(2s);
-      end_of_output = true;
       break;
     }
     if (end_of_output) {

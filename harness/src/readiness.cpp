@@ -9,7 +9,8 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 milliseconds Backoff::next(milliseconds previous) const {
-  const auto grown = milliseconds(static_cast<milliseconds::rep>(static_cast<double>(previous.count()) * factor));
+  const auto grown =
+      milliseconds(static_cast<milliseconds::rep>(static_cast<double>(previous.count()) * factor));
   return std::clamp(grown, initial, cap);
 }
 
@@ -34,8 +35,8 @@ Readiness wait_until_ready(const HttpClient& client, const std::string& url, lon
       if (auto placeholder = proxy_placeholder(result.response)) {
         result.last_reason = *placeholder;
       } else if (result.response.status != expected_status) {
-        result.last_reason = "answered HTTP " + std::to_string(result.response.status) +
-                             ", expected " + std::to_string(expected_status);
+        result.last_reason = "answered HTTP " + std::to_string(result.response.status) + ", expected " +
+                             std::to_string(expected_status);
       } else {
         result.ready = true;
         result.last_reason.clear();

@@ -11,11 +11,13 @@ class CustomHtml final : public ccci::AbraRecipe {
 
   void probe(ccci::Context& ctx) override {
     ctx.check("index page is served as HTML", [&] {
-      ccci::expect_http(ctx, "/").status(200).header_contains("content-type", "text/html").body_contains("<html");
+      ccci::expect_http(ctx, "/")
+          .status(200)
+          .header_contains("content-type", "text/html")
+          .body_contains("<html");
     });
-    ctx.check("unknown path is nginx's own 404", [&] {
-      ccci::expect_http(ctx, "/cc-ci-no-such-page").status(404).body_contains("nginx");
-    });
+    ctx.check("unknown path is nginx's own 404",
+              [&] { ccci::expect_http(ctx, "/cc-ci-no-such-page").status(404).body_contains("nginx"); });
   }
 };
 

@@ -1,8 +1,6 @@
 // Shared helpers for the unit tests.
 #pragma once
 
-#include "ccci/process.hpp"
-
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -13,6 +11,8 @@
 #include <sstream>
 #include <string>
 #include <thread>
+
+#include "ccci/process.hpp"
 
 namespace ccci::test {
 
@@ -25,7 +25,9 @@ inline fs::path environment_path(const char* name) {
   return value;
 }
 
-inline fs::path fake_abra() { return environment_path("FAKE_ABRA_DIR") / "abra"; }
+inline fs::path fake_abra() {
+  return environment_path("FAKE_ABRA_DIR") / "abra";
+}
 
 /// A fresh folder, removed with everything in it at the end of the test.
 class TemporaryDirectory {
@@ -75,10 +77,10 @@ inline std::string read_file(const fs::path& path) {
 class HttpsServer {
  public:
   HttpsServer()
-      : process_(Command{.argv = {"python3",
-                                  (environment_path("CC_CI_SOURCE") / "tests/support/https_server.py").string(),
-                                  folder_.path().string()},
-                         .output = Output::capture}) {
+      : process_(Command{
+            .argv = {"python3", (environment_path("CC_CI_SOURCE") / "tests/support/https_server.py").string(),
+                     folder_.path().string()},
+            .output = Output::capture}) {
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (!fs::exists(folder_.path() / "port")) {
       REQUIRE_MESSAGE(std::chrono::steady_clock::now() < give_up, "the test HTTPS server did not start");

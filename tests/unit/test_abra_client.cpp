@@ -1,5 +1,4 @@
 #include "ccci/abra_client.hpp"
-
 #include "support.hpp"
 
 using namespace ccci;
@@ -11,8 +10,9 @@ struct FakeAbra {
   test::TemporaryDirectory folder;
   Redactor redactor;
   std::string log;
-  AbraClient abra{AbraSettings{.executable = test::fake_abra().string(), .abra_dir = (folder.path() / "abra").string()},
-                  redactor, [this](std::string_view text) { (log += text) += '\n'; }};
+  AbraClient abra{
+      AbraSettings{.executable = test::fake_abra().string(), .abra_dir = (folder.path() / "abra").string()},
+      redactor, [this](std::string_view text) { (log += text) += '\n'; }};
 
   FakeAbra() { abra.run({"server", "add", "--local"}); }
   std::filesystem::path env_file(const std::string& domain) const {
@@ -54,8 +54,8 @@ TEST_SUITE("abra client") {
 
   TEST_CASE("a FATA from abra is an AbraFailure carrying that line") {
     FakeAbra fake;
-    CHECK_THROWS_WITH_AS(fake.abra.deploy("nope.cc-ci.test"), doctest::Contains("FATA app nope.cc-ci.test does not exist"),
-                         AbraFailure);
+    CHECK_THROWS_WITH_AS(fake.abra.deploy("nope.cc-ci.test"),
+                         doctest::Contains("FATA app nope.cc-ci.test does not exist"), AbraFailure);
   }
 
   TEST_CASE("an abra call that hangs is killed at the deadline and is a CommandError") {
@@ -100,8 +100,9 @@ TEST_SUITE("abra client") {
   TEST_CASE("a dry client only describes its commands") {
     Redactor redactor;
     std::vector<std::string> plan;
-    AbraClient dry({.executable = "abra"}, redactor, [](std::string_view) {},
-                   [&](std::string_view line) { plan.emplace_back(line); });
+    AbraClient dry(
+        {.executable = "abra"}, redactor, [](std::string_view) {},
+        [&](std::string_view line) { plan.emplace_back(line); });
     dry.app_new("custom-html", "default", "cust-000000.example.test");
     dry.deploy("cust-000000.example.test");
     REQUIRE(plan.size() == 2);

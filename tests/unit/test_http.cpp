@@ -1,7 +1,6 @@
 #include "ccci/expect.hpp"
 #include "ccci/http.hpp"
 #include "ccci/readiness.hpp"
-
 #include "support.hpp"
 
 using namespace ccci;
@@ -29,15 +28,15 @@ TEST_SUITE("http") {
   TEST_CASE("a name the certificate does not cover is refused") {
     test::HttpsServer server;
     const HttpClient client({.ca_file = server.ca_file(), .connect_to = {server.connect_to()}});
-    CHECK_THROWS_WITH_AS(client.get("https://other.example.org/status/200"), doctest::Contains("other.example.org"),
-                         HttpError);
+    CHECK_THROWS_WITH_AS(client.get("https://other.example.org/status/200"),
+                         doctest::Contains("other.example.org"), HttpError);
   }
 
   TEST_CASE("methods, bodies and headers go through; response headers are read") {
     test::HttpsServer server;
     const HttpClient client({.ca_file = server.ca_file(), .connect_to = {server.connect_to()}});
-    const auto response =
-        client.perform({.method = "PUT", .url = kBase + "/echo", .headers = {"X-Test: yes"}, .body = "payload"});
+    const auto response = client.perform(
+        {.method = "PUT", .url = kBase + "/echo", .headers = {"X-Test: yes"}, .body = "payload"});
     CHECK(response.status == 200);
     CHECK(response.body == "PUT payload");
     CHECK(response.header("x-test") == "yes");
@@ -64,9 +63,10 @@ TEST_SUITE("http") {
     ctx.http_ = {.ca_file = server.ca_file(), .connect_to = {server.connect_to()}};
 
     expect_http(ctx, "/status/200").status(200).body_contains("status");
-    CHECK_THROWS_WITH_AS(expect_http(ctx, "/status/500").status(200),
-                         "GET https://app.cc-ci.test/status/500: expected status 200, got 500 (body \"status 500\")",
-                         CheckFailure);
+    CHECK_THROWS_WITH_AS(
+        expect_http(ctx, "/status/500").status(200),
+        "GET https://app.cc-ci.test/status/500: expected status 200, got 500 (body \"status 500\")",
+        CheckFailure);
     CHECK_THROWS_WITH_AS(expect_http(ctx, "/status/200").body_contains("welcome"),
                          doctest::Contains("body does not contain \"welcome\""), CheckFailure);
     CHECK_THROWS_WITH_AS(expect_http(ctx, "/echo").header_contains("x-test", "yes"),
@@ -97,8 +97,9 @@ TEST_SUITE("readiness") {
   TEST_CASE("polls through 502s until the app answers") {
     test::HttpsServer server;
     const HttpClient client({.ca_file = server.ca_file(), .connect_to = {server.connect_to()}});
-    const auto result = wait_until_ready(client, kBase + "/ready-after/3", 200,
-                                         std::chrono::steady_clock::now() + 20s, {.initial = 10ms, .cap = 50ms});
+    const auto result =
+        wait_until_ready(client, kBase + "/ready-after/3", 200, std::chrono::steady_clock::now() + 20s,
+                         {.initial = 10ms, .cap = 50ms});
     CHECK(result.ready);
     CHECK(result.attempts == 4);
     CHECK(result.response.body == "ready");
@@ -107,8 +108,8 @@ TEST_SUITE("readiness") {
   TEST_CASE("Traefik's 404 never counts as ready, even when 404 is expected") {
     test::HttpsServer server;
     const HttpClient client({.ca_file = server.ca_file(), .connect_to = {server.connect_to()}});
-    const auto result =
-        wait_until_ready(client, kBase + "/traefik-404", 404, std::chrono::steady_clock::now() + 500ms, {.initial = 50ms});
+    const auto result = wait_until_ready(client, kBase + "/traefik-404", 404,
+                                         std::chrono::steady_clock::now() + 500ms, {.initial = 50ms});
     CHECK_FALSE(result.ready);
     CHECK(result.attempts >= 2);
     CHECK(result.last_reason.find("Traefik") != std::string::npos);

@@ -1,5 +1,4 @@
 #include "lifecycle.hpp"
-
 #include "support.hpp"
 
 using namespace ccci;
@@ -57,7 +56,9 @@ RecipeJob job() {
 TEST_SUITE("lifecycle") {
   TEST_CASE("a deploy that fails skips the probe, and teardown still runs") {
     Scripted test;
-    test.on_deploy = [](Context& ctx) { ctx.step("deploy it", [] { throw CheckFailure("FATA deploy failed"); }); };
+    test.on_deploy = [](Context& ctx) {
+      ctx.step("deploy it", [] { throw CheckFailure("FATA deploy failed"); });
+    };
     Recorder recorder;
     run_lifecycle(test, job(), recorder);
     CHECK(test.calls == std::vector<std::string>{"deploy", "teardown"});

@@ -1,8 +1,7 @@
-#include "ccci/process.hpp"
-
-#include "support.hpp"
-
 #include <signal.h>
+
+#include "ccci/process.hpp"
+#include "support.hpp"
 
 using namespace ccci;
 using namespace std::chrono_literals;
@@ -18,14 +17,15 @@ TEST_SUITE("process") {
   }
 
   TEST_CASE("added environment variables reach the command") {
-    const auto result = run_command({.argv = {"sh", "-c", "printf %s \"$CCCI_PROBE\""}, .env = {{"CCCI_PROBE", "x y"}}});
+    const auto result =
+        run_command({.argv = {"sh", "-c", "printf %s \"$CCCI_PROBE\""}, .env = {{"CCCI_PROBE", "x y"}}});
     CHECK(result.ok());
     CHECK(result.output == "x y");
   }
 
   TEST_CASE("a pseudo-terminal is a terminal for the command, and carriage returns are dropped") {
-    const auto result = run_command({.argv = {"sh", "-c", "test -t 0 && test -t 1 && echo tty"},
-                                     .output = Output::pseudo_terminal});
+    const auto result = run_command(
+        {.argv = {"sh", "-c", "test -t 0 && test -t 1 && echo tty"}, .output = Output::pseudo_terminal});
     CHECK(result.ok());
     CHECK(result.output == "tty\n");
     const auto piped = run_command({.argv = {"sh", "-c", "test -t 1 || echo no tty"}});
@@ -35,8 +35,8 @@ TEST_SUITE("process") {
   TEST_CASE("a timeout kills the whole process group, grandchildren included") {
     test::TemporaryDirectory folder;
     const auto pid_file = folder.path() / "grandchild.pid";
-    const auto result = run_command({.argv = {"sh", "-c", "sleep 60 & echo $! > " + pid_file.string() + "; wait"},
-                                     .timeout = 300ms});
+    const auto result = run_command(
+        {.argv = {"sh", "-c", "sleep 60 & echo $! > " + pid_file.string() + "; wait"}, .timeout = 300ms});
     CHECK(result.timed_out);
     CHECK_FALSE(result.ok());
     CHECK(result.describe().starts_with("timed out after"));

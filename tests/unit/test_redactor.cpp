@@ -1,6 +1,6 @@
-#include "ccci/redactor.hpp"
-
 #include <doctest/doctest.h>
+
+#include "ccci/redactor.hpp"
 
 using ccci::Redactor;
 

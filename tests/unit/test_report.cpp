@@ -1,5 +1,4 @@
 #include "report.hpp"
-
 #include "support.hpp"
 
 using namespace ccci;
@@ -8,7 +7,8 @@ using std::chrono::milliseconds;
 namespace {
 
 StepResult step(Phase phase, StepKind kind, Status status, std::string name = "step") {
-  return {.phase = phase, .kind = kind, .name = std::move(name), .status = status, .duration = milliseconds(5)};
+  return {
+      .phase = phase, .kind = kind, .name = std::move(name), .status = status, .duration = milliseconds(5)};
 }
 
 RecipeResult judged(std::vector<StepResult> steps) {
@@ -27,7 +27,8 @@ const auto kTornDown = step(Phase::teardown, StepKind::action, Status::passed, "
 
 TEST_SUITE("levels") {
   TEST_CASE("level 0 when deploy fails, with the failing step as the reason") {
-    const auto result = judged({step(Phase::deploy, StepKind::action, Status::failed, "app deploy"), kTornDown});
+    const auto result =
+        judged({step(Phase::deploy, StepKind::action, Status::failed, "app deploy"), kTornDown});
     CHECK(result.level == 0);
     CHECK(result.status == Status::failed);
     CHECK(result.level_reason.find("\"app deploy\" failed") != std::string::npos);
@@ -41,7 +42,8 @@ TEST_SUITE("levels") {
   }
 
   TEST_CASE("level 2 when a recipe check fails, or when there is none") {
-    auto failing = judged({kDeployed, kReady, step(Phase::probe, StepKind::check, Status::failed, "login"), kTornDown});
+    auto failing =
+        judged({kDeployed, kReady, step(Phase::probe, StepKind::check, Status::failed, "login"), kTornDown});
     CHECK(failing.level == 2);
     CHECK(failing.level_reason.find("\"login\" failed") != std::string::npos);
     auto none = judged({kDeployed, kReady, kTornDown});
@@ -57,7 +59,8 @@ TEST_SUITE("levels") {
   }
 
   TEST_CASE("a failed teardown fails the recipe but not its level") {
-    const auto result = judged({kDeployed, kReady, kCheck, step(Phase::teardown, StepKind::action, Status::errored)});
+    const auto result =
+        judged({kDeployed, kReady, kCheck, step(Phase::teardown, StepKind::action, Status::errored)});
     CHECK(result.status == Status::errored);
     CHECK(result.level == 3);
   }
@@ -66,7 +69,8 @@ TEST_SUITE("levels") {
 TEST_SUITE("report") {
   TEST_CASE("errored beats failed beats passed; nothing run is skipped") {
     CHECK(overall_status({}) == Status::skipped);
-    CHECK(overall_status({kDeployed, step(Phase::probe, StepKind::check, Status::skipped)}) == Status::passed);
+    CHECK(overall_status({kDeployed, step(Phase::probe, StepKind::check, Status::skipped)}) ==
+          Status::passed);
     CHECK(overall_status({step(Phase::probe, StepKind::check, Status::skipped)}) == Status::skipped);
     CHECK(overall_status({step(Phase::probe, StepKind::check, Status::failed), kDeployed}) == Status::failed);
     CHECK(overall_status({step(Phase::probe, StepKind::check, Status::failed),
@@ -74,8 +78,12 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("a step survives a JSON round trip") {
-    const StepResult original{.phase = Phase::teardown, .kind = StepKind::readiness, .name = "n",
-                              .status = Status::errored, .duration = milliseconds(42), .message = "m"};
+    const StepResult original{.phase = Phase::teardown,
+                              .kind = StepKind::readiness,
+                              .name = "n",
+                              .status = Status::errored,
+                              .duration = milliseconds(42),
+                              .message = "m"};
     const StepResult copy = step_from_json(to_json(original));
     CHECK(copy.phase == original.phase);
     CHECK(copy.kind == original.kind);
@@ -83,7 +91,8 @@ TEST_SUITE("report") {
     CHECK(copy.status == original.status);
     CHECK(copy.duration == original.duration);
     CHECK(copy.message == original.message);
-    CHECK_THROWS_AS(step_from_json({{"phase", "sideways"}, {"name", "x"}, {"status", "passed"}}), std::invalid_argument);
+    CHECK_THROWS_AS(step_from_json({{"phase", "sideways"}, {"name", "x"}, {"status", "passed"}}),
+                    std::invalid_argument);
   }
 
   TEST_CASE("results.json follows cc-ci/results/v1 and counts recipes by status") {
@@ -109,7 +118,8 @@ TEST_SUITE("report") {
     result.steps.back().message = "got \"500\" & <html>";
     report.recipes.push_back(result);
     const std::string xml = to_junit(report);
-    CHECK(xml.find("<testsuite name=\"custom-html\" tests=\"2\" failures=\"1\" errors=\"0\"") != std::string::npos);
+    CHECK(xml.find("<testsuite name=\"custom-html\" tests=\"2\" failures=\"1\" errors=\"0\"") !=
+          std::string::npos);
     CHECK(xml.find("name=\"a&lt;b\"") != std::string::npos);
     CHECK(xml.find("got &quot;500&quot; &amp; &lt;html&gt;") != std::string::npos);
     CHECK(xml.find("<failure") != std::string::npos);

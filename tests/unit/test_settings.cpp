@@ -1,9 +1,8 @@
+#include <regex>
+
 #include "runner.hpp"
 #include "settings.hpp"
-
 #include "support.hpp"
-
-#include <regex>
 
 using namespace ccci;
 
@@ -44,8 +43,9 @@ TEST_SUITE("settings") {
 
   TEST_CASE("bad settings are one clear UsageError each") {
     test::TemporaryDirectory folder;
-    CHECK_THROWS_WITH_AS(resolve_settings({.config_file = write_config(folder, R"({"jbos": 2})").string()}, {}),
-                         doctest::Contains("unknown key \"jbos\""), UsageError);
+    CHECK_THROWS_WITH_AS(
+        resolve_settings({.config_file = write_config(folder, R"({"jbos": 2})").string()}, {}),
+        doctest::Contains("unknown key \"jbos\""), UsageError);
     CHECK_THROWS_WITH_AS(resolve_settings({.config_file = write_config(folder, "[1, 2]").string()}, {}),
                          doctest::Contains("is not a JSON object"), UsageError);
     CHECK_THROWS_WITH_AS(resolve_settings({.config_file = (folder.path() / "missing.json").string()}, {}),
@@ -55,10 +55,10 @@ TEST_SUITE("settings") {
                          doctest::Contains("never, on-failure or always"), UsageError);
     GivenSettings connect;
     connect.connect_to = {"127.0.0.1:443"};
-    CHECK_THROWS_WITH_AS(resolve_settings(connect, {}), doctest::Contains("HOST:PORT:CONNECT_HOST:CONNECT_PORT"),
-                         UsageError);
-    CHECK_THROWS_WITH_AS(resolve_settings({.ca_file = "/no/such/ca.pem"}, {}), doctest::Contains("no such file"),
-                         UsageError);
+    CHECK_THROWS_WITH_AS(resolve_settings(connect, {}),
+                         doctest::Contains("HOST:PORT:CONNECT_HOST:CONNECT_PORT"), UsageError);
+    CHECK_THROWS_WITH_AS(resolve_settings({.ca_file = "/no/such/ca.pem"}, {}),
+                         doctest::Contains("no such file"), UsageError);
   }
 
   TEST_CASE("timeouts: the user's, else the plugin's, else the defaults") {

@@ -25,7 +25,6 @@
 
 #include <boost/config.hpp>
 #include <boost/dll/alias.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -68,7 +67,7 @@ struct RecipeInfo {
 
 /// How HTTP(S) requests reach the app (set by the host from --ca-file/--connect-to).
 struct HttpSettings {
-  std::string ca_file{};                ///< extra CA trusted on top of the system store
+  std::string ca_file{};                  ///< extra CA trusted on top of the system store
   std::vector<std::string> connect_to{};  ///< curl syntax HOST:PORT:CONNECT_HOST:CONNECT_PORT
 };
 
@@ -90,9 +89,7 @@ class BOOST_SYMBOL_VISIBLE Context {
   virtual const std::string& server() const = 0;
   virtual const std::string& domain() const = 0;
   /// `https://<domain><path>`.
-  std::string url(std::string_view path = "/") const {
-    return "https://" + domain() + std::string(path);
-  }
+  std::string url(std::string_view path = "/") const { return "https://" + domain() + std::string(path); }
 
   /// The abra client of this run (its own ABRA_DIR, -n, timeouts, redaction).
   virtual AbraClient& abra() = 0;
@@ -131,11 +128,12 @@ using RecipeTestFactory = std::unique_ptr<RecipeTest>();
 }  // namespace ccci
 
 /// Exports a recipe test class. Use once per plugin, at namespace scope.
-#define CCCI_PLUGIN(TestClass, recipe_name)                                              \
-  extern "C" BOOST_SYMBOL_EXPORT const ::ccci::PluginInfo ccci_plugin_info;              \
-  extern "C" const ::ccci::PluginInfo ccci_plugin_info = {::ccci::kAbiVersion,           \
-                                                          recipe_name};                  \
-  namespace ccci_plugin_detail {                                                          \
-  inline std::unique_ptr<::ccci::RecipeTest> create() { return std::make_unique<TestClass>(); } \
-  }                                                                                       \
+#define CCCI_PLUGIN(TestClass, recipe_name)                                                  \
+  extern "C" BOOST_SYMBOL_EXPORT const ::ccci::PluginInfo ccci_plugin_info;                  \
+  extern "C" const ::ccci::PluginInfo ccci_plugin_info = {::ccci::kAbiVersion, recipe_name}; \
+  namespace ccci_plugin_detail {                                                             \
+  inline std::unique_ptr<::ccci::RecipeTest> create() {                                      \
+    return std::make_unique<TestClass>();                                                    \
+  }                                                                                          \
+  }                                                                                          \
   BOOST_DLL_ALIAS(ccci_plugin_detail::create, ccci_create_recipe_test)

@@ -2,15 +2,15 @@
 // with `-n`, the run's own ABRA_DIR, a deadline, logging and redaction.
 #pragma once
 
-#include "ccci/plugin.hpp"
-#include "ccci/process.hpp"
-#include "ccci/redactor.hpp"
-
 #include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "ccci/plugin.hpp"
+#include "ccci/process.hpp"
+#include "ccci/redactor.hpp"
 
 namespace ccci {
 
@@ -21,8 +21,8 @@ class BOOST_SYMBOL_VISIBLE AbraFailure : public CheckFailure {
 };
 
 struct AbraSettings {
-  std::string executable = "abra";  ///< path, or a name looked up on PATH
-  std::string abra_dir{};           ///< ABRA_DIR for every call; empty inherits the caller's
+  std::string executable = "abra";             ///< path, or a name looked up on PATH
+  std::string abra_dir{};                      ///< ABRA_DIR for every call; empty inherits the caller's
   std::chrono::seconds command_timeout{1800};  ///< cap for one call when no deadline is nearer
 };
 
@@ -47,8 +47,8 @@ class AbraClient {
   void app_new(const std::string& recipe, const std::string& server, const std::string& domain);
   /// Generates every secret the recipe declares; the values are redacted from then on.
   void generate_secrets(const std::string& domain);
-  void insert_secret(const std::string& domain, const std::string& name,
-                     const std::string& version, const std::string& value);
+  void insert_secret(const std::string& domain, const std::string& name, const std::string& version,
+                     const std::string& value);
   void deploy(const std::string& domain);
   /// Returns false when the app was not deployed (nothing to do).
   bool undeploy(const std::string& domain);

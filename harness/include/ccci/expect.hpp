@@ -2,12 +2,12 @@
 //   ccci::expect_http(ctx, "/").status(200).body_contains("Welcome");
 #pragma once
 
-#include "ccci/http.hpp"
-#include "ccci/plugin.hpp"
-
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "ccci/http.hpp"
+#include "ccci/plugin.hpp"
 
 namespace ccci {
 
@@ -33,7 +33,6 @@ class HttpExpectation {
 };
 
 /// `path_or_url` is a path on the app's domain ("/login") or a whole URL.
-HttpExpectation expect_http(const Context& ctx, std::string_view path_or_url,
-                            std::string method = "GET");
+HttpExpectation expect_http(const Context& ctx, std::string_view path_or_url, std::string method = "GET");
 
 }  // namespace ccci

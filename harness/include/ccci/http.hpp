@@ -1,13 +1,13 @@
 // HTTP(S) requests on libcurl, TLS verification always on.
 #pragma once
 
-#include "ccci/plugin.hpp"
-
 #include <chrono>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "ccci/plugin.hpp"
 
 namespace ccci {
 

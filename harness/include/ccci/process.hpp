@@ -1,14 +1,14 @@
 // Running external commands: the one door every process in cc-ci goes through.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <sys/types.h>
 
 namespace ccci {
 
@@ -20,24 +20,24 @@ class CommandError : public std::runtime_error {
 
 /// Where a child's stdout and stderr go. stdin is always /dev/null.
 enum class Output {
-  capture,         ///< a pipe, read into CommandResult::output
-  pseudo_terminal, ///< a new pty, read into CommandResult::output (abra needs one)
-  file,            ///< appended to Command::output_file
+  capture,          ///< a pipe, read into CommandResult::output
+  pseudo_terminal,  ///< a new pty, read into CommandResult::output (abra needs one)
+  file,             ///< appended to Command::output_file
 };
 
 struct Command {
-  std::vector<std::string> argv{};           ///< argv[0] is looked up on PATH if it has no '/'
-  std::map<std::string, std::string> env{};  ///< added to (or replacing in) the inherited environment
-  std::chrono::milliseconds timeout{60'000}; ///< then the whole process group is killed
+  std::vector<std::string> argv{};            ///< argv[0] is looked up on PATH if it has no '/'
+  std::map<std::string, std::string> env{};   ///< added to (or replacing in) the inherited environment
+  std::chrono::milliseconds timeout{60'000};  ///< then the whole process group is killed
   Output output = Output::capture;
-  std::string output_file{};                 ///< for Output::file
+  std::string output_file{};  ///< for Output::file
 };
 
 struct CommandResult {
-  int exit_code = -1;     ///< -1 when killed by a signal
-  int signal = 0;         ///< the signal that ended it, 0 if it exited
+  int exit_code = -1;  ///< -1 when killed by a signal
+  int signal = 0;      ///< the signal that ended it, 0 if it exited
   bool timed_out = false;
-  std::string output{};   ///< stdout and stderr interleaved; '\r' removed
+  std::string output{};  ///< stdout and stderr interleaved; '\r' removed
   std::chrono::milliseconds duration{0};
 
   bool ok() const { return exit_code == 0 && !timed_out; }

@@ -1,11 +1,11 @@
 // Waiting until a freshly deployed app really answers.
 #pragma once
 
-#include "ccci/http.hpp"
-
 #include <chrono>
 #include <optional>
 #include <string>
+
+#include "ccci/http.hpp"
 
 namespace ccci {
 

@@ -1,6 +1,5 @@
 // Test-only: a plugin whose probe crashes the test process (SIGSEGV).
 #include <ccci/harness.hpp>
-
 #include <csignal>
 
 namespace {

@@ -1,7 +1,7 @@
 // Test-only: a plugin whose probe never returns, so the host's watchdog must act.
-#include <ccci/harness.hpp>
-
 #include <unistd.h>
+
+#include <ccci/harness.hpp>
 
 namespace {
 class Hang final : public ccci::AbraRecipe {

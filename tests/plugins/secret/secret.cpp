@@ -2,7 +2,6 @@
 // redacts them anyway: it inserts one (value from CCCI_TEST_SECRET), logs it,
 // and fails a check with it in the message.
 #include <ccci/harness.hpp>
-
 #include <cstdlib>
 
 namespace {
@@ -13,9 +12,8 @@ std::string test_secret() {
 
 class Secret final : public ccci::AbraRecipe {
   void configure(ccci::Context& ctx) override {
-    ctx.step("insert smtp_password", [&] {
-      ctx.abra().insert_secret(ctx.domain(), "smtp_password", "v1", test_secret());
-    });
+    ctx.step("insert smtp_password",
+             [&] { ctx.abra().insert_secret(ctx.domain(), "smtp_password", "v1", test_secret()); });
   }
   void probe(ccci::Context& ctx) override {
     ctx.check("logs the secret", [&] { ctx.log("the smtp password is " + test_secret()); });

@@ -1,6 +1,5 @@
 // Test-only: a plugin whose probe() throws outside any check.
 #include <ccci/harness.hpp>
-
 #include <stdexcept>
 
 namespace {
