@@ -8,7 +8,7 @@ using namespace ccci;
 
 namespace {
 std::filesystem::path write_config(const test::TemporaryDirectory& folder, const std::string& text) {
-  const auto path = folder.path() / "cc-ci.json";
+  auto path = folder.path() / "cc-ci.json";
   std::ofstream(path) << text;
   return path;
 }
