@@ -184,10 +184,10 @@ std::string keep_notice(const RecipeJob& job, std::string_view why) {
          "); remove it with: abra app undeploy " + job.domain + " && abra app rm " + job.domain + " -f";
 }
 
-}  // namespace
-
-void run_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer,
-                   const PlanSink& plan) {
+// The flow of run_lifecycle and plan_lifecycle: one function, so a plan can
+// never drift from what a run does.
+void walk_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer,
+                    const PlanSink& plan) {
   RunContext ctx(job, observer, plan);
   ctx.begin(Phase::deploy, job.timeouts.deploy);
   RecipeInfo info;
@@ -220,6 +220,22 @@ void run_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& ob
   ctx.begin(Phase::teardown, job.timeouts.teardown);
   ctx.guard("teardown", [&] { test.teardown(ctx); });
   if (!plan) observer.teardown_finished();
+}
+
+}  // namespace
+
+void run_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer) {
+  walk_lifecycle(test, job, observer, {});
+}
+
+void plan_lifecycle(RecipeTest& test, const RecipeJob& job, const PlanSink& plan) {
+  struct Unheard final : LifecycleObserver {
+    void phase_started(Phase, std::chrono::seconds) override {}
+    void step_finished(const StepResult&) override {}
+    void teardown_finished() override {}
+    void kept(const std::string&) override {}
+  } unheard;
+  walk_lifecycle(test, job, unheard, plan);
 }
 
 void run_teardown(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer) {

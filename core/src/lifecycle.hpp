@@ -26,10 +26,12 @@ using PlanSink = std::function<void(Phase, std::string_view)>;
 
 /// Runs `test` as `job` says, in this process. Exceptions from the plugin
 /// become errored steps; teardown runs once deploy was attempted, unless the
-/// keep policy says otherwise. With `plan` set nothing is run: abra is dry,
-/// checks are only listed, and each would-be action goes to `plan`.
-void run_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer,
-                   const PlanSink& plan = {});
+/// keep policy says otherwise.
+void run_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer);
+
+/// Walks `test` as a run would, but runs nothing: abra is dry, checks are only
+/// listed, and each would-be action goes to `plan`, in order.
+void plan_lifecycle(RecipeTest& test, const RecipeJob& job, const PlanSink& plan);
 
 /// Only the teardown phase of `test` (the host uses it when a test process died).
 void run_teardown(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer);

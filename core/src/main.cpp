@@ -98,13 +98,7 @@ void add_common_options(CLI::App& command, GivenSettings& given) {
 // The checks a plugin declares, found by walking it dry.
 std::vector<std::string> declared_checks(RecipeTest& test, const RecipeJob& job) {
   std::vector<std::string> checks;
-  struct Silent final : LifecycleObserver {
-    void phase_started(Phase, std::chrono::seconds) override {}
-    void step_finished(const StepResult&) override {}
-    void teardown_finished() override {}
-    void kept(const std::string&) override {}
-  } silent;
-  run_lifecycle(test, job, silent, [&](Phase, std::string_view line) {
+  plan_lifecycle(test, job, [&](Phase, std::string_view line) {
     if (line.starts_with("check: ")) checks.emplace_back(line.substr(7));
   });
   return checks;
@@ -147,15 +141,9 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
               << job.recipe << " on server " << job.server << " as " << job.domain << '\n'
               << "  plugin   " << job.plugin_file.string() << '\n'
               << "  ABRA_DIR " << job.abra.abra_dir << '\n';
-    struct Silent final : LifecycleObserver {
-      void phase_started(Phase, std::chrono::seconds) override {}
-      void step_finished(const StepResult&) override {}
-      void teardown_finished() override {}
-      void kept(const std::string&) override {}
-    } silent;
     Phase shown = Phase::teardown;
     bool first = true;
-    run_lifecycle(*entry.plugin->create(), job, silent, [&](Phase phase, std::string_view line) {
+    plan_lifecycle(*entry.plugin->create(), job, [&](Phase phase, std::string_view line) {
       if (first || phase != shown) {
         const auto timeout = phase == Phase::deploy  ? job.timeouts.deploy
                              : phase == Phase::probe ? job.timeouts.probe

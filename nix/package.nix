@@ -1,0 +1,24 @@
+# cc-ci built with Meson: the cc-ci binary, the recipe plugins
+# (lib/cc-ci/plugins), the harness library and its headers.
+# Called with callPackage; the flake, NixOS module and offline checks around it
+# are described in the CI-host issue.
+{ lib, stdenv, meson, ninja, pkg-config, boost, nlohmann_json, curl, spdlog, fmt, cli11 }:
+
+stdenv.mkDerivation {
+  pname = "cc-ci";
+  version = "0.1.0";
+  src = lib.cleanSource ../.;
+
+  nativeBuildInputs = [ meson ninja pkg-config ];
+  buildInputs = [ boost nlohmann_json curl spdlog fmt cli11 ];
+
+  # The test suite needs the fake abra's Python and openssl; it runs in CI on Debian.
+  mesonFlags = [ "-Dtests=false" ];
+
+  meta = {
+    description = "Proves that Co-op Cloud recipes deploy, serve and tear down cleanly";
+    license = lib.licenses.agpl3Plus;
+    platforms = lib.platforms.linux;
+    mainProgram = "cc-ci";
+  };
+}
