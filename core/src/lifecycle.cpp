@@ -164,13 +164,18 @@ void wait_for_readiness(RunContext& ctx, const RecipeInfo& info, std::chrono::se
   const std::string url = ctx.url(info.ready.path);
   const std::string name = "serves " + url + " over verified HTTPS";
   if (ctx.dry_run()) {
+    std::string conditions;
+    for (const auto& [pointer, value] : info.ready.json_equals)
+      conditions += " with " + pointer + " = " + value;
     ctx.plan()(Phase::probe, "wait until GET " + url + " answers " + std::to_string(info.ready.status) +
-                                 " (polled with backoff, up to " + std::to_string(timeout.count()) + "s)");
+                                 conditions + " (polled with backoff, up to " +
+                                 std::to_string(timeout.count()) + "s)");
     return;
   }
   ctx.record(StepKind::readiness, name, [&] {
     const HttpClient client(ctx.http());
-    const Readiness readiness = wait_until_ready(client, url, info.ready.status, ctx.deadline());
+    const Readiness readiness = wait_until_ready(client, url, info.ready.status, ctx.deadline(), {},
+                                                 json_conditions(info.ready.json_equals));
     ctx.log("readiness: " + std::to_string(readiness.attempts) + " attempt(s)" +
             (readiness.ready ? "" : ", last: " + readiness.last_reason));
     if (!readiness.ready)

@@ -1,6 +1,10 @@
 #include "ccci/abra_client.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace ccci {
@@ -16,7 +20,10 @@ struct AbraForms {
   // `app rm` of an app that has no env file (unverified wording).
   static constexpr std::string_view kNoSuchApp = "does not exist";
   // `app secret generate` prints a box-drawn table NAME | VALUE (unverified).
+  static constexpr std::string_view kSecretNameHeader = "NAME";
   static constexpr std::string_view kSecretTableHeader = "VALUE";
+  // Running a command in a service container: `abra app run <domain> <service> -- <command…>` (unverified).
+  static constexpr const char* kEndOfFlags = "--";
 };
 
 std::string quote(const std::string& word) {
@@ -78,20 +85,26 @@ std::string format_command_line(const std::vector<std::string>& argv) {
   return line;
 }
 
-std::vector<std::string> parse_generated_secrets(std::string_view output) {
-  std::vector<std::string> values;
+std::vector<std::pair<std::string, std::string>> parse_generated_secrets(std::string_view output) {
+  std::vector<std::pair<std::string, std::string>> secrets;
   std::istringstream lines{std::string(output)};
-  int value_column = -1;
+  std::optional<size_t> name_column;
+  std::optional<size_t> value_column;
   for (std::string line; std::getline(lines, line);) {
     const auto cells = split_cells(line);
-    if (value_column < 0) {
-      auto header = std::find(cells.begin(), cells.end(), AbraForms::kSecretTableHeader);
-      if (header != cells.end()) value_column = static_cast<int>(header - cells.begin());
+    if (!value_column) {
+      const auto name = std::find(cells.begin(), cells.end(), AbraForms::kSecretNameHeader);
+      const auto value = std::find(cells.begin(), cells.end(), AbraForms::kSecretTableHeader);
+      if (name != cells.end() && value != cells.end()) {
+        name_column = static_cast<size_t>(name - cells.begin());
+        value_column = static_cast<size_t>(value - cells.begin());
+      }
       continue;
     }
-    if (cells.size() > static_cast<size_t>(value_column)) values.push_back(cells[value_column]);
+    if (cells.size() > std::max(*name_column, *value_column))
+      secrets.emplace_back(cells[*name_column], cells[*value_column]);
   }
-  return values;
+  return secrets;
 }
 
 AbraClient::AbraClient(AbraSettings settings, Redactor& redactor, Sink log, Sink plan)
@@ -149,7 +162,10 @@ void AbraClient::generate_secrets(const std::string& domain) {
   const std::vector<std::string> args = {"app", "secret", "generate", domain, "--all"};
   // The output carries the new values: register them before it is logged.
   CommandResult result = execute(args, [this](const std::string& output) {
-    for (auto& value : parse_generated_secrets(output)) redactor_.add(std::move(value));
+    for (auto& [name, value] : parse_generated_secrets(output)) {
+      redactor_.add(value);
+      secrets_[name] = std::move(value);
+    }
   });
   if (!result.ok()) fail(args, result);
 }
@@ -158,6 +174,63 @@ void AbraClient::insert_secret(const std::string& domain, const std::string& nam
                                const std::string& value) {
   redactor_.add(value);
   run({"app", "secret", "insert", domain, name, version, value});
+  secrets_[name] = value;
+}
+
+std::string AbraClient::secret(const std::string& name) const {
+  const auto found = secrets_.find(name);
+  if (found == secrets_.end())
+    throw CommandError("no secret \"" + name + "\" was generated or inserted in this run");
+  return found->second;
+}
+
+std::string AbraClient::app_run(const std::string& domain, const std::string& service,
+                                const std::vector<std::string>& command, const SecretFinder& reveal) {
+  std::vector<std::string> args = {"app", "run", domain, service, AbraForms::kEndOfFlags};
+  args.insert(args.end(), command.begin(), command.end());
+  CommandResult result = execute(args, [&](const std::string& output) {
+    if (reveal)
+      for (auto& value : reveal(output)) redactor_.add(std::move(value));
+  });
+  if (!result.ok()) fail(args, result);
+  return redactor_.apply(result.output);
+}
+
+void AbraClient::set_env(const std::string& domain, const std::string& key, const std::string& value) {
+  const std::string line = key + "=" + value;
+  if (plan_) {
+    plan_("set " + line + " in " + domain + ".env");
+    return;
+  }
+  namespace fs = std::filesystem;
+  const fs::path root = settings_.abra_dir.empty()
+                            ? fs::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".abra"
+                            : fs::path(settings_.abra_dir);
+  fs::path env_file;
+  std::error_code error;
+  for (const auto& server : fs::directory_iterator(root / "servers", error))
+    if (fs::exists(server.path() / (domain + ".env"))) env_file = server.path() / (domain + ".env");
+  if (env_file.empty())
+    throw AbraFailure("set " + key + ": app " + domain + " has no env file under " + root.string());
+
+  std::ifstream in(env_file);
+  std::vector<std::string> lines;
+  bool replaced = false;
+  for (std::string current; std::getline(in, current);) {
+    // An active or commented-out "KEY=" line is replaced in place, as a maintainer would edit it.
+    const auto start = current.find_first_not_of("# ");
+    if (!replaced && start != std::string::npos && current.compare(start, key.size() + 1, key + "=") == 0) {
+      current = line;
+      replaced = true;
+    }
+    lines.push_back(current);
+  }
+  if (!replaced) lines.push_back(line);
+  in.close();
+  std::ofstream out(env_file, std::ios::trunc);
+  for (const auto& text : lines) out << text << '\n';
+  if (!out) throw CommandError("cannot write " + env_file.string());
+  log_("set " + redactor_.apply(line) + " in " + env_file.string());
 }
 
 void AbraClient::deploy(const std::string& domain) {

@@ -57,6 +57,37 @@ HttpExpectation& HttpExpectation::header_contains(std::string_view name, std::st
   return *this;
 }
 
+HttpExpectation& HttpExpectation::json_equals(std::string_view pointer, const nlohmann::json& expected) {
+  const nlohmann::json actual = json_at(pointer);
+  if (actual != expected)
+    fail("JSON " + std::string(pointer) + " is " + actual.dump() + ", expected " + expected.dump());
+  return *this;
+}
+
+nlohmann::json HttpExpectation::json_at(std::string_view pointer) {
+  const nlohmann::json document = response().json();
+  try {
+    return document.at(nlohmann::json::json_pointer(std::string(pointer)));
+  } catch (const nlohmann::json::exception&) {
+    fail("JSON body has no " + std::string(pointer) + " (body " + excerpt(response().body) + ")");
+  }
+}
+
+HttpExpectation& HttpExpectation::redirects_to(std::string_view needle) {
+  const auto& got = response();
+  if (got.status < 300 || got.status > 399)
+    fail("expected a redirect, got status " + std::to_string(got.status) + " (body " + excerpt(got.body) +
+         ")");
+  const std::string location = got.header("location");
+  if (location.find(needle) == std::string::npos)
+    fail("redirects to \"" + location + "\", expected it to contain \"" + std::string(needle) + "\"");
+  return *this;
+}
+
+HttpExpectation expect_http(const HttpClient& client, HttpRequest request) {
+  return HttpExpectation(client, std::move(request));
+}
+
 HttpExpectation expect_http(const Context& ctx, std::string_view path_or_url, std::string method) {
   const bool whole_url = path_or_url.starts_with("http://") || path_or_url.starts_with("https://");
   HttpRequest request{.method = std::move(method),

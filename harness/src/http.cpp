@@ -63,6 +63,60 @@ size_t append_header(char* data, size_t size, size_t count, void* target) {
 
 }  // namespace
 
+// A curl share handle holding the cookies of one client.
+struct HttpClient::CookieJar {
+  CURLSH* share = curl_share_init();
+  CookieJar() { curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE); }
+  CookieJar(const CookieJar&) = delete;
+  CookieJar& operator=(const CookieJar&) = delete;
+  ~CookieJar() { curl_share_cleanup(share); }
+};
+
+std::string url_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+HttpRequest HttpRequest::form(std::string url,
+                              const std::vector<std::pair<std::string, std::string>>& fields) {
+  HttpRequest request{.method = "POST", .url = std::move(url)};
+  for (const auto& [name, value] : fields)
+    request.body += (request.body.empty() ? "" : "&") + url_encode(name) + "=" + url_encode(value);
+  request.headers.emplace_back("Content-Type: application/x-www-form-urlencoded");
+  return request;
+}
+
+HttpRequest HttpRequest::json(std::string url, const nlohmann::json& body, std::string method) {
+  HttpRequest request{.method = std::move(method), .url = std::move(url), .body = body.dump()};
+  request.headers.emplace_back("Content-Type: application/json");
+  request.headers.emplace_back("Accept: application/json");
+  return request;
+}
+
+HttpRequest& HttpRequest::bearer(const std::string& token) {
+  headers.push_back("Authorization: Bearer " + token);
+  return *this;
+}
+
+nlohmann::json HttpResponse::json() const {
+  auto parsed = nlohmann::json::parse(body, nullptr, false);
+  if (parsed.is_discarded()) {
+    std::string shown = body.substr(0, 80);
+    throw CheckFailure("expected a JSON body, got \"" + shown + (body.size() > 80 ? "…\"" : "\""));
+  }
+  return parsed;
+}
+
 std::string HttpResponse::header(std::string_view name) const {
   std::string wanted(name);
   std::transform(wanted.begin(), wanted.end(), wanted.begin(),
@@ -72,9 +126,8 @@ std::string HttpResponse::header(std::string_view name) const {
   return {};
 }
 
-HttpClient::HttpClient(HttpSettings settings) : settings_(std::move(settings)) {
-  global_init_once();
-}
+HttpClient::HttpClient(HttpSettings settings)
+    : settings_(std::move(settings)), cookies_((global_init_once(), std::make_shared<CookieJar>())) {}
 
 HttpResponse HttpClient::perform(const HttpRequest& request) const {
   std::unique_ptr<CURL, EasyDeleter> handle(curl_easy_init());
@@ -103,6 +156,13 @@ HttpResponse HttpClient::perform(const HttpRequest& request) const {
     curl_easy_setopt(curl, CURLOPT_CAPATH, "/etc/ssl/certs");
   }
   if (connect_to) curl_easy_setopt(curl, CURLOPT_CONNECT_TO, connect_to.get());
+  curl_easy_setopt(curl, CURLOPT_SHARE, cookies_->share);
+  curl_easy_setopt(curl, CURLOPT_COOKIEFILE, "");  // the cookie engine, in memory only
+  if (request.basic_auth) {
+    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+    curl_easy_setopt(curl, CURLOPT_USERNAME, request.basic_auth->username.c_str());
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, request.basic_auth->password.c_str());
+  }
   if (headers) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
   if (request.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);

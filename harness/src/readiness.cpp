@@ -22,34 +22,64 @@ std::optional<std::string> proxy_placeholder(const HttpResponse& response) {
   return std::nullopt;
 }
 
-Readiness wait_until_ready(const HttpClient& client, const std::string& url, long expected_status,
-                           Clock::time_point deadline, Backoff backoff) {
-  Readiness result;
+std::optional<std::string> wait_until(Clock::time_point deadline,
+                                      const std::function<std::optional<std::string>()>& not_yet,
+                                      Backoff backoff) {
+  std::optional<std::string> reason = "no time left to try";
   milliseconds delay = backoff.initial;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-    if (left <= milliseconds::zero()) break;
-    ++result.attempts;
-    try {
-      result.response = client.perform({.url = url, .timeout = std::min(left, milliseconds(10'000))});
-      if (auto placeholder = proxy_placeholder(result.response)) {
-        result.last_reason = *placeholder;
-      } else if (result.response.status != expected_status) {
-        result.last_reason = "answered HTTP " + std::to_string(result.response.status) + ", expected " +
-                             std::to_string(expected_status);
-      } else {
-        result.ready = true;
-        result.last_reason.clear();
-        return result;
-      }
-    } catch (const HttpError& error) {
-      result.last_reason = error.what();
-    }
+  // After the first attempt, one that would have less than the initial delay
+  // left is not made: it could only time out and hide the real reason.
+  for (bool first = true; first || Clock::now() + backoff.initial <= deadline; first = false) {
+    if (Clock::now() >= deadline) break;
+    reason = not_yet();
+    if (!reason) return std::nullopt;
     const auto pause = std::min(delay, std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
     if (pause > milliseconds::zero()) std::this_thread::sleep_for(pause);
     delay = backoff.next(delay);
   }
-  if (result.last_reason.empty()) result.last_reason = "no time left to try";
+  return reason;
+}
+
+ReadyWhen json_conditions(const std::vector<std::pair<std::string, std::string>>& json_equals) {
+  if (json_equals.empty()) return {};
+  return [json_equals](const HttpResponse& response) -> std::optional<std::string> {
+    const auto document = nlohmann::json::parse(response.body, nullptr, false);
+    if (document.is_discarded()) return "the body is not JSON yet";
+    for (const auto& [pointer, text] : json_equals) {
+      const nlohmann::json::json_pointer where(pointer);
+      const auto expected = nlohmann::json::parse(text);
+      if (!document.contains(where)) return "JSON has no " + pointer + " yet";
+      if (document.at(where) != expected)
+        return "JSON " + pointer + " is " + document.at(where).dump() + ", waiting for " + expected.dump();
+    }
+    return std::nullopt;
+  };
+}
+
+Readiness wait_until_ready(const HttpClient& client, const std::string& url, long expected_status,
+                           Clock::time_point deadline, Backoff backoff, const ReadyWhen& also) {
+  Readiness result;
+  const auto reason = wait_until(
+      deadline,
+      [&]() -> std::optional<std::string> {
+        ++result.attempts;
+        const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+        try {
+          result.response = client.perform(
+              {.url = url, .timeout = std::clamp(left, milliseconds(1), milliseconds(10'000))});
+        } catch (const HttpError& error) {
+          return error.what();
+        }
+        if (auto placeholder = proxy_placeholder(result.response)) return placeholder;
+        if (result.response.status != expected_status)
+          return "answered HTTP " + std::to_string(result.response.status) + ", expected " +
+                 std::to_string(expected_status);
+        if (also) return also(result.response);
+        return std::nullopt;
+      },
+      backoff);
+  result.ready = !reason;
+  result.last_reason = reason.value_or("");
   return result;
 }
 

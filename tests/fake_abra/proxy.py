@@ -11,7 +11,6 @@ stack's app is not up yet; otherwise the app module named by the stack
 """
 
 import argparse
-import importlib.util
 import os
 import ssl
 import sys
@@ -22,28 +21,38 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import state  # noqa: E402
 
-APPS = Path(__file__).resolve().parent / "apps"
-_modules = {}
+app_module = state.app_module
 
 
-def app_module(name):
-    if name not in _modules:
-        spec = importlib.util.spec_from_file_location(f"fake_app_{name}", APPS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _modules[name] = module
-    return _modules[name]
+def read_body(handler):
+    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        body = b""
+        while True:
+            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                handler.rfile.readline()
+                return body
+            body += handler.rfile.read(size)
+            handler.rfile.readline()
+    length = int(handler.headers.get("Content-Length") or 0)
+    return handler.rfile.read(length) if length else b""
 
 
 class Request:
-    def __init__(self, handler, stack, volume):
+    """What an app module sees: the request, its stack, and the stack's state."""
+
+    def __init__(self, handler, stack, swarm):
         self.method = handler.command
         self.path = handler.path
         self.headers = handler.headers
-        length = int(handler.headers.get("Content-Length") or 0)
-        self.body = handler.rfile.read(length) if length else b""
+        self.body = read_body(handler)
         self.stack = stack
-        self.volume = volume
+        self.env = stack.get("env", {})
+        self.swarm = swarm
+        self.volume = swarm / "volumes" / f"{stack['stack']}_content"
+
+    def secret(self, name):
+        return state.read_secret(self.swarm, self.stack["stack"], name)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -70,12 +79,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(404, "404 page not found\n", {"Content-Type": "text/plain; charset=utf-8"})
         if time.time() < stack["ready_at"]:
             return self.answer(502, "Bad Gateway", {"Content-Type": "text/plain; charset=utf-8"})
-        servers = self.server.abra_dir / "servers" / stack["server"]
-        volume = state.swarm_dir(servers) / "volumes" / f"{stack['stack']}_content"
-        status, headers, body = app_module(stack["app"]).handle(Request(self, stack, volume))
+        swarm = state.swarm_dir(self.server.abra_dir / "servers" / stack["server"])
+        status, headers, body = app_module(stack["app"]).handle(Request(self, stack, swarm))
         return self.answer(status, body, headers)
 
-    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PROPFIND = route
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PROPFIND = do_MKCOL = route
 
 
 def main():

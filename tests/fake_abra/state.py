@@ -4,6 +4,7 @@ Docker swarm would hold (stacks, secrets, volumes) under each server's folder.
 Shared by the fake CLI, the fake proxy and the tests, so they agree on where
 things are."""
 
+import importlib.util
 import json
 import os
 import tempfile
@@ -101,3 +102,28 @@ def leftovers(root: Path) -> list:
             if folder.is_dir():
                 found += [f"{kind[:-1]} {p.name}" for p in sorted(folder.iterdir())]
     return found
+
+
+def read_secret(swarm: Path, stack: str, name: str):
+    """The value of a stack's secret (its newest version), or None."""
+    folder = swarm / "secrets"
+    found = sorted(folder.glob(f"{stack}_{name}_v*")) if folder.is_dir() else []
+    return found[-1].read_text() if found else None
+
+
+_modules = {}
+
+
+def app_module(name: str):
+    """The fake app `name` (apps/<name>.py): handle(request) serves HTTP and,
+    optionally, run(context, service, argv) runs `abra app run` commands."""
+    if name not in _modules:
+        import sys
+        if str(HERE / "apps") not in sys.path:
+            sys.path.insert(0, str(HERE / "apps"))  # for their shared helpers
+        spec = importlib.util.spec_from_file_location(f"fake_app_{name.replace('-', '_')}",
+                                                      HERE / "apps" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _modules[name] = module
+    return _modules[name]

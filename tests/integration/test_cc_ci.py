@@ -1,132 +1,27 @@
 #!/usr/bin/env python3
-"""End-to-end tests: the real cc-ci binary and real plugins against the fake
-abra and its TLS proxy on 127.0.0.1.
+"""End-to-end tests of the host: the real cc-ci binary and plugins against the
+fake abra and its TLS proxy on 127.0.0.1. Every test that runs cc-ci also
+proves that nothing is left in the fake's state and that results.json (when
+written) validates against docs/results-v1.schema.json.
 
-    test_cc_ci.py --list        the test names, one a line (Meson registers each)
-    test_cc_ci.py NAME          run one test
-
-Every test that runs cc-ci also proves that nothing is left behind in the
-fake's state, and that results.json (when written) validates against
-docs/results-v1.schema.json.
+    test_cc_ci.py --list | NAME...
 """
 
-import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-import unittest
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-SOURCE = Path(os.environ.get("CC_CI_SOURCE", Path(__file__).resolve().parents[2]))
-sys.path.insert(0, str(SOURCE / "tests" / "fake_abra"))
-from sandbox import Sandbox  # noqa: E402
-
-CC_CI = os.environ.get("CC_CI")
-RECIPES = Path(os.environ.get("CC_CI_RECIPES", ""))
-TEST_PLUGINS = Path(os.environ.get("CC_CI_TEST_PLUGINS", ""))
-SCHEMA = json.loads((SOURCE / "docs" / "results-v1.schema.json").read_text())
-# Test plugins' recipes, and the catalogue fixture each is a copy of.
-TEST_RECIPES = {"crash-test": "test-app", "hang-test": "test-app", "throw-test": "test-app",
-                "secret-test": "secret-app"}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from support import (RECIPES, TEST_PLUGINS, SOURCE, Run, Sandbox, SandboxTestCase, main)  # noqa: E402
 
 
-class Run:
-    def __init__(self, process, stdout, stderr, report_dir):
-        self.code = process.returncode
-        self.stdout = stdout
-        self.stderr = stderr
-        self.report_dir = report_dir
-        path = report_dir / "results.json"
-        self.results = json.loads(path.read_text()) if path.exists() else None
-
-    def recipe(self, name):
-        return next(r for r in self.results["recipes"] if r["recipe"] == name)
-
-    def step(self, recipe, name):
-        return next(s for s in self.recipe(recipe)["steps"] if s["name"] == name)
-
-    def step_names(self, recipe):
-        return [s["name"] for s in self.recipe(recipe)["steps"]]
-
-
-class CcCi(unittest.TestCase):
-    def setUp(self):
-        self.assertTrue(CC_CI, "CC_CI is not set: run the tests through meson test")
-        self.folder = Path(tempfile.mkdtemp(prefix="cc-ci-it-"))
-        self.sandbox = Sandbox(self.folder / "sandbox", extra_recipes=TEST_RECIPES).start()
-        self.report_dir = self.folder / "report"
-        self.call_log = self.folder / "abra-calls.jsonl"
-
-    def tearDown(self):
-        self.sandbox.stop()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-    # ------------------------------------------------------------ helpers
-
-    def environment(self, extra=None):
-        env = self.sandbox.environment()
-        env["FAKE_ABRA_CALL_LOG"] = str(self.call_log)
-        env.update(extra or {})
-        return env
-
-    def cc_ci(self, *args, plugins=None, env=None, timeout=120):
-        """Runs `cc-ci ARGS` in the sandbox; returns a Run."""
-        command = [CC_CI, *args]
-        if args and args[0] in ("run", "plan") and "--report-dir" not in args:
-            command += ["--report-dir", str(self.report_dir)]
-        for path in plugins or [RECIPES]:
-            command += ["--plugins", str(path)]
-        process = subprocess.run(command, env=self.environment(env), capture_output=True, text=True,
-                                 timeout=timeout, cwd=self.folder)
-        return Run(process, process.stdout, process.stderr, self.report_dir)
-
-    def start_cc_ci(self, *args, env=None):
-        command = [CC_CI, *args, "--report-dir", str(self.report_dir), "--plugins", str(RECIPES)]
-        return subprocess.Popen(command, env=self.environment(env), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, cwd=self.folder)
-
-    def assert_nothing_left(self):
-        self.assertEqual(self.sandbox.leftovers(), [], "the fake's state still holds an app")
-
-    def assert_valid_report(self, run):
-        self.assertIsNotNone(run.results, f"no results.json; stderr: {run.stderr}")
-        import jsonschema
-        jsonschema.validate(run.results, SCHEMA)
-        junit = ElementTree.parse(run.report_dir / "junit.xml").getroot()
-        self.assertEqual(junit.tag, "testsuites")
-        self.assertEqual(len(junit.findall("testsuite")), len(run.results["recipes"]))
-        for recipe in run.results["recipes"]:
-            self.assertIn(recipe["status"], ("passed", "failed", "errored", "skipped"))
-
-    def assert_one_line_error(self, run, *fragments):
-        self.assertEqual(run.code, 2, run.stdout + run.stderr)
-        lines = run.stderr.strip().splitlines()
-        self.assertEqual(len(lines), 1, run.stderr)
-        self.assertTrue(lines[0].startswith("cc-ci: error: "), lines[0])
-        for fragment in fragments:
-            self.assertIn(fragment, lines[0])
-
-    def calls(self):
-        if not self.call_log.exists():
-            return []
-        return [json.loads(line) for line in self.call_log.read_text().splitlines()]
-
-    def wait_for(self, condition, timeout=30, what="condition"):
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                self.fail(f"timed out waiting for {what}")
-            time.sleep(0.05)
-
+class CcCi(SandboxTestCase):
     # ------------------------------------------------------------ a passing run
 
     def test_passing_run(self):
-        run = self.cc_ci("run")
+        run = self.cc_ci("run", "custom-html")
         self.assertEqual(run.code, 0, run.stdout + run.stderr)
         self.assert_valid_report(run)
         recipe = run.recipe("custom-html")
@@ -162,7 +57,7 @@ class CcCi(unittest.TestCase):
     # ------------------------------------------------------------ failures of the app
 
     def test_deploy_failure_is_failed_and_torn_down(self):
-        run = self.cc_ci("run", env={"FAKE_ABRA_FAULTS": "app.deploy=fail-after-stack"})
+        run = self.cc_ci("run", "custom-html", env={"FAKE_ABRA_FAULTS": "app.deploy=fail-after-stack"})
         self.assertEqual(run.code, 1)
         self.assert_valid_report(run)
         recipe = run.recipe("custom-html")
@@ -176,7 +71,7 @@ class CcCi(unittest.TestCase):
         self.assert_nothing_left()
 
     def test_missing_abra_is_errored(self):
-        run = self.cc_ci("run", "--abra", str(self.folder / "no-such-abra"))
+        run = self.cc_ci("run", "custom-html", "--abra", str(self.folder / "no-such-abra"))
         self.assertEqual(run.code, 1)
         self.assert_valid_report(run)
         recipe = run.recipe("custom-html")
@@ -185,7 +80,7 @@ class CcCi(unittest.TestCase):
         self.assert_nothing_left()
 
     def test_probe_failure_keeps_level_2_and_tears_down(self):
-        run = self.cc_ci("run", env={"FAKE_APP_MODE": "text-plain"})
+        run = self.cc_ci("run", "custom-html", env={"FAKE_APP_MODE": "text-plain"})
         self.assertEqual(run.code, 1)
         self.assert_valid_report(run)
         recipe = run.recipe("custom-html")
@@ -198,7 +93,7 @@ class CcCi(unittest.TestCase):
         self.assert_nothing_left()
 
     def test_slow_app_is_polled_until_ready(self):
-        run = self.cc_ci("run", env={"FAKE_APP_READY_AFTER": "1.5"})
+        run = self.cc_ci("run", "custom-html", env={"FAKE_APP_READY_AFTER": "1.5"})
         self.assertEqual(run.code, 0, run.stdout)
         recipe = run.recipe("custom-html")
         self.assertEqual(recipe["level"], 3)
@@ -208,7 +103,7 @@ class CcCi(unittest.TestCase):
         self.assert_nothing_left()
 
     def test_traefik_404_is_never_ready(self):
-        run = self.cc_ci("run", "--timeout-probe", "2", env={"FAKE_APP_MODE": "traefik-404"})
+        run = self.cc_ci("run", "custom-html", "--timeout-probe", "2", env={"FAKE_APP_MODE": "traefik-404"})
         self.assertEqual(run.code, 1)
         self.assert_valid_report(run)
         recipe = run.recipe("custom-html")
@@ -223,7 +118,7 @@ class CcCi(unittest.TestCase):
         other = Sandbox(self.folder / "other-ca")  # a CA the app's certificate does not come from
         other.start()
         other.stop()
-        run = self.cc_ci("run", "--timeout-probe", "2", "--ca-file", str(other.ca))
+        run = self.cc_ci("run", "custom-html", "--timeout-probe", "2", "--ca-file", str(other.ca))
         self.assertEqual(run.code, 1)
         recipe = run.recipe("custom-html")
         self.assertEqual(recipe["level"], 1)
@@ -235,7 +130,7 @@ class CcCi(unittest.TestCase):
 
     def test_hanging_deploy_times_out_and_is_torn_down(self):
         started = time.monotonic()
-        run = self.cc_ci("run", "--timeout-deploy", "2", env={"FAKE_ABRA_FAULTS": "app.deploy=converge-hang"})
+        run = self.cc_ci("run", "custom-html", "--timeout-deploy", "2", env={"FAKE_ABRA_FAULTS": "app.deploy=converge-hang"})
         self.assertLess(time.monotonic() - started, 60)
         self.assertEqual(run.code, 1)
         self.assert_valid_report(run)
@@ -248,7 +143,7 @@ class CcCi(unittest.TestCase):
         self.assert_nothing_left()
 
     def test_crashing_plugin_is_errored_and_the_run_goes_on(self):
-        run = self.cc_ci("run", plugins=[RECIPES, TEST_PLUGINS / "crash"])
+        run = self.cc_ci("run", "custom-html", "crash-test", plugins=[RECIPES, TEST_PLUGINS / "crash"])
         self.assertEqual(run.code, 1)
         self.assert_valid_report(run)
         crashed = run.recipe("crash-test")
@@ -306,7 +201,7 @@ class CcCi(unittest.TestCase):
     # ------------------------------------------------------------ interruption and keep
 
     def interrupt_during_deploy(self, sig):
-        process = self.start_cc_ci("run", env={"FAKE_ABRA_FAULTS": "app.deploy=converge-slow:30"})
+        process = self.start_cc_ci("run", "custom-html", env={"FAKE_ABRA_FAULTS": "app.deploy=converge-slow:30"})
         self.wait_for(lambda: any(s for s in self.sandbox.leftovers() if s.startswith("stack")), what="the deploy")
         process.send_signal(sig)
         stdout, stderr = process.communicate(timeout=60)
@@ -327,7 +222,7 @@ class CcCi(unittest.TestCase):
         self.interrupt_during_deploy(signal.SIGTERM)
 
     def test_keep_on_failure_keeps_the_app_and_says_so(self):
-        run = self.cc_ci("run", "--keep", "on-failure", env={"FAKE_ABRA_FAULTS": "app.deploy=fail-after-stack"})
+        run = self.cc_ci("run", "custom-html", "--keep", "on-failure", env={"FAKE_ABRA_FAULTS": "app.deploy=fail-after-stack"})
         self.assertEqual(run.code, 1)
         self.assert_valid_report(run)
         recipe = run.recipe("custom-html")
@@ -343,7 +238,7 @@ class CcCi(unittest.TestCase):
     # ------------------------------------------------------------ plan, list, usage errors
 
     def test_plan_prints_every_command_and_runs_nothing(self):
-        run = self.cc_ci("plan")
+        run = self.cc_ci("plan", "custom-html")
         self.assertEqual(run.code, 0, run.stderr)
         lines = [line.strip() for line in run.stdout.splitlines()]
         order = [next(i for i, line in enumerate(lines) if wanted in line) for wanted in (
@@ -420,18 +315,6 @@ class CcCi(unittest.TestCase):
         self.assert_nothing_left()
 
 
-def main():
-    if sys.argv[1:] == ["--list"]:
-        for name in sorted(unittest.defaultTestLoader.getTestCaseNames(CcCi)):
-            print(name)
-        return 0
-    suite = unittest.TestSuite(CcCi(name) for name in sys.argv[1:])
-    if suite.countTestCases() == 0:
-        print("give a test name (see --list)", file=sys.stderr)
-        return 2
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
-    return 0 if result.wasSuccessful() else 1
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(CcCi))

@@ -32,8 +32,9 @@ TEST_SUITE("abra client") {
     const std::string output =
         "┌──────────┬──────────┐\n│ NAME     │ VALUE    │\n├──────────┼──────────┤\n"
         "│ db_pass  │ s3cr3t1  │\n│ token    │ t0k3n    │\n└──────────┴──────────┘\n";
-    CHECK(parse_generated_secrets(output) == std::vector<std::string>{"s3cr3t1", "t0k3n"});
-    CHECK(parse_generated_secrets("| NAME | VALUE |\n| a | b |\n") == std::vector<std::string>{"b"});
+    using Secrets = std::vector<std::pair<std::string, std::string>>;
+    CHECK(parse_generated_secrets(output) == Secrets{{"db_pass", "s3cr3t1"}, {"token", "t0k3n"}});
+    CHECK(parse_generated_secrets("| NAME | VALUE |\n| a | b |\n") == Secrets{{"a", "b"}});
     CHECK(parse_generated_secrets("WARN no secrets to generate\n").empty());
   }
 
@@ -82,6 +83,9 @@ TEST_SUITE("abra client") {
       CHECK_MESSAGE(fake.log.find(value) == std::string::npos, "secret leaked into the log: " << value);
     CHECK(checked == 3);
     CHECK(fake.log.find("[REDACTED]") != std::string::npos);
+    CHECK(fake.abra.secret("smtp_password") == "inserted-value-42");
+    CHECK(values.find(fake.abra.secret("db_password")) != std::string::npos);
+    CHECK_THROWS_AS(fake.abra.secret("no_such_secret"), CommandError);
   }
 
   TEST_CASE("undeploy and remove are idempotent") {
@@ -95,6 +99,20 @@ TEST_SUITE("abra client") {
     CHECK(fake.abra.undeploy(domain));
     CHECK(fake.abra.remove(domain));
     CHECK_FALSE(std::filesystem::exists(fake.env_file(domain)));
+  }
+
+  TEST_CASE("set_env edits the app's env file in place, or appends") {
+    FakeAbra fake;
+    const std::string domain = "test-env001.cc-ci.test";
+    fake.abra.app_new("test-app", "default", domain);
+    fake.abra.set_env(domain, "LETS_ENCRYPT_ENV", "");
+    fake.abra.set_env(domain, "ENABLE_REGISTRATION", "true");
+    const std::string env = test::read_file(fake.env_file(domain));
+    CHECK(env.find("LETS_ENCRYPT_ENV=\n") != std::string::npos);
+    CHECK(env.find("LETS_ENCRYPT_ENV=production") == std::string::npos);
+    CHECK(env.find("ENABLE_REGISTRATION=true\n") != std::string::npos);
+    CHECK_THROWS_AS(fake.abra.set_env("nope.cc-ci.test", "A", "b"), AbraFailure);
+    fake.abra.remove(domain);
   }
 
   TEST_CASE("a dry client only describes its commands") {

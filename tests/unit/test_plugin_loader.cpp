@@ -13,10 +13,13 @@ std::filesystem::path recipes() {
 }  // namespace
 
 TEST_SUITE("plugin loader") {
-  TEST_CASE("the custom-html plugin loads, names its recipe and creates tests") {
+  TEST_CASE("the bundled plugins load, sorted by recipe, and create tests") {
     const auto plugins = load_plugins({recipes()});
-    REQUIRE(plugins.size() == 1);
-    CHECK(plugins[0].recipe() == "custom-html");
+    std::vector<std::string> names;
+    for (const auto& plugin : plugins) names.push_back(plugin.recipe());
+    CHECK(names == std::vector<std::string>{"custom-html", "gitea", "hedgedoc", "keycloak", "matrix-synapse",
+                                            "nextcloud"});
+    REQUIRE_FALSE(plugins.empty());
     auto test = plugins[0].create();
     REQUIRE(test != nullptr);
     CHECK(test->info().tags == std::vector<std::string>{"static", "nginx"});

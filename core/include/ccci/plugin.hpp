@@ -31,6 +31,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ccci {
@@ -52,10 +53,13 @@ struct Timeouts {
 };
 
 /// When the host considers the deployed app ready: `GET https://<domain><path>`
-/// answers `status`, and the answer is not the reverse proxy's own 404/502/503/504.
+/// answers `status`, the answer is not the reverse proxy's own 404/502/503/504,
+/// and, for each {pointer, JSON text} in json_equals, the JSON body holds that
+/// value there (e.g. {"/installed", "true"}).
 struct ReadinessProbe {
   std::string path = "/";
   long status = 200;
+  std::vector<std::pair<std::string, std::string>> json_equals{};
 };
 
 /// Static facts about a recipe test.

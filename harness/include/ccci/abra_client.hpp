@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,7 +46,8 @@ class AbraClient {
 
   // The lifecycle, in the forms of abra 0.13 (see abra_client.cpp for the table).
   void app_new(const std::string& recipe, const std::string& server, const std::string& domain);
-  /// Generates every secret the recipe declares; the values are redacted from then on.
+  /// Generates every secret the recipe declares; the values are redacted from
+  /// then on, and secret() returns them.
   void generate_secrets(const std::string& domain);
   void insert_secret(const std::string& domain, const std::string& name, const std::string& version,
                      const std::string& value);
@@ -54,6 +56,19 @@ class AbraClient {
   bool undeploy(const std::string& domain);
   /// Removes the app's env file, secrets and volumes. Returns false when there was no such app.
   bool remove(const std::string& domain);
+
+  /// Finds secret values in a command's raw output (e.g. a generated password).
+  using SecretFinder = std::function<std::vector<std::string>(const std::string& raw_output)>;
+  /// Runs `command` inside the app's `service` container; returns its output,
+  /// redacted. Values `reveal` finds become secrets before anything is logged.
+  std::string app_run(const std::string& domain, const std::string& service,
+                      const std::vector<std::string>& command, const SecretFinder& reveal = {});
+  /// Sets KEY=VALUE in the app's env file (abra reads it on deploy), as
+  /// `abra app config` would; the file is found under $ABRA_DIR/servers/.
+  void set_env(const std::string& domain, const std::string& key, const std::string& value);
+  /// A secret's value generated or inserted by this client, by its name in
+  /// the recipe ("admin_password"). Throws CommandError for an unknown name.
+  std::string secret(const std::string& name) const;
 
  private:
   using Inspector = std::function<void(const std::string& raw_output)>;
@@ -66,12 +81,13 @@ class AbraClient {
   Sink log_;
   Sink plan_;
   Clock::time_point deadline_ = Clock::time_point::max();
+  std::map<std::string, std::string> secrets_;
 };
 
 /// The command line `abra -n <args…>` as a user would type it (for logs and plans).
 std::string format_command_line(const std::vector<std::string>& argv);
 
-/// Secret values from the table `abra app secret generate` prints.
-std::vector<std::string> parse_generated_secrets(std::string_view output);
+/// {name, value} of each secret in the table `abra app secret generate` prints.
+std::vector<std::pair<std::string, std::string>> parse_generated_secrets(std::string_view output);
 
 }  // namespace ccci

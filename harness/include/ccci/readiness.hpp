@@ -2,8 +2,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ccci/http.hpp"
 
@@ -23,6 +25,19 @@ struct Backoff {
 /// 502/503/504 (no healthy backend yet). nullopt when it is the app speaking.
 std::optional<std::string> proxy_placeholder(const HttpResponse& response);
 
+/// Calls `not_yet` with backoff until it returns nullopt or `deadline` passes.
+/// Returns nullopt once ready, else the last reason it gave.
+std::optional<std::string> wait_until(std::chrono::steady_clock::time_point deadline,
+                                      const std::function<std::optional<std::string>()>& not_yet,
+                                      Backoff backoff = {});
+
+/// Extra readiness conditions on a response: nullopt when satisfied, else why not.
+using ReadyWhen = std::function<std::optional<std::string>(const HttpResponse&)>;
+
+/// The conditions of a ReadinessProbe's json_equals: each pointer's value
+/// equals the JSON text given for it.
+ReadyWhen json_conditions(const std::vector<std::pair<std::string, std::string>>& json_equals);
+
 struct Readiness {
   bool ready = false;
   int attempts = 0;
@@ -34,6 +49,7 @@ struct Readiness {
 /// until `deadline`. Connection and TLS errors count as "not ready yet" (the
 /// proxy may still serve a default certificate), so the reason is reported.
 Readiness wait_until_ready(const HttpClient& client, const std::string& url, long expected_status,
-                           std::chrono::steady_clock::time_point deadline, Backoff backoff = {});
+                           std::chrono::steady_clock::time_point deadline, Backoff backoff = {},
+                           const ReadyWhen& also = {});
 
 }  // namespace ccci

@@ -1,0 +1,61 @@
+// matrix-synapse: client and federation APIs answer, and a user can register,
+// log in and be recognised by the token it got.
+#include <ccci/harness.hpp>
+
+namespace {
+
+class MatrixSynapse final : public ccci::AbraRecipe {
+ public:
+  ccci::RecipeInfo info() const override {
+    // Synapse's first start is slow: abra waits up to TIMEOUT (set below) for it.
+    return {.tags = {"chat", "matrix"},
+            .ready = {.path = "/_matrix/client/versions"},
+            .timeouts = {.deploy = std::chrono::seconds(1200)}};
+  }
+
+  void configure(ccci::Context& ctx) override {
+    ctx.step("open registration and allow a slow start", [&] {
+      ctx.abra().set_env(ctx.domain(), "ENABLE_REGISTRATION", "true");
+      ctx.abra().set_env(ctx.domain(), "TIMEOUT", "900");
+    });
+  }
+
+  void probe(ccci::Context& ctx) override {
+    const ccci::HttpClient http(ctx.http());
+    ctx.check("the client API lists the spec versions it speaks", [&] {
+      if (ccci::expect_http(ctx, "/_matrix/client/versions").status(200).json_at("/versions").empty())
+        throw ccci::CheckFailure("no versions listed");
+    });
+    ctx.check("the federation API names Synapse", [&] {
+      ccci::expect_http(ctx, "/_matrix/federation/v1/version")
+          .status(200)
+          .json_equals("/server/name", "Synapse");
+    });
+    ctx.check("a user registers, logs in and is recognised by its token", [&] {
+      const std::string password = ccci::new_secret(ctx);
+      const std::string user_id =
+          ccci::expect_http(http, ccci::HttpRequest::json(ctx.url("/_matrix/client/v3/register"),
+                                                          {{"username", "cc-ci"},
+                                                           {"password", password},
+                                                           {"auth", {{"type", "m.login.dummy"}}}}))
+              .status(200)
+              .json_at("/user_id")
+              .get<std::string>();
+      const auto login = ccci::HttpRequest::json(ctx.url("/_matrix/client/v3/login"),
+                                                 {{"type", "m.login.password"},
+                                                  {"identifier", {{"type", "m.id.user"}, {"user", "cc-ci"}}},
+                                                  {"password", password}});
+      const std::string token =
+          ccci::expect_http(http, login).status(200).json_at("/access_token").get<std::string>();
+      ctx.add_secret(token);
+      ccci::expect_http(http,
+                        ccci::HttpRequest{.url = ctx.url("/_matrix/client/v3/account/whoami")}.bearer(token))
+          .status(200)
+          .json_equals("/user_id", user_id);
+    });
+  }
+};
+
+}  // namespace
+
+CCCI_PLUGIN(MatrixSynapse, "matrix-synapse")

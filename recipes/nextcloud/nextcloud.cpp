@@ -1,0 +1,42 @@
+// nextcloud: ready once status.php says installed and not in maintenance;
+// checks the admin's WebDAV round trip and that a wrong password is refused.
+#include <ccci/harness.hpp>
+
+namespace {
+
+class Nextcloud final : public ccci::AbraRecipe {
+ public:
+  ccci::RecipeInfo info() const override {
+    return {
+        .tags = {"files", "webdav"},
+        .ready = {.path = "/status.php", .json_equals = {{"/installed", "true"}, {"/maintenance", "false"}}}};
+  }
+
+  void probe(ccci::Context& ctx) override {
+    const ccci::HttpClient http(ctx.http());
+    const std::string file = ctx.url("/remote.php/dav/files/admin/cc-ci-check.txt");
+    ctx.check("status.php reports an installed, current instance", [&] {
+      ccci::expect_http(ctx, "/status.php")
+          .status(200)
+          .json_equals("/installed", true)
+          .json_equals("/needsDbUpgrade", false);
+    });
+    ctx.check("the admin uploads a file over WebDAV and reads it back", [&] {
+      const ccci::Credentials admin{"admin", ctx.abra().secret("admin_password")};
+      const std::string content = "cc-ci " + ctx.domain() + "\n";
+      ccci::webdav::put(http, file, admin, content);
+      if (ccci::webdav::get(http, file, admin) != content)
+        throw ccci::CheckFailure("the file came back changed");
+      ccci::webdav::remove(http, file, admin);
+    });
+    ctx.check("WebDAV refuses a wrong password", [&] {
+      ccci::HttpRequest request{.url = file};
+      request.basic_auth = ccci::Credentials{"admin", "not-the-password"};
+      ccci::expect_http(http, request).status(401);
+    });
+  }
+};
+
+}  // namespace
+
+CCCI_PLUGIN(Nextcloud, "nextcloud")

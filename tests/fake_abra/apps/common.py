@@ -1,0 +1,64 @@
+"""Helpers the fake apps share: JSON answers, state kept in the stack's volume
+(so it survives undeploy/redeploy like a Docker volume), and auth headers."""
+
+import base64
+import json
+import secrets
+from urllib.parse import parse_qs
+
+JSON = {"Content-Type": "application/json"}
+
+
+def json_answer(status, data, headers=None):
+    return status, {**JSON, **(headers or {})}, json.dumps(data)
+
+
+def load(request, default):
+    path = request.volume / "state.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    return default
+
+
+def save(request, data):
+    request.volume.mkdir(parents=True, exist_ok=True)
+    path = request.volume / "state.json"
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(data))
+    temporary.replace(path)
+
+
+def basic_auth(request):
+    """(user, password) from an Authorization: Basic header, or (None, None)."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Basic "):
+        return None, None
+    user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    return user, password
+
+
+def bearer(request):
+    header = request.headers.get("Authorization", "")
+    for scheme in ("Bearer ", "token "):
+        if header.startswith(scheme):
+            return header[len(scheme):]
+    return None
+
+
+def json_body(request):
+    try:
+        return json.loads(request.body or b"{}")
+    except ValueError:
+        return None
+
+
+def form_body(request):
+    return {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+
+
+def token(length=32):
+    return secrets.token_hex(length // 2)
+
+
+def path_only(request):
+    return request.path.split("?", 1)[0]

@@ -1,0 +1,1 @@
+# Fixture: the parts of the gitea recipe the fake abra reads.

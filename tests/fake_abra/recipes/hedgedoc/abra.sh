@@ -1,0 +1,1 @@
+# Fixture: the parts of the hedgedoc recipe the fake abra reads.

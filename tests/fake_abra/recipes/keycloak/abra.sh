@@ -1,0 +1,1 @@
+# Fixture: the parts of the keycloak recipe the fake abra reads.

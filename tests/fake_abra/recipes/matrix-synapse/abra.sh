@@ -1,0 +1,1 @@
+# Fixture: the parts of the matrix-synapse recipe the fake abra reads.

@@ -1,0 +1,1 @@
+# Fixture: the parts of the nextcloud recipe the fake abra reads.
