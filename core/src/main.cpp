@@ -1,5 +1,4 @@
 // cc-ci: the command line.
-#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -13,6 +12,7 @@
 #include "plugin_loader.hpp"
 #include "report.hpp"
 #include "runner.hpp"
+#include "scaffold.hpp"
 #include "settings.hpp"
 #include "supervisor.hpp"
 
@@ -218,7 +218,6 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
 
 int main(int argc, char** argv) {
   using namespace ccci;
-  spdlog::set_pattern("cc-ci: %l: %v");
 
   CLI::App app{
       "cc-ci proves that Co-op Cloud recipes deploy, serve and tear down cleanly.\n"
@@ -248,6 +247,13 @@ int main(int argc, char** argv) {
     command->add_option("recipes", recipes, "Recipes to test (default: every plugin found)")
         ->type_name("RECIPE");
   }
+  std::string new_recipe_name;
+  std::string new_recipe_dir = ".";
+  auto* new_recipe = app.add_subcommand(
+      "new-recipe", "Write a buildable, out-of-tree plugin project for a recipe, to fill in with checks");
+  new_recipe->add_option("name", new_recipe_name, "The abra recipe's name, e.g. my-app")->required();
+  new_recipe->add_option("--dir", new_recipe_dir, "Where the project folder goes (default: here)")
+      ->type_name("DIR");
   auto* exec_one = app.add_subcommand("exec-one", "Run one recipe test for the host (internal)");
   exec_one->group("");  // hidden from --help
   exec_one->add_option("--job", job_file, "The job file")->required();
@@ -265,6 +271,14 @@ int main(int argc, char** argv) {
 
   try {
     if (exec_one->parsed()) return execute_job_file(job_file);
+    if (new_recipe->parsed()) {
+      for (const auto& file : scaffold_recipe(new_recipe_name, new_recipe_dir))
+        std::cout << "wrote " << file.string() << '\n';
+      std::cout << "next: cd " << (std::filesystem::path(new_recipe_dir) / new_recipe_name).string()
+                << " && meson setup build && ninja -C build && cc-ci plan --plugins build " << new_recipe_name
+                << '\n';
+      return kExitPassed;
+    }
     const Settings settings = resolve_settings(given, default_plugin_paths());
     if (list->parsed()) return command_list(settings);
     if (plan->parsed()) return command_plan(settings, recipes);

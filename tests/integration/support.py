@@ -23,7 +23,7 @@ TEST_PLUGINS = Path(os.environ.get("CC_CI_TEST_PLUGINS", ""))
 SCHEMA = json.loads((SOURCE / "docs" / "results-v1.schema.json").read_text())
 # Test plugins' recipes, and the catalogue fixture each is a copy of.
 TEST_RECIPES = {"crash-test": "test-app", "hang-test": "test-app", "throw-test": "test-app",
-                "secret-test": "secret-app"}
+                "secret-test": "secret-app", "probe-app": "test-app"}
 
 
 class Run:

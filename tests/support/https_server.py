@@ -9,8 +9,14 @@ writes its port to DIR/port. Paths:
   /traefik-404          Traefik's own "404 page not found"
   /ready-after/<n>      502 for the first <n> requests, then 200 "ready"
   /echo                 200 with the method, body and X-Test header echoed back
+  /json                 200 {"a": {"b": [1, 2]}, "name": "x"}
+  /redirect             302 to /target
+  /set-cookie, /cookie  sets a cookie; echoes the Cookie header back
+  /dav/<name>           PUT, GET, DELETE a file, as user "u" with password "p"
 """
 
+import base64
+import json
 import os
 import ssl
 import sys
@@ -22,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fake_abra"))
 from sandbox import make_certificates  # noqa: E402
 
 counts = {}
+files = {}
 lock = threading.Lock()
 
 
@@ -58,6 +65,26 @@ class Handler(BaseHTTPRequestHandler):
         if parts[0] == "echo":
             return self.answer(200, f"{self.command} {body}", [("X-Test", self.headers.get("X-Test", "")),
                                                                ("Content-Type", "text/plain")])
+        if parts[0] == "json":
+            return self.answer(200, json.dumps({"a": {"b": [1, 2]}, "name": "x"}), [("Content-Type", "application/json")])
+        if parts[0] == "redirect":
+            return self.answer(302, "", [("Location", "/target")])
+        if parts[0] == "set-cookie":
+            return self.answer(200, "set", [("Set-Cookie", "session=abc123; Path=/")])
+        if parts[0] == "cookie":
+            return self.answer(200, self.headers.get("Cookie", ""))
+        if parts[0] == "dav":
+            expected = "Basic " + base64.b64encode(b"u:p").decode()
+            if self.headers.get("Authorization") != expected:
+                return self.answer(401, "", [("WWW-Authenticate", "Basic")])
+            name = parts[1]
+            if self.command == "PUT":
+                created = name not in files
+                files[name] = body
+                return self.answer(201 if created else 204, "")
+            if self.command == "DELETE":
+                return self.answer(204 if files.pop(name, None) is not None else 404, "")
+            return self.answer(200, files[name]) if name in files else self.answer(404, "")
         return self.answer(404, "no such test path")
 
     do_GET = do_POST = do_PUT = do_DELETE = route
