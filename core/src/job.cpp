@@ -51,6 +51,7 @@ json to_json(const RecipeJob& job) {
             {"probe", job.timeouts.probe.count()},
             {"teardown", job.timeouts.teardown.count()}}},
           {"keep", to_string(job.keep)},
+          {"retries", job.retries},
           {"log_file", job.log_file.string()},
           {"events_file", job.events_file.string()}};
 }
@@ -72,6 +73,7 @@ RecipeJob job_from_json(const json& in) {
   job.timeouts.probe = std::chrono::seconds(timeouts.at("probe").get<long long>());
   job.timeouts.teardown = std::chrono::seconds(timeouts.at("teardown").get<long long>());
   job.keep = parse_keep_policy(in.at("keep").get<std::string>());
+  job.retries = in.value("retries", 0);
   job.log_file = in.at("log_file").get<std::string>();
   job.events_file = in.at("events_file").get<std::string>();
   return job;

@@ -43,6 +43,7 @@ struct RecipeJob {
   HttpSettings http;
   PhaseTimeouts timeouts;
   KeepPolicy keep = KeepPolicy::never;
+  int retries = 0;                    ///< extra attempts for a probe check that did not pass
   std::filesystem::path log_file;     ///< the recipe's log (appended to)
   std::filesystem::path events_file;  ///< JSON lines the child writes for the host
 };

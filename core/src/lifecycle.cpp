@@ -57,7 +57,26 @@ class RunContext final : public Context {
       plan_(phase_, "check: " + name);
       return true;
     }
-    return record(StepKind::check, name, body);
+    if (job_.retries == 0) return record(StepKind::check, name, body);
+    // With --retries, a check that did not pass runs again; one that passes
+    // only then is flaky, with the first failure in its message.
+    StepResult first = attempt(body);
+    StepResult last = first;
+    int attempts = 1;
+    while (last.status != Status::passed && attempts <= job_.retries) {
+      log("-- retrying \"" + name + "\" after: " + last.message);
+      last = attempt(body);
+      ++attempts;
+    }
+    if (attempts > 1 && last.status == Status::passed) {
+      last.status = Status::flaky;
+      last.message = "passed on attempt " + std::to_string(attempts) + " of " +
+                     std::to_string(job_.retries + 1) + "; first attempt: " + first.message;
+    }
+    last.kind = StepKind::check;
+    last.name = name;
+    emit(std::move(last));
+    return counts_as_pass(steps_.back().status);
   }
 
   void begin(Phase phase, std::chrono::seconds timeout) {
@@ -88,12 +107,14 @@ class RunContext final : public Context {
     emit(std::move(step));
   }
 
+  static bool counts_as_pass(Status status) { return status == Status::passed || status == Status::flaky; }
+
   bool phase_passed(Phase phase) const {
     bool any = false;
     for (const auto& step : steps_) {
       if (step.phase != phase) continue;
       any = true;
-      if (step.status != Status::passed) return false;
+      if (!counts_as_pass(step.status)) return false;
     }
     return any || plan_;
   }

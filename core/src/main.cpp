@@ -1,5 +1,7 @@
 // cc-ci: the command line.
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -27,9 +29,23 @@ constexpr int kExitUsage = 2;
 constexpr int kExitInterrupted = 130;
 
 std::atomic<int> g_interrupt{0};
+std::atomic<int> g_interrupts_seen{0};
 
+// Async-signal-safe: an atomic store and write(2). A second signal does not
+// abandon teardown; it says what is going on instead.
 extern "C" void on_interrupt(int signal) {
   g_interrupt.store(signal);
+  if (g_interrupts_seen.fetch_add(1) == 1) {
+    static constexpr char kNotice[] =
+        "\ncc-ci: still tearing down the apps that were deployed; interrupt again to leave them "
+        "(`cc-ci janitor` removes them later)\n";
+    [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, kNotice, sizeof kNotice - 1);
+  } else if (g_interrupts_seen.load() >= 3) {
+    static constexpr char kLeft[] =
+        "\ncc-ci: stopping without finishing teardown; run `cc-ci janitor` to remove what is left\n";
+    [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, kLeft, sizeof kLeft - 1);
+    ::_exit(130);
+  }
 }
 
 fs::path self_executable() {
@@ -52,14 +68,16 @@ void add_common_options(CLI::App& command, GivenSettings& given) {
       .add_option("--plugins", given.plugin_paths,
                   "Where the recipe plugins (*.so) are; a directory is searched recursively; repeatable "
                   "[env CC_CI_PLUGIN_PATH, ':'-separated]")
-      ->type_name("DIR");
+      ->type_name("DIR")
+      ->allow_extra_args(false);  // one value per flag: repeat the flag, so recipes after it stay recipes
   command.add_option("--abra", given.abra, "The abra executable [env CC_CI_ABRA; default: abra on PATH]")
       ->type_name("PATH");
   command
       .add_option("--server", given.servers,
                   "abra server to deploy on; repeat it for a pool [env CC_CI_SERVER, ','-separated; default: "
                   "default]")
-      ->type_name("NAME");
+      ->type_name("NAME")
+      ->allow_extra_args(false);
   command
       .add_option("--domain-suffix", given.domain_suffix,
                   "Apps get <recipe[:4]>-<6 hex>.<SUFFIX>; a wildcard certificate should cover it "
@@ -77,7 +95,8 @@ void add_common_options(CLI::App& command, GivenSettings& given) {
       .add_option("--connect-to", given.connect_to,
                   "Send requests for HOST:PORT to CONNECT_HOST:CONNECT_PORT (curl syntax; empty fields match "
                   "anything); repeatable")
-      ->type_name("SPEC");
+      ->type_name("SPEC")
+      ->allow_extra_args(false);
   command.add_option("--keep", given.keep, "Skip teardown: never (default), on-failure or always")
       ->type_name("WHEN");
   auto seconds = [&command](const char* name, std::optional<std::chrono::seconds>& target, const char* what) {
@@ -91,6 +110,24 @@ void add_common_options(CLI::App& command, GivenSettings& given) {
           "Seconds for the deploy phase (default: the plugin's, else 900)");
   seconds("--timeout-probe", given.timeouts.probe,
           "Seconds for readiness and checks (default: the plugin's, else 300)");
+  command
+      .add_option_function<long long>(
+          "--timeout", [&given](long long value) { given.run_timeout = std::chrono::seconds(value); },
+          "Seconds for the whole run; then running tests are stopped and torn down (default: none)")
+      ->type_name("S")
+      ->check(CLI::PositiveNumber);
+  command
+      .add_option("--history", given.history,
+                  "A previous report dir (or results.json): start the longest recipes first")
+      ->type_name("DIR");
+  command.add_flag_function(
+      "--fail-fast", [&given](std::int64_t) { given.fail_fast = true; },
+      "After a recipe fails, start no more (running ones finish and are torn down)");
+  command
+      .add_option("--retries", given.retries,
+                  "Run a probe check that did not pass up to N more times; one that passes then is "
+                  "reported as flaky (default 0)")
+      ->type_name("N");
   seconds("--timeout-teardown", given.timeouts.teardown,
           "Seconds for teardown (default: the plugin's, else 300)");
 }
@@ -191,12 +228,18 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
               << std::endl;
   };
 
-  RunReport report = run_planned(self_executable(), planned, settings.jobs, g_interrupt, progress, run_id);
+  const RunStop stop(g_interrupt, settings.run_timeout);
+  const Schedule schedule{.jobs = settings.jobs,
+                          .servers = settings.servers,
+                          .fail_fast = settings.fail_fast,
+                          .order = longest_first(planned, settings.history)};
+  RunReport report = run_planned(self_executable(), planned, schedule, stop, progress, run_id);
   write_reports(report, settings.report_dir);
 
-  int passed = 0, failed = 0, errored = 0, skipped = 0;
+  int passed = 0, failed = 0, errored = 0, skipped = 0, flaky = 0;
   for (const auto& recipe : report.recipes) {
     passed += recipe.status == Status::passed;
+    flaky += recipe.status == Status::flaky;
     failed += recipe.status == Status::failed;
     errored += recipe.status == Status::errored;
     skipped += recipe.status == Status::skipped;
@@ -205,7 +248,8 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
     if (!recipe.kept.empty()) std::cout << "  " << recipe.kept << std::endl;
   }
   std::cout << "summary: " << passed << " passed, " << failed << " failed, " << errored << " errored, "
-            << skipped << " skipped; " << (settings.report_dir / "results.json").string() << std::endl;
+            << skipped << " skipped" << (flaky > 0 ? ", " + std::to_string(flaky) + " flaky" : std::string())
+            << "; " << (settings.report_dir / "results.json").string() << std::endl;
   if (report.interrupted) {
     std::cerr << "cc-ci: interrupted; teardown done where deploy was attempted" << std::endl;
     return kExitInterrupted;

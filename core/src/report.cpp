@@ -32,6 +32,8 @@ std::string_view to_string(Status status) {
       return "errored";
     case Status::skipped:
       return "skipped";
+    case Status::flaky:
+      return "flaky";
   }
   return "?";
 }
@@ -58,8 +60,13 @@ Enum parse_enum(const std::string& text, const Enum (&values)[N], const char* wh
 }
 
 constexpr Phase kPhases[] = {Phase::deploy, Phase::probe, Phase::teardown};
-constexpr Status kStatuses[] = {Status::passed, Status::failed, Status::errored, Status::skipped};
+constexpr Status kStatuses[] = {Status::passed, Status::failed, Status::errored, Status::skipped,
+                                Status::flaky};
 constexpr StepKind kKinds[] = {StepKind::action, StepKind::readiness, StepKind::check};
+
+bool counts_as_pass(Status status) {
+  return status == Status::passed || status == Status::flaky;
+}
 
 std::string describe(const StepResult& step) {
   std::string text = "\"" + step.name + "\" " + std::string(to_string(step.status));
@@ -109,13 +116,16 @@ std::string seconds(std::chrono::milliseconds duration) {
 Status overall_status(const std::vector<StepResult>& steps) {
   if (steps.empty()) return Status::skipped;
   bool failed = false;
+  bool flaky = false;
   bool ran = false;
   for (const auto& step : steps) {
     if (step.status == Status::errored) return Status::errored;
     failed = failed || step.status == Status::failed;
+    flaky = flaky || step.status == Status::flaky;
     ran = ran || step.status != Status::skipped;
   }
   if (failed) return Status::failed;
+  if (flaky) return Status::flaky;
   return ran ? Status::passed : Status::skipped;
 }
 
@@ -130,13 +140,13 @@ void judge(RecipeResult& result) {
   for (const auto& step : result.steps) {
     if (step.phase == Phase::deploy) {
       deploy_ran = deploy_ran || step.status != Status::skipped;
-      if (step.status != Status::passed && !deploy_problem) deploy_problem = &step;
+      if (!counts_as_pass(step.status) && !deploy_problem) deploy_problem = &step;
     } else if (step.phase == Phase::probe) {
       if (step.kind == StepKind::readiness) {
         readiness = &step;
       } else {
         ++checks;
-        if (step.status != Status::passed && !check_problem) check_problem = &step;
+        if (!counts_as_pass(step.status) && !check_problem) check_problem = &step;
       }
     }
   }
@@ -145,7 +155,7 @@ void judge(RecipeResult& result) {
     result.level = 0;
     result.level_reason =
         deploy_problem ? "does not deploy: " + describe(*deploy_problem) : "deploy was not attempted";
-  } else if (!readiness || readiness->status != Status::passed) {
+  } else if (!readiness || !counts_as_pass(readiness->status)) {
     result.level = 1;
     result.level_reason = "does not serve its domain over valid HTTPS" +
                           (readiness ? ": " + describe(*readiness) : std::string(": not probed"));
@@ -189,7 +199,7 @@ std::string format_rfc3339(std::chrono::system_clock::time_point time) {
 }
 
 json to_json(const RunReport& report) {
-  json summary = {{"passed", 0}, {"failed", 0}, {"errored", 0}, {"skipped", 0}};
+  json summary = {{"passed", 0}, {"failed", 0}, {"errored", 0}, {"skipped", 0}, {"flaky", 0}};
   json recipes = json::array();
   for (const auto& recipe : report.recipes) {
     summary[std::string(to_string(recipe.status))] =
@@ -249,6 +259,9 @@ std::string to_junit(const RunReport& report) {
       switch (step.status) {
         case Status::passed:
           cases += "/>\n";
+          break;
+        case Status::flaky:  // passed, but say so where CI servers show output
+          cases += ">\n      <system-out>flaky: " + message + "</system-out>\n    </testcase>\n";
           break;
         case Status::failed:
           cases +=

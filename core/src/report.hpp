@@ -12,8 +12,10 @@ namespace ccci {
 
 enum class Phase { deploy, probe, teardown };
 /// failed: a check said no. errored: the check could not be run (abra missing,
-/// timeout, crash). skipped: not run, and the message says why.
-enum class Status { passed, failed, errored, skipped };
+/// timeout, crash). skipped: not run, and the message says why. flaky: a
+/// check that passed only when retried (--retries); it counts as a pass for
+/// levels and the exit code, and is reported as flaky, never as passed.
+enum class Status { passed, failed, errored, skipped, flaky };
 /// What a step is, so levels can be computed: a lifecycle action, the host's
 /// readiness probe, or a recipe-specific check.
 enum class StepKind { action, readiness, check };
@@ -52,7 +54,7 @@ struct RunReport {
   std::vector<RecipeResult> recipes;
 };
 
-/// errored beats failed beats passed; a recipe with no steps was skipped.
+/// errored beats failed beats flaky beats passed; a recipe with no steps was skipped.
 Status overall_status(const std::vector<StepResult>& steps);
 /// Sets status, level and level_reason from the steps (DESIGN §5, levels 0-3).
 void judge(RecipeResult& result);

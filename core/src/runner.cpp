@@ -1,8 +1,12 @@
 #include "runner.hpp"
 
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -94,7 +98,7 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
     RecipeJob& job = entry.job;
     job.plugin_file = fs::absolute(plugin.file());
     job.recipe = plugin.recipe();
-    job.server = settings.servers[index % settings.servers.size()];
+    job.server = settings.servers[index % settings.servers.size()].name;
     job.domain = make_domain(job.recipe, settings.domain_suffix);
     job.abra.executable = settings.abra;
     const fs::path work = report_dir / "work" / job.recipe;
@@ -103,6 +107,7 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
     job.http.connect_to = settings.connect_to;
     job.timeouts = resolve_timeouts(entry.info.timeouts, settings.timeouts);
     job.keep = settings.keep;
+    job.retries = settings.retries;
     job.log_file = report_dir / "logs" / (job.recipe + ".log");
     job.events_file = work / "events.jsonl";
     planned.push_back(std::move(entry));
@@ -110,28 +115,121 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
   return planned;
 }
 
-RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& planned, int jobs,
-                      const std::atomic<int>& interrupt, const Progress& progress,
+namespace {
+
+// The servers of a run and how many tests each is running. A worker takes a
+// slot before it starts a test and gives it back after teardown, so no server
+// ever runs more tests than its capacity.
+class ServerPool {
+ public:
+  explicit ServerPool(std::vector<ServerSlot> slots) : slots_(std::move(slots)), busy_(slots_.size(), 0) {}
+
+  /// The least busy server with room (preferring `preferred`); waits for one.
+  /// Returns nullopt if the run must stop while waiting.
+  std::optional<std::string> acquire(const std::string& preferred, const RunStop& stop) {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      std::optional<size_t> best;
+      for (size_t i = 0; i < slots_.size(); ++i) {
+        if (slots_[i].capacity > 0 && busy_[i] >= slots_[i].capacity) continue;
+        if (!best || slots_[i].name == preferred ||
+            (slots_[*best].name != preferred && busy_[i] < busy_[*best]))
+          best = i;
+      }
+      if (best) {
+        ++busy_[*best];
+        return slots_[*best].name;
+      }
+      if (stop.reason()) return std::nullopt;
+      freed_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+  }
+
+  void release(const std::string& name) {
+    {
+      std::scoped_lock lock(mutex_);
+      for (size_t i = 0; i < slots_.size(); ++i)
+        if (slots_[i].name == name) --busy_[i];
+    }
+    freed_.notify_one();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable freed_;
+  std::vector<ServerSlot> slots_;
+  std::vector<int> busy_;
+};
+
+RecipeResult not_started(const RecipeJob& job, const std::string& why) {
+  RecipeResult result{.recipe = job.recipe, .server = job.server, .domain = job.domain};
+  result.steps.push_back(
+      {.phase = Phase::deploy, .name = "not started", .status = Status::skipped, .message = why});
+  judge(result);
+  return result;
+}
+
+}  // namespace
+
+std::vector<size_t> longest_first(const std::vector<PlannedRecipe>& planned, const fs::path& history) {
+  std::vector<size_t> order(planned.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (history.empty()) return order;
+  const fs::path file = fs::is_directory(history) ? history / "results.json" : history;
+  std::ifstream in(file);
+  const auto previous = nlohmann::json::parse(in, nullptr, false);
+  if (!in || previous.is_discarded() || !previous.contains("recipes"))
+    throw UsageError("--history " + history.string() + ": no readable results.json there");
+  std::map<std::string, long long> took;
+  for (const auto& recipe : previous["recipes"])
+    took[recipe.value("recipe", "")] = recipe.value("duration_ms", 0LL);
+  // A recipe never seen before is assumed to be the longest: it starts first.
+  auto expected = [&](size_t index) {
+    const auto found = took.find(planned[index].job.recipe);
+    return found == took.end() ? std::numeric_limits<long long>::max() : found->second;
+  };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return expected(a) > expected(b); });
+  return order;
+}
+
+RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& planned,
+                      const Schedule& schedule, const RunStop& stop, const Progress& progress,
                       const std::string& run_id) {
   RunReport report;
   report.run_id = run_id;
   report.started_at = std::chrono::system_clock::now();
   report.recipes.resize(planned.size());
 
+  std::vector<size_t> order = schedule.order;
+  if (order.empty())
+    for (size_t i = 0; i < planned.size(); ++i) order.push_back(i);
+  ServerPool pool(schedule.servers);
+  std::mutex failures_mutex;
+  std::string first_failure;  // the recipe that stopped the run under --fail-fast
+
   std::atomic<size_t> next{0};
   auto worker = [&] {
-    for (size_t index; (index = next.fetch_add(1)) < planned.size();) {
-      const RecipeJob& job = planned[index].job;
+    for (size_t position; (position = next.fetch_add(1)) < order.size();) {
+      const size_t index = order[position];
+      RecipeJob job = planned[index].job;
       RecipeResult& result = report.recipes[index];
-      if (interrupt.load()) {
-        result = {.recipe = job.recipe, .server = job.server, .domain = job.domain};
-        result.steps.push_back({.phase = Phase::deploy,
-                                .name = "not started",
-                                .status = Status::skipped,
-                                .message = "the run was interrupted before this recipe started"});
-        judge(result);
+      if (auto reason = stop.reason()) {
+        result = not_started(job, "not started: " + *reason);
         continue;
       }
+      {
+        std::scoped_lock lock(failures_mutex);
+        if (!first_failure.empty()) {
+          result = not_started(job, "not started: --fail-fast, and " + first_failure + " did not pass");
+          continue;
+        }
+      }
+      const auto server = pool.acquire(job.server, stop);
+      if (!server) {
+        result = not_started(job, "not started: " + stop.reason().value_or("the run stopped"));
+        continue;
+      }
+      job.server = *server;
       // A clean slate: nothing from an earlier run in this report dir is reused.
       const fs::path work = job.events_file.parent_path();
       fs::remove_all(work);
@@ -141,19 +239,24 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
       prepare_abra_dir(job.abra.abra_dir);
       const fs::path job_file = work / "job.json";
       std::ofstream(job_file) << to_json(job).dump(2);
-      result = supervise(self, job, job_file, interrupt, progress);
+      result = supervise(self, job, job_file, stop, progress);
       result.log = fs::relative(job.log_file, job.log_file.parent_path().parent_path()).string();
+      pool.release(*server);
+      if (schedule.fail_fast && (result.status == Status::failed || result.status == Status::errored)) {
+        std::scoped_lock lock(failures_mutex);
+        if (first_failure.empty()) first_failure = job.recipe;
+      }
     }
   };
 
-  const int threads = std::max(1, std::min<int>(jobs, static_cast<int>(planned.size())));
-  std::vector<std::jthread> pool;
-  for (int i = 1; i < threads; ++i) pool.emplace_back(worker);
+  const int threads = std::max(1, std::min<int>(schedule.jobs, static_cast<int>(planned.size())));
+  std::vector<std::jthread> pool_threads;
+  for (int i = 1; i < threads; ++i) pool_threads.emplace_back(worker);
   worker();
-  pool.clear();  // joins
+  pool_threads.clear();  // joins
 
   report.finished_at = std::chrono::system_clock::now();
-  report.interrupted = interrupt.load() != 0;
+  report.interrupted = stop.interrupted();
   return report;
 }
 

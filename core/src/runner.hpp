@@ -29,10 +29,25 @@ struct PlannedRecipe {
 std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
                                     const std::vector<std::string>& selection, const Settings& settings);
 
-/// Runs the planned tests, `jobs` at a time, each in its own child process.
-/// Recipes not started when `interrupt` is set are reported as skipped.
-RunReport run_planned(const std::filesystem::path& self, const std::vector<PlannedRecipe>& planned, int jobs,
-                      const std::atomic<int>& interrupt, const Progress& progress, const std::string& run_id);
+struct Schedule {
+  int jobs = 1;
+  std::vector<ServerSlot> servers{{"default", 0}};
+  bool fail_fast = false;       ///< after a failure, start no more tests
+  std::vector<size_t> order{};  ///< indices into the plan, in start order; empty: as planned
+};
+
+/// The plan's indices, longest first by the durations in a previous
+/// results.json (`history` is its folder or the file); unknown recipes first.
+/// Without a history, the plan's order. Throws UsageError for an unreadable history.
+std::vector<size_t> longest_first(const std::vector<PlannedRecipe>& planned,
+                                  const std::filesystem::path& history);
+
+/// Runs the planned tests, `schedule.jobs` at a time and within each server's
+/// capacity, each in its own child process. Recipes not started because the
+/// run stopped (or under --fail-fast) are reported as skipped, with the reason.
+RunReport run_planned(const std::filesystem::path& self, const std::vector<PlannedRecipe>& planned,
+                      const Schedule& schedule, const RunStop& stop, const Progress& progress,
+                      const std::string& run_id);
 
 /// A fresh, sortable id: UTC time plus random hex.
 std::string new_run_id();

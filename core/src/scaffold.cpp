@@ -35,7 +35,8 @@ shared_module('@RECIPE@', '@SOURCE@',
   install_dir : harness.get_variable(pkgconfig : 'plugindir'))
 )template";
 
-constexpr const char* kSource = R"template(// @RECIPE@: a cc-ci recipe test. The harness deploys the app with abra
+constexpr const char* kSource =
+    R"template(// @RECIPE@: a cc-ci recipe test. The harness deploys the app with abra
 // (app new, secret generate, deploy), waits until `ready` answers over
 // verified HTTPS, runs probe(), and always tears the app down.
 // See docs/writing-a-recipe-test.md in cc-ci for the helpers.

@@ -83,6 +83,20 @@ std::optional<std::chrono::seconds> timeout(const std::optional<std::chrono::sec
 
 }  // namespace
 
+ServerSlot parse_server(const std::string& text) {
+  const auto colon = text.rfind(':');
+  ServerSlot slot{.name = text.substr(0, colon)};
+  if (colon != std::string::npos) {
+    const std::string capacity = text.substr(colon + 1);
+    if (capacity.empty() || capacity.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoll(capacity) < 1 || std::stoll(capacity) > 1000)
+      throw UsageError("--server " + text + ": CAPACITY must be a whole number from 1 to 1000");
+    slot.capacity = std::stoi(capacity);
+  }
+  if (slot.name.empty()) throw UsageError("--server " + text + ": the server needs a name");
+  return slot;
+}
+
 Settings resolve_settings(const GivenSettings& given, const std::vector<fs::path>& default_plugin_paths) {
   const json config = load_config(given);
   Settings settings;
@@ -97,11 +111,17 @@ Settings resolve_settings(const GivenSettings& given, const std::vector<fs::path
   settings.abra = given.abra.value_or(
       environment("CC_CI_ABRA").value_or(config_value<std::string>(config, "abra", "abra")));
 
-  settings.servers = given.servers;
-  if (settings.servers.empty())
-    if (auto value = environment("CC_CI_SERVER")) settings.servers = split(*value, ',');
-  if (settings.servers.empty()) settings.servers = config_list(config, "server");
-  if (settings.servers.empty()) settings.servers = {"default"};  // what `abra server add --local` names it
+  std::vector<std::string> servers = given.servers;
+  if (servers.empty())
+    if (auto value = environment("CC_CI_SERVER")) servers = split(*value, ',');
+  if (servers.empty()) servers = config_list(config, "server");
+  if (servers.empty()) servers = {"default"};  // what `abra server add --local` names it
+  for (const auto& server : servers) {
+    settings.servers.push_back(parse_server(server));
+    for (size_t i = 0; i + 1 < settings.servers.size(); ++i)
+      if (settings.servers[i].name == settings.servers.back().name)
+        throw UsageError("--server " + settings.servers.back().name + " is given twice");
+  }
 
   settings.domain_suffix = given.domain_suffix.value_or(
       environment("CC_CI_DOMAIN_SUFFIX").value_or(config_value<std::string>(config, "domain_suffix", "")));
@@ -130,6 +150,12 @@ Settings resolve_settings(const GivenSettings& given, const std::vector<fs::path
   settings.timeouts.deploy = timeout(given.timeouts.deploy, config, "timeout_deploy");
   settings.timeouts.probe = timeout(given.timeouts.probe, config, "timeout_probe");
   settings.timeouts.teardown = timeout(given.timeouts.teardown, config, "timeout_teardown");
+  settings.run_timeout = timeout(given.run_timeout, config, "timeout");
+  settings.history = given.history.value_or(config_value<std::string>(config, "history", ""));
+  settings.fail_fast = given.fail_fast.value_or(config_value<bool>(config, "fail_fast", false));
+  settings.retries = given.retries.value_or(config_value<int>(config, "retries", 0));
+  if (settings.retries < 0 || settings.retries > 10)
+    throw UsageError("--retries must be from 0 to 10, not " + std::to_string(settings.retries));
   return settings;
 }
 

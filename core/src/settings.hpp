@@ -17,6 +17,16 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A server of the pool and how many recipe tests it takes at once (0: no limit but --jobs).
+struct ServerSlot {
+  std::string name;
+  int capacity = 0;
+  bool operator==(const ServerSlot&) const = default;
+};
+
+/// "NAME" or "NAME:CAPACITY"; throws UsageError.
+ServerSlot parse_server(const std::string& text);
+
 /// What the user gave, flag by flag; unset ones stay empty.
 struct GivenSettings {
   std::optional<std::string> config_file;
@@ -30,12 +40,16 @@ struct GivenSettings {
   std::vector<std::string> connect_to;
   std::optional<std::string> keep;
   TimeoutOverrides timeouts;
+  std::optional<std::string> history;
+  std::optional<std::chrono::seconds> run_timeout;
+  std::optional<bool> fail_fast;
+  std::optional<int> retries;
 };
 
 struct Settings {
   std::vector<std::filesystem::path> plugin_paths;
   std::string abra = "abra";
-  std::vector<std::string> servers;
+  std::vector<ServerSlot> servers;
   std::string domain_suffix;
   int jobs = 1;
   std::filesystem::path report_dir = "cc-ci-report";
@@ -43,6 +57,10 @@ struct Settings {
   std::vector<std::string> connect_to;
   KeepPolicy keep = KeepPolicy::never;
   TimeoutOverrides timeouts;
+  std::filesystem::path history;                    ///< a previous report dir; empty: none
+  std::optional<std::chrono::seconds> run_timeout;  ///< the whole run's limit
+  bool fail_fast = false;
+  int retries = 0;  ///< extra attempts for a failed probe check
 };
 
 /// Flags win over the environment (CC_CI_PLUGIN_PATH, CC_CI_ABRA, CC_CI_SERVER,

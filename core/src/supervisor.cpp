@@ -75,7 +75,7 @@ std::string phase_name(const std::optional<Phase>& phase) {
 }  // namespace
 
 RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::path& job_file,
-                       const std::atomic<int>& interrupt, const Progress& progress) {
+                       const RunStop& stop, const Progress& progress) {
   const auto started = Clock::now();
   Collector collector(job, progress);
   EventReader events(job.events_file);
@@ -89,8 +89,8 @@ RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::pat
     while (!(status = child.poll())) {
       for (const auto& message : events.drain(collector))
         collector.add(collector.phase_.value_or(Phase::deploy), Status::errored, "test process", message);
-      if (const int signal = interrupt.load()) {
-        ended_by = std::string("interrupted by ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT");
+      if (auto reason = stop.reason()) {
+        ended_by = *reason;
       } else if (Clock::now() > collector.phase_deadline_) {
         ended_by = phase_name(collector.phase_) + " did not finish within its " +
                    std::to_string(collector.phase_timeout_.count()) + "s timeout (+" +
@@ -123,7 +123,8 @@ RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::pat
 
   // The app may be up: tear it down from here unless the child did, or --keep says not to.
   if (collector.deploy_attempted_ && !collector.teardown_finished_ && collector.kept_.empty()) {
-    const bool failed = overall_status(collector.steps_) != Status::passed;
+    const Status so_far = overall_status(collector.steps_);
+    const bool failed = so_far == Status::failed || so_far == Status::errored;
     if (job.keep == KeepPolicy::always || (job.keep == KeepPolicy::on_failure && failed)) {
       collector.kept_ = "app " + job.domain + " on server " + job.server + " kept (--keep " +
                         std::string(to_string(job.keep)) + ")";

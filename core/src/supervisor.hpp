@@ -8,6 +8,7 @@
 
 #include "job.hpp"
 #include "report.hpp"
+#include "run_stop.hpp"
 
 namespace ccci {
 
@@ -22,11 +23,10 @@ struct Progress {
 inline constexpr std::chrono::seconds kWatchdogGrace{5};
 
 /// Runs `job` in `self exec-one --job <job_file>`. Kills it when a phase
-/// overruns or `interrupt` becomes non-zero; when it did not finish its own
-/// teardown, tears the app down from here. Never throws for test faults.
+/// overruns or the run must stop; when it did not finish its own teardown,
+/// tears the app down from here. Never throws for test faults.
 RecipeResult supervise(const std::filesystem::path& self, const RecipeJob& job,
-                       const std::filesystem::path& job_file, const std::atomic<int>& interrupt,
-                       const Progress& progress);
+                       const std::filesystem::path& job_file, const RunStop& stop, const Progress& progress);
 
 /// The child's side: loads the job's plugin and runs its lifecycle, writing
 /// events for the host. Returns the process exit code.

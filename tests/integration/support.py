@@ -92,7 +92,7 @@ class SandboxTestCase(unittest.TestCase):
         self.assertEqual(junit.tag, "testsuites")
         self.assertEqual(len(junit.findall("testsuite")), len(run.results["recipes"]))
         for recipe in run.results["recipes"]:
-            self.assertIn(recipe["status"], ("passed", "failed", "errored", "skipped"))
+            self.assertIn(recipe["status"], ("passed", "failed", "errored", "skipped", "flaky"))
 
     def assert_one_line_error(self, run, *fragments):
         self.assertEqual(run.code, 2, run.stdout + run.stderr)

@@ -33,7 +33,7 @@ class CcCi(SandboxTestCase):
             f"serves https://{recipe['domain']}/ over verified HTTPS",
             "index page is served as HTML", "unknown path is nginx's own 404",
             "app undeploy", "app rm"])
-        self.assertEqual(run.results["summary"], {"passed": 1, "failed": 0, "errored": 0, "skipped": 0})
+        self.assertEqual(run.results["summary"], {"passed": 1, "failed": 0, "errored": 0, "skipped": 0, "flaky": 0})
         self.assertIn("summary: 1 passed, 0 failed", run.stdout)
         log = (run.report_dir / recipe["log"]).read_text()
         self.assertIn("app deploy " + recipe["domain"], log)

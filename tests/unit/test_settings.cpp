@@ -27,7 +27,7 @@ TEST_SUITE("settings") {
     CHECK(settings.abra == "/from/env");
     CHECK(settings.domain_suffix == "flag.test");
     CHECK(settings.jobs == 3);
-    CHECK(settings.servers == std::vector<std::string>{"a", "b"});
+    CHECK(settings.servers == std::vector<ServerSlot>{{"a", 0}, {"b", 0}});
     CHECK(settings.keep == KeepPolicy::always);
     REQUIRE(settings.plugin_paths.size() == 1);
     CHECK(settings.plugin_paths[0] == "/default/plugins");
@@ -35,7 +35,10 @@ TEST_SUITE("settings") {
 
   TEST_CASE("defaults: server default, one job, never keep, ./cc-ci-report") {
     const Settings settings = resolve_settings({}, {});
-    CHECK(settings.servers == std::vector<std::string>{"default"});
+    CHECK(settings.servers == std::vector<ServerSlot>{{"default", 0}});
+    CHECK(settings.retries == 0);
+    CHECK_FALSE(settings.fail_fast);
+    CHECK_FALSE(settings.run_timeout);
     CHECK(settings.jobs == 1);
     CHECK(settings.keep == KeepPolicy::never);
     CHECK(settings.report_dir == "cc-ci-report");
@@ -59,6 +62,18 @@ TEST_SUITE("settings") {
                          doctest::Contains("HOST:PORT:CONNECT_HOST:CONNECT_PORT"), UsageError);
     CHECK_THROWS_WITH_AS(resolve_settings({.ca_file = "/no/such/ca.pem"}, {}),
                          doctest::Contains("no such file"), UsageError);
+  }
+
+  TEST_CASE("servers may carry a capacity") {
+    CHECK(parse_server("default") == ServerSlot{"default", 0});
+    CHECK(parse_server("swarm-1.example.org:3") == ServerSlot{"swarm-1.example.org", 3});
+    CHECK_THROWS_WITH_AS(parse_server("s:0"), doctest::Contains("from 1 to 1000"), UsageError);
+    CHECK_THROWS_WITH_AS(parse_server("s:x"), doctest::Contains("CAPACITY"), UsageError);
+    CHECK_THROWS_WITH_AS(parse_server(":2"), doctest::Contains("needs a name"), UsageError);
+    GivenSettings twice;
+    twice.servers = {"a", "a:2"};
+    CHECK_THROWS_WITH_AS(resolve_settings(twice, {}), doctest::Contains("given twice"), UsageError);
+    CHECK_THROWS_WITH_AS(resolve_settings({.retries = 11}, {}), doctest::Contains("--retries"), UsageError);
   }
 
   TEST_CASE("timeouts: the user's, else the plugin's, else the defaults") {

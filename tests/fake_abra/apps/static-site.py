@@ -5,6 +5,7 @@ Modes (FAKE_APP_MODE at deploy time):
   error-500   every request fails inside the app
   forbidden   the volume is empty and nginx refuses to list it (403)
   text-plain  pages are served, but as text/plain (a misconfigured nginx)
+  flaky-404   the first request for a missing page fails with a 500, later ones get the 404
 """
 
 NGINX_DEFAULT = """<!DOCTYPE html>
@@ -43,4 +44,8 @@ def handle(request):
     target = (request.volume / path.lstrip("/")).resolve()
     if request.volume.resolve() in target.parents and target.is_file():
         return 200, html, target.read_bytes()
+    marker = request.volume / ".flaky-404-seen"
+    if mode == "flaky-404" and not marker.exists():
+        marker.write_text("1")
+        return 500, html, nginx_page(500, "Internal Server Error")
     return 404, html, nginx_page(404, "Not Found")

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""End-to-end tests of scheduling: server pools and their capacity, --fail-fast,
+the whole-run --timeout, --retries and flaky checks, and --history ordering.
+
+    test_scheduling.py --list | NAME...
+"""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from support import SandboxTestCase, main  # noqa: E402
+
+
+class Scheduling(SandboxTestCase):
+    def busy_intervals(self):
+        """{domain: (server, first call, last call)} from the fake's call log."""
+        spans = {}
+        for call in self.calls():
+            argv = call["argv"][1:]
+            if len(argv) < 3 or argv[0] != "app":
+                continue
+            if "--domain" in argv:
+                domain = argv[argv.index("--domain") + 1]
+            else:
+                domain = argv[3] if argv[1] == "secret" else argv[2]
+            server = argv[argv.index("--server") + 1] if "--server" in argv else None
+            first, last = spans.get(domain, (None, call["time"], call["time"]))[1:]
+            spans[domain] = (server or spans.get(domain, (None,))[0], min(first, call["time"]), max(last, call["time"]))
+        return spans
+
+    def assert_capacity(self, capacity):
+        spans = self.busy_intervals()
+        for domain, (server, start, end) in spans.items():
+            overlapping = [d for d, (s, a, b) in spans.items() if s == server and a < end and b > start]
+            self.assertLessEqual(len(overlapping), capacity, f"{server} ran {overlapping} at once")
+        return spans
+
+    def test_a_server_never_runs_more_than_its_capacity(self):
+        run = self.cc_ci("run", "--jobs", "3", "--server", "default:1", "custom-html", "hedgedoc", "keycloak")
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        spans = self.assert_capacity(1)
+        self.assertEqual(len(spans), 3)
+        self.assert_nothing_left()
+
+    def test_a_pool_spreads_recipes_over_its_servers(self):
+        self.assertEqual(self.sandbox.fake_abra("server", "add", "swarm-2").returncode, 0)
+        run = self.cc_ci("run", "--jobs", "2", "--server", "default:1", "--server", "swarm-2:1",
+                         "custom-html", "hedgedoc", "keycloak", "nextcloud")
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        servers = {recipe["server"] for recipe in run.results["recipes"]}
+        self.assertEqual(servers, {"default", "swarm-2"})
+        self.assert_capacity(1)
+        self.assert_nothing_left()
+
+    def test_fail_fast_starts_nothing_after_a_failure(self):
+        run = self.cc_ci("run", "--fail-fast", "custom-html", "hedgedoc", "keycloak",
+                         env={"FAKE_ABRA_FAULTS": "app.new=fail"})
+        self.assertEqual(run.code, 1)
+        self.assert_valid_report(run)
+        statuses = [r["status"] for r in run.results["recipes"]]
+        self.assertEqual(statuses, ["failed", "skipped", "skipped"])
+        skipped = run.step("hedgedoc", "not started")
+        self.assertIn("--fail-fast, and custom-html did not pass", skipped["message"])
+        self.assert_nothing_left()
+
+    def test_the_run_timeout_stops_and_tears_down(self):
+        run = self.cc_ci("run", "--timeout", "2", "custom-html", "hedgedoc",
+                         env={"FAKE_ABRA_FAULTS": "app.deploy=converge-slow:30"})
+        self.assertEqual(run.code, 1)
+        self.assert_valid_report(run)
+        self.assertFalse(run.results["interrupted"])
+        self.assertIn("--timeout of 2s ran out", run.step("custom-html", "deploy interrupted")["message"])
+        self.assertEqual(run.step("custom-html", "host: app undeploy")["status"], "passed")
+        self.assertEqual(run.recipe("hedgedoc")["status"], "skipped")
+        self.assert_nothing_left()
+
+    def test_a_check_that_passes_on_retry_is_flaky_not_passed(self):
+        run = self.cc_ci("run", "--retries", "2", "custom-html", env={"FAKE_APP_MODE": "flaky-404"})
+        self.assertEqual(run.code, 0, run.stdout)
+        self.assert_valid_report(run)
+        recipe = run.recipe("custom-html")
+        self.assertEqual(recipe["status"], "flaky")
+        self.assertEqual(recipe["level"], 3)
+        step = run.step("custom-html", "unknown path is nginx's own 404")
+        self.assertEqual(step["status"], "flaky")
+        self.assertIn("passed on attempt 2 of 3; first attempt:", step["message"])
+        self.assertEqual(run.results["summary"]["flaky"], 1)
+        self.assertIn("1 flaky", run.stdout)
+        self.assert_nothing_left()
+
+    def test_without_retries_the_same_check_fails(self):
+        run = self.cc_ci("run", "custom-html", env={"FAKE_APP_MODE": "flaky-404"})
+        self.assertEqual(run.code, 1)
+        self.assertEqual(run.step("custom-html", "unknown path is nginx's own 404")["status"], "failed")
+        self.assert_nothing_left()
+
+    def test_history_starts_the_longest_recipe_first(self):
+        history = self.folder / "previous"
+        history.mkdir()
+        (history / "results.json").write_text(json.dumps({"recipes": [
+            {"recipe": "custom-html", "duration_ms": 100},
+            {"recipe": "hedgedoc", "duration_ms": 9000},
+            {"recipe": "keycloak", "duration_ms": 3000}]}))
+        run = self.cc_ci("run", "--history", str(history), "custom-html", "hedgedoc", "keycloak")
+        self.assertEqual(run.code, 0, run.stdout)
+        started = [line.split("]")[0][1:] for line in run.stdout.splitlines() if " deploy on " in line]
+        self.assertEqual(started, ["hedgedoc", "keycloak", "custom-html"])
+        # The report keeps the plan's order.
+        self.assertEqual([r["recipe"] for r in run.results["recipes"]], ["custom-html", "hedgedoc", "keycloak"])
+        bad = self.cc_ci("run", "--history", str(self.folder / "nowhere"), "custom-html")
+        self.assert_one_line_error(bad, "--history", "no readable results.json")
+        self.assert_nothing_left()
+
+
+if __name__ == "__main__":
+    sys.exit(main(Scheduling))
