@@ -10,6 +10,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "janitor.hpp"
 #include "lifecycle.hpp"
 #include "plugin_loader.hpp"
 #include "report.hpp"
@@ -232,7 +233,8 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
   const Schedule schedule{.jobs = settings.jobs,
                           .servers = settings.servers,
                           .fail_fast = settings.fail_fast,
-                          .order = longest_first(planned, settings.history)};
+                          .order = longest_first(planned, settings.history),
+                          .state_dir = default_state_dir()};
   RunReport report = run_planned(self_executable(), planned, schedule, stop, progress, run_id);
   write_reports(report, settings.report_dir);
 
@@ -255,6 +257,38 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
     return kExitInterrupted;
   }
   return failed + errored > 0 ? kExitFailed : kExitPassed;
+}
+
+int command_janitor(const Settings& settings, bool dry_run) {
+  if (settings.domain_suffix.empty())
+    throw UsageError(
+        "no domain suffix: the janitor only removes apps named <recipe[:4]>-<6 hex>.<suffix>; give "
+        "--domain-suffix, CC_CI_DOMAIN_SUFFIX or \"domain_suffix\" in cc-ci.json");
+  const auto abra_dir = shared_abra_dir();
+  const auto leftovers = find_leftovers(abra_dir, settings.domain_suffix, default_state_dir());
+  if (leftovers.empty()) {
+    std::cout << "janitor: nothing left behind under " << (abra_dir / "servers").string() << std::endl;
+    return kExitPassed;
+  }
+  Redactor redactor;
+  AbraClient abra({.executable = settings.abra}, redactor, [](std::string_view) {});
+  int failures = 0;
+  for (const auto& leftover : leftovers) {
+    if (dry_run) {
+      std::cout << "janitor: would remove " << leftover.domain << " on " << leftover.server << std::endl;
+      continue;
+    }
+    try {
+      const bool was_deployed = abra.undeploy(leftover.domain);
+      abra.remove(leftover.domain);
+      std::cout << "janitor: removed " << leftover.domain << " on " << leftover.server
+                << (was_deployed ? " (it was still deployed)" : "") << std::endl;
+    } catch (const std::exception& error) {
+      ++failures;
+      std::cout << "janitor: could not remove " << leftover.domain << ": " << error.what() << std::endl;
+    }
+  }
+  return failures > 0 ? kExitFailed : kExitPassed;
 }
 
 }  // namespace
@@ -298,6 +332,18 @@ int main(int argc, char** argv) {
   new_recipe->add_option("name", new_recipe_name, "The abra recipe's name, e.g. my-app")->required();
   new_recipe->add_option("--dir", new_recipe_dir, "Where the project folder goes (default: here)")
       ->type_name("DIR");
+  bool janitor_dry_run = false;
+  auto* janitor = app.add_subcommand(
+      "janitor",
+      "Remove apps that earlier, killed runs left behind (named like cc-ci names them, no live run)");
+  janitor->add_option("--abra", given.abra, "The abra executable [env CC_CI_ABRA]")->type_name("PATH");
+  janitor
+      ->add_option("--domain-suffix", given.domain_suffix,
+                   "The suffix cc-ci runs use [env CC_CI_DOMAIN_SUFFIX]")
+      ->type_name("SUFFIX");
+  janitor->add_option("--config", given.config_file, "Settings file (default ./cc-ci.json if present)")
+      ->type_name("FILE");
+  janitor->add_flag("--dry-run", janitor_dry_run, "Only say what would be removed");
   auto* exec_one = app.add_subcommand("exec-one", "Run one recipe test for the host (internal)");
   exec_one->group("");  // hidden from --help
   exec_one->add_option("--job", job_file, "The job file")->required();
@@ -325,6 +371,7 @@ int main(int argc, char** argv) {
     }
     const Settings settings = resolve_settings(given, default_plugin_paths());
     if (list->parsed()) return command_list(settings);
+    if (janitor->parsed()) return command_janitor(settings, janitor_dry_run);
     if (plan->parsed()) return command_plan(settings, recipes);
     return command_run(settings, recipes);
   } catch (const UsageError& error) {

@@ -10,6 +10,8 @@
 #include <random>
 #include <thread>
 
+#include "janitor.hpp"
+
 namespace ccci {
 
 namespace fs = std::filesystem;
@@ -26,19 +28,12 @@ std::string random_hex(size_t digits) {
   return text;
 }
 
-// The state abra shares between runs: $ABRA_DIR, else ~/.abra.
-fs::path base_abra_dir() {
-  if (const char* dir = std::getenv("ABRA_DIR"); dir && *dir) return dir;
-  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".abra";
-  return ".abra";
-}
-
 // Each recipe test gets its own ABRA_DIR whose entries link to the shared one:
 // servers and recipe checkouts stay where abra keeps them, while anything a
 // run adds at the top level stays its own.
 void prepare_abra_dir(const fs::path& target) {
   fs::create_directories(target);
-  const fs::path base = base_abra_dir();
+  const fs::path base = shared_abra_dir();
   std::error_code error;
   if (!fs::is_directory(base, error)) return;
   for (const auto& entry : fs::directory_iterator(base)) {
@@ -239,7 +234,10 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
       prepare_abra_dir(job.abra.abra_dir);
       const fs::path job_file = work / "job.json";
       std::ofstream(job_file) << to_json(job).dump(2);
-      result = supervise(self, job, job_file, stop, progress);
+      {
+        const RunningMarker running(schedule.state_dir, job.domain);  // keeps the janitor away
+        result = supervise(self, job, job_file, stop, progress);
+      }
       result.log = fs::relative(job.log_file, job.log_file.parent_path().parent_path()).string();
       pool.release(*server);
       if (schedule.fail_fast && (result.status == Status::failed || result.status == Status::errored)) {

@@ -34,6 +34,7 @@ struct Schedule {
   std::vector<ServerSlot> servers{{"default", 0}};
   bool fail_fast = false;       ///< after a failure, start no more tests
   std::vector<size_t> order{};  ///< indices into the plan, in start order; empty: as planned
+  std::filesystem::path state_dir{};  ///< where running markers go (see janitor.hpp)
 };
 
 /// The plan's indices, longest first by the durations in a previous

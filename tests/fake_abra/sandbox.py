@@ -102,6 +102,7 @@ class Sandbox:
         env["ABRA_DIR"] = str(self.abra_dir)
         env["FAKE_ABRA_CATALOGUE"] = str(self.catalogue)
         env["CC_CI_CONFIG"] = str(self.config)
+        env["CC_CI_STATE_DIR"] = str(self.root / "state")  # cc-ci's running markers
         return env
 
     def leftovers(self):

@@ -6,11 +6,13 @@ the whole-run --timeout, --retries and flaky checks, and --history ordering.
 """
 
 import json
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support import SandboxTestCase, main  # noqa: E402
+from support import CC_CI, SandboxTestCase, main  # noqa: E402
 
 
 class Scheduling(SandboxTestCase):
@@ -113,6 +115,48 @@ class Scheduling(SandboxTestCase):
         self.assertEqual([r["recipe"] for r in run.results["recipes"]], ["custom-html", "hedgedoc", "keycloak"])
         bad = self.cc_ci("run", "--history", str(self.folder / "nowhere"), "custom-html")
         self.assert_one_line_error(bad, "--history", "no readable results.json")
+        self.assert_nothing_left()
+
+    # ---------------------------------------------------------------- janitor
+
+    def start_slow_run(self):
+        process = self.start_cc_ci("run", "custom-html", env={"FAKE_ABRA_FAULTS": "app.deploy=converge-slow:60"})
+        self.wait_for(lambda: any(s.startswith("stack") for s in self.sandbox.leftovers()), what="the deploy")
+        return process
+
+    def janitor(self, *args):
+        return subprocess.run([CC_CI, "janitor", *args], env=self.environment(), capture_output=True,
+                              text=True, cwd=self.folder, timeout=60)
+
+    def test_janitor_removes_what_a_killed_run_left(self):
+        process = self.start_slow_run()
+        process.send_signal(signal.SIGKILL)  # no teardown can happen
+        process.communicate(timeout=30)
+        left = self.sandbox.leftovers()
+        self.assertTrue(any(item.startswith("stack") for item in left), left)
+        dry = self.janitor("--dry-run")
+        self.assertEqual(dry.returncode, 0, dry.stderr)
+        self.assertRegex(dry.stdout, r"would remove cust-[0-9a-f]{6}\.cc-ci\.test on default")
+        self.assertNotEqual(self.sandbox.leftovers(), [])
+        swept = self.janitor()
+        self.assertEqual(swept.returncode, 0, swept.stdout + swept.stderr)
+        self.assertRegex(swept.stdout, r"removed cust-[0-9a-f]{6}\.cc-ci\.test on default \(it was still deployed\)")
+        self.assert_nothing_left()
+        self.assertIn("nothing left behind", self.janitor().stdout)
+
+    def test_janitor_leaves_live_runs_and_foreign_apps_alone(self):
+        domain = "mine.cc-ci.test"  # not named like cc-ci names apps
+        self.assertEqual(self.sandbox.fake_abra("app", "new", "custom-html", "-s", "default", "-D", domain).returncode, 0)
+        process = self.start_slow_run()
+        try:
+            swept = self.janitor()
+            self.assertEqual(swept.returncode, 0, swept.stderr)
+            self.assertIn("nothing left behind", swept.stdout)
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.communicate(timeout=60)
+        self.assertEqual(process.returncode, 130)
+        self.assertEqual(self.sandbox.fake_abra("app", "rm", domain, "-f").returncode, 0)
         self.assert_nothing_left()
 
 
