@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <optional>
 #include <thread>
@@ -46,8 +47,8 @@ class Collector final : public LifecycleObserver {
         {.phase = phase, .kind = StepKind::action, .name = name, .status = status, .message = message});
   }
   /// Steps recorded from now on are the host's own.
-  void host_takes_over() {
-    prefix_ = "host: ";
+  void host_takes_over(int attempt) {
+    prefix_ = attempt == 1 ? "host: " : "host (try " + std::to_string(attempt) + "): ";
     teardown_finished_ = false;
   }
 
@@ -62,6 +63,8 @@ class Collector final : public LifecycleObserver {
   std::string kept_;
   std::vector<StepResult> steps_;
 };
+
+constexpr int kHostTeardownAttempts = 3;
 
 // The standard abra teardown, for when the test process cannot do its own.
 class StandardTeardown final : public AbraRecipe {
@@ -121,17 +124,32 @@ RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::pat
       collector.add(phase, Status::errored, "test process", "the test process " + exit.describe());
   }
 
-  // The app may be up: tear it down from here unless the child did, or --keep says not to.
-  if (collector.deploy_attempted_ && !collector.teardown_finished_ && collector.kept_.empty()) {
+  // The app may be up: tear it down from here unless the child did so cleanly,
+  // or --keep says not to. A teardown step that failed (a transient abra or
+  // Docker error) gets this second try from a fresh process too.
+  bool teardown_failed = false;
+  for (const auto& step : collector.steps_)
+    teardown_failed = teardown_failed || (step.phase == Phase::teardown && step.status != Status::passed &&
+                                          step.status != Status::skipped);
+  if (collector.deploy_attempted_ && (!collector.teardown_finished_ || teardown_failed) && collector.kept_.empty()) {
     const Status so_far = overall_status(collector.steps_);
     const bool failed = so_far == Status::failed || so_far == Status::errored;
     if (job.keep == KeepPolicy::always || (job.keep == KeepPolicy::on_failure && failed)) {
       collector.kept_ = "app " + job.domain + " on server " + job.server + " kept (--keep " +
                         std::string(to_string(job.keep)) + ")";
     } else {
-      collector.host_takes_over();
+      // Transient failures (abra or Docker hiccups) get a few tries, with a pause between.
       StandardTeardown teardown;
-      run_teardown(teardown, job, collector);
+      for (int attempt = 1; attempt <= kHostTeardownAttempts; ++attempt) {
+        collector.host_takes_over(attempt);
+        const size_t first_step = collector.steps_.size();
+        run_teardown(teardown, job, collector);
+        const bool clean = std::all_of(collector.steps_.begin() + static_cast<std::ptrdiff_t>(first_step),
+                                       collector.steps_.end(),
+                                       [](const StepResult& step) { return step.status == Status::passed; });
+        if (clean) break;
+        std::this_thread::sleep_for(std::chrono::seconds(attempt));
+      }
     }
   }
 

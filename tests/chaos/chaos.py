@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Seeded chaos: cc-ci runs with faults at every abra subcommand, plugins that
+throw, crash or hang, several jobs at once, and SIGINT/SIGTERM at random
+moments. After every run it asserts what cc-ci promises:
+
+- no app is left in the fake's state (env files, stacks, secrets, volumes);
+- results.json exists and validates against docs/results-v1.schema.json;
+- every recipe has a final status;
+- the exit code is 130 if a signal stopped the run, else 1 when a recipe
+  failed or errored and 0 when none did;
+- no secret value appears in any log, report or output.
+
+    chaos.py --seeds 1-16          (a range or a comma list; the same seed is the same run)
+
+Prints one line per seed and a closing "N passed, N failed" line.
+"""
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SOURCE = HERE.parents[1]
+sys.path.insert(0, str(SOURCE / "tests" / "fake_abra"))
+from sandbox import Sandbox  # noqa: E402
+
+CC_CI = os.environ.get("CC_CI", str(SOURCE / "build" / "core" / "cc-ci"))
+RECIPES = Path(os.environ.get("CC_CI_RECIPES", SOURCE / "build" / "recipes"))
+TEST_PLUGINS = Path(os.environ.get("CC_CI_TEST_PLUGINS", SOURCE / "build" / "tests" / "plugins"))
+SCHEMA = json.loads((SOURCE / "docs" / "results-v1.schema.json").read_text())
+
+SUBCOMMANDS = ["app.new", "app.secret.generate", "app.deploy", "app.undeploy", "app.rm"]
+# Teardown commands get transient faults only: one that fails forever leaves
+# its app to `cc-ci janitor`, which is not what a run promises.
+DEPLOY_MODES = ["fail", "hang", "slow:0.5", "crash", "fail-after-stack", "converge-hang", "converge-slow:1"]
+TEARDOWN_MODES = ["fail#1", "crash#1", "slow:0.5"]
+APP_RECIPES = ["custom-html", "hedgedoc", "keycloak", "nextcloud", "gitea", "matrix-synapse"]
+PLUGIN_RECIPES = {"crash-test": "crash", "hang-test": "hang", "throw-test": "throw", "secret-test": "secret"}
+
+
+def scenario(seed):
+    rng = random.Random(seed)
+    recipes = rng.sample(APP_RECIPES, rng.randint(1, 3)) + rng.sample(sorted(PLUGIN_RECIPES), rng.randint(0, 2))
+    faults = []
+    for _ in range(rng.randint(0, 2)):
+        subcommand = rng.choice(SUBCOMMANDS)
+        modes = TEARDOWN_MODES if subcommand in ("app.undeploy", "app.rm") else DEPLOY_MODES
+        faults.append(f"{subcommand}={rng.choice(modes)}")
+    return {
+        "recipes": sorted(set(recipes)),
+        "jobs": rng.randint(1, 3),
+        "faults": ",".join(faults),
+        "app_mode": rng.choice(["", "", "", "error-500"]),
+        "signal": rng.choice([None, None, signal.SIGINT, signal.SIGTERM]),
+        "signal_after": round(rng.uniform(0.2, 4.0), 2),
+    }
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+def run_seed(seed, folder):
+    plan = scenario(seed)
+    sandbox = Sandbox(folder / "sandbox", extra_recipes={
+        "crash-test": "test-app", "hang-test": "test-app", "throw-test": "test-app", "secret-test": "secret-app"})
+    sandbox.start()
+    try:
+        report = folder / "report"
+        secrets_log = folder / "secrets.txt"
+        env = sandbox.environment()
+        env.update({"FAKE_ABRA_FAULTS": plan["faults"], "FAKE_ABRA_FAULT_LOG": str(folder / "faults.log"),
+                    "FAKE_APP_MODE": plan["app_mode"], "FAKE_ABRA_SECRET_LOG": str(secrets_log),
+                    "CCCI_TEST_SECRET": f"chaos-secret-{seed}-x9"})
+        command = [CC_CI, "run", *plan["recipes"], "--jobs", str(plan["jobs"]), "--report-dir", str(report),
+                   "--plugins", str(RECIPES), "--timeout-deploy", "4", "--timeout-probe", "4",
+                   "--timeout-teardown", "20"]
+        for recipe in plan["recipes"]:
+            if recipe in PLUGIN_RECIPES:
+                command += ["--plugins", str(TEST_PLUGINS / PLUGIN_RECIPES[recipe])]
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   cwd=folder)
+        signalled = False
+        if plan["signal"]:
+            try:
+                process.wait(timeout=plan["signal_after"])
+            except subprocess.TimeoutExpired:
+                process.send_signal(plan["signal"])
+                signalled = True
+        stdout, stderr = process.communicate(timeout=240)
+
+        check(sandbox.leftovers() == [], f"left behind: {sandbox.leftovers()}")
+        results_path = report / "results.json"
+        check(results_path.exists(), f"no results.json (exit {process.returncode}): {stderr.strip()[-300:]}")
+        results = json.loads(results_path.read_text())
+        import jsonschema
+        jsonschema.validate(results, SCHEMA)
+        check(sorted(r["recipe"] for r in results["recipes"]) == plan["recipes"], "a recipe is missing")
+        statuses = [r["status"] for r in results["recipes"]]
+        check(all(s in ("passed", "failed", "errored", "skipped", "flaky") for s in statuses), statuses)
+        if process.returncode == 130:
+            check(signalled and results["interrupted"], "exit 130 without an interrupt")
+        else:
+            bad = any(s in ("failed", "errored") for s in statuses)
+            check(process.returncode == (1 if bad else 0), f"exit {process.returncode} with statuses {statuses}")
+            check(not results["interrupted"], "interrupted but did not exit 130")
+        written = stdout + stderr + "".join(p.read_text(errors="replace") for p in report.rglob("*") if p.is_file())
+        secrets = secrets_log.read_text().split() if secrets_log.exists() else []
+        for value in secrets:
+            check(value not in written, "a secret leaked")
+        return plan, process.returncode, statuses
+    finally:
+        sandbox.stop()
+
+
+def parse_seeds(text):
+    seeds = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        seeds += range(int(first), int(last or first) + 1)
+    return seeds
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Seeded chaos runs of cc-ci against the fake abra.")
+    parser.add_argument("--seeds", default="1-8", help="e.g. 1-1000 or 3,17,42")
+    arguments = parser.parse_args()
+    passed = failed = 0
+    started = time.monotonic()
+    for seed in parse_seeds(arguments.seeds):
+        with tempfile.TemporaryDirectory(prefix=f"cc-ci-chaos-{seed}-") as folder:
+            try:
+                plan, code, statuses = run_seed(seed, Path(folder))
+                passed += 1
+                print(f"seed {seed}: ok (exit {code}, {statuses}, faults {plan['faults'] or 'none'}, "
+                      f"signal {plan['signal'] and signal.Signals(plan['signal']).name})", flush=True)
+            except Exception:  # noqa: BLE001 — every failure is reported with its seed
+                failed += 1
+                print(f"seed {seed}: FAILED {scenario(seed)}\n{traceback.format_exc()}", flush=True)
+    print(f"chaos: {passed + failed} seeds in {time.monotonic() - started:.0f}s")
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
