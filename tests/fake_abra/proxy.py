@@ -11,6 +11,7 @@ stack's app is not up yet; otherwise the app module named by the stack
 """
 
 import argparse
+import json
 import os
 import ssl
 import sys
@@ -81,6 +82,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(502, "Bad Gateway", {"Content-Type": "text/plain; charset=utf-8"})
         swarm = state.swarm_dir(self.server.abra_dir / "servers" / stack["server"])
         status, headers, body = app_module(stack["app"]).handle(Request(self, stack, swarm))
+        if self.server.access_log:
+            # For the benchmark's readiness lag: when the app first answered, against when it was ready.
+            with open(self.server.access_log, "a") as log:
+                log.write(json.dumps({"domain": host, "status": status, "time": time.time(),
+                                      "ready_at": stack["ready_at"]}) + "\n")
         return self.answer(status, body, headers)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PROPFIND = do_MKCOL = route
@@ -93,11 +99,13 @@ def main():
     parser.add_argument("--key", required=True)
     parser.add_argument("--port-file", required=True, type=Path)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--access-log", help="append a JSON line per request the apps answered")
     arguments = parser.parse_args()
 
     server = ThreadingHTTPServer(("127.0.0.1", arguments.port), Handler)
     server.daemon_threads = True
     server.abra_dir = arguments.abra_dir.resolve()
+    server.access_log = arguments.access_log
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(arguments.cert, arguments.key)
     server.socket = context.wrap_socket(server.socket, server_side=True)

@@ -49,7 +49,7 @@ def make_certificates(folder: Path, suffix: str):
 
 
 class Sandbox:
-    def __init__(self, root: Path, extra_recipes=None, servers=("default",)):
+    def __init__(self, root: Path, extra_recipes=None, servers=("default",), access_log=None):
         """`extra_recipes`: {name: fixture} recipes to add to the catalogue as copies of a fixture."""
         self.root = Path(root).resolve()
         self.abra_dir = self.root / "abra"
@@ -59,6 +59,7 @@ class Sandbox:
         self.servers = list(servers)
         self.proxy = None
         self.port = None
+        self.access_log = access_log
 
     def fake_abra(self, *args, extra_env=None):
         env = self.environment()
@@ -80,7 +81,8 @@ class Sandbox:
         with open(self.root / "proxy.log", "w") as log:
             self.proxy = subprocess.Popen(
                 [sys.executable, str(PROXY), "--abra-dir", str(self.abra_dir), "--cert", str(cert),
-                 "--key", str(key), "--port-file", str(port_file)],
+                 "--key", str(key), "--port-file", str(port_file),
+                 *(["--access-log", str(self.access_log)] if self.access_log else [])],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 15
         while not port_file.exists():

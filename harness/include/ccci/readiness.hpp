@@ -13,9 +13,9 @@ namespace ccci {
 
 /// Capped exponential backoff between polls.
 struct Backoff {
-  std::chrono::milliseconds initial{50};
-  double factor = 1.6;
-  std::chrono::milliseconds cap{1000};
+  std::chrono::milliseconds initial{25};
+  double factor = 1.5;
+  std::chrono::milliseconds cap{100};  // a ready app is seen within ~0.1 s (bench/README.md)
 
   std::chrono::milliseconds next(std::chrono::milliseconds previous) const;
 };
