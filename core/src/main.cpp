@@ -13,6 +13,7 @@
 #include "janitor.hpp"
 #include "lifecycle.hpp"
 #include "plugin_loader.hpp"
+#include "progress_view.hpp"
 #include "report.hpp"
 #include "runner.hpp"
 #include "scaffold.hpp"
@@ -214,28 +215,15 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
 
   std::cout << "cc-ci run " << run_id << ": " << planned.size() << " recipe test(s), " << settings.jobs
             << " at a time; report in " << settings.report_dir.string() << std::endl;
-  std::mutex output;
-  Progress progress;
-  progress.phase_started = [&](const RecipeJob& job, Phase phase) {
-    std::scoped_lock lock(output);
-    std::cout << "[" << job.recipe << "] " << to_string(phase)
-              << (phase == Phase::deploy ? " on " + job.server + " as " + job.domain : std::string())
-              << std::endl;
-  };
-  progress.step_finished = [&](const RecipeJob& job, const StepResult& step) {
-    std::scoped_lock lock(output);
-    std::cout << "[" << job.recipe << "]   " << to_string(step.status) << "  " << step.name << " ("
-              << step.duration.count() << " ms)" << (step.message.empty() ? "" : ": " + step.message)
-              << std::endl;
-  };
-
+  const auto view = make_progress_view(planned.size());
   const RunStop stop(g_interrupt, settings.run_timeout);
   const Schedule schedule{.jobs = settings.jobs,
                           .servers = settings.servers,
                           .fail_fast = settings.fail_fast,
                           .order = longest_first(planned, settings.history),
                           .state_dir = default_state_dir()};
-  RunReport report = run_planned(self_executable(), planned, schedule, stop, progress, run_id);
+  RunReport report = run_planned(self_executable(), planned, schedule, stop, view->callbacks(), run_id);
+  view->finish();
   write_reports(report, settings.report_dir);
 
   int passed = 0, failed = 0, errored = 0, skipped = 0, flaky = 0;

@@ -208,20 +208,24 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
       const size_t index = order[position];
       RecipeJob job = planned[index].job;
       RecipeResult& result = report.recipes[index];
+      auto skip = [&](const std::string& why) {
+        result = not_started(job, "not started: " + why);
+        if (progress.recipe_finished) progress.recipe_finished(result);
+      };
       if (auto reason = stop.reason()) {
-        result = not_started(job, "not started: " + *reason);
+        skip(*reason);
         continue;
       }
       {
         std::scoped_lock lock(failures_mutex);
         if (!first_failure.empty()) {
-          result = not_started(job, "not started: --fail-fast, and " + first_failure + " did not pass");
+          skip("--fail-fast, and " + first_failure + " did not pass");
           continue;
         }
       }
       const auto server = pool.acquire(job.server, stop);
       if (!server) {
-        result = not_started(job, "not started: " + stop.reason().value_or("the run stopped"));
+        skip(stop.reason().value_or("the run stopped"));
         continue;
       }
       job.server = *server;
@@ -240,6 +244,7 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
       }
       result.log = fs::relative(job.log_file, job.log_file.parent_path().parent_path()).string();
       pool.release(*server);
+      if (progress.recipe_finished) progress.recipe_finished(result);
       if (schedule.fail_fast && (result.status == Status::failed || result.status == Status::errored)) {
         std::scoped_lock lock(failures_mutex);
         if (first_failure.empty()) first_failure = job.recipe;

@@ -32,8 +32,8 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
 struct Schedule {
   int jobs = 1;
   std::vector<ServerSlot> servers{{"default", 0}};
-  bool fail_fast = false;       ///< after a failure, start no more tests
-  std::vector<size_t> order{};  ///< indices into the plan, in start order; empty: as planned
+  bool fail_fast = false;             ///< after a failure, start no more tests
+  std::vector<size_t> order{};        ///< indices into the plan, in start order; empty: as planned
   std::filesystem::path state_dir{};  ///< where running markers go (see janitor.hpp)
 };
 

@@ -131,7 +131,8 @@ RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::pat
   for (const auto& step : collector.steps_)
     teardown_failed = teardown_failed || (step.phase == Phase::teardown && step.status != Status::passed &&
                                           step.status != Status::skipped);
-  if (collector.deploy_attempted_ && (!collector.teardown_finished_ || teardown_failed) && collector.kept_.empty()) {
+  if (collector.deploy_attempted_ && (!collector.teardown_finished_ || teardown_failed) &&
+      collector.kept_.empty()) {
     const Status so_far = overall_status(collector.steps_);
     const bool failed = so_far == Status::failed || so_far == Status::errored;
     if (job.keep == KeepPolicy::always || (job.keep == KeepPolicy::on_failure && failed)) {

@@ -12,9 +12,11 @@
 
 namespace ccci {
 
+/// What the scheduler reports as a run goes on (any of them may be empty).
 struct Progress {
   std::function<void(const RecipeJob&, Phase)> phase_started;
   std::function<void(const RecipeJob&, const StepResult&)> step_finished;
+  std::function<void(const RecipeResult&)> recipe_finished;
 };
 
 /// How long past a phase's timeout the host waits before it kills the test

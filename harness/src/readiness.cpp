@@ -59,23 +59,30 @@ ReadyWhen json_conditions(const std::vector<std::pair<std::string, std::string>>
 Readiness wait_until_ready(const HttpClient& client, const std::string& url, long expected_status,
                            Clock::time_point deadline, Backoff backoff, const ReadyWhen& also) {
   Readiness result;
+  std::optional<std::string> previous;  // the last reason that was about the app, not about our clock
+  const auto attempt = [&]() -> std::optional<std::string> {
+    ++result.attempts;
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    try {
+      result.response =
+          client.perform({.url = url, .timeout = std::clamp(left, milliseconds(1), milliseconds(10'000))});
+    } catch (const HttpError& error) {
+      // A last attempt cut short by the deadline says nothing new: keep what the app said before.
+      if (Clock::now() >= deadline && previous) return previous;
+      return error.what();
+    }
+    if (auto placeholder = proxy_placeholder(result.response)) return placeholder;
+    if (result.response.status != expected_status)
+      return "answered HTTP " + std::to_string(result.response.status) + ", expected " +
+             std::to_string(expected_status);
+    if (also) return also(result.response);
+    return std::nullopt;
+  };
   const auto reason = wait_until(
       deadline,
       [&]() -> std::optional<std::string> {
-        ++result.attempts;
-        const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-        try {
-          result.response = client.perform(
-              {.url = url, .timeout = std::clamp(left, milliseconds(1), milliseconds(10'000))});
-        } catch (const HttpError& error) {
-          return error.what();
-        }
-        if (auto placeholder = proxy_placeholder(result.response)) return placeholder;
-        if (result.response.status != expected_status)
-          return "answered HTTP " + std::to_string(result.response.status) + ", expected " +
-                 std::to_string(expected_status);
-        if (also) return also(result.response);
-        return std::nullopt;
+        previous = attempt();
+        return previous;
       },
       backoff);
   result.ready = !reason;

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support import CC_CI, SandboxTestCase, main  # noqa: E402
+from support import CC_CI, RECIPES, SandboxTestCase, main  # noqa: E402
 
 
 class Scheduling(SandboxTestCase):
@@ -157,6 +157,53 @@ class Scheduling(SandboxTestCase):
             process.communicate(timeout=60)
         self.assertEqual(process.returncode, 130)
         self.assertEqual(self.sandbox.fake_abra("app", "rm", domain, "-f").returncode, 0)
+        self.assert_nothing_left()
+
+    # ---------------------------------------------------------------- what the terminal shows
+
+    def run_in_terminal(self, extra_env):
+        """Runs cc-ci with a pseudo-terminal as stdout; returns (exit code, everything it printed)."""
+        import os
+        import pty
+        env = self.environment(extra_env)
+        for name in ("CI", "NO_COLOR"):
+            env.pop(name, None)
+        env.update(extra_env)
+        env["TERM"] = "xterm"
+        primary, secondary = pty.openpty()
+        process = subprocess.Popen([CC_CI, "run", "custom-html", "hedgedoc", "--jobs", "2", "--report-dir",
+                                    str(self.report_dir), "--plugins", str(RECIPES)],
+                                   env=env, stdout=secondary, stderr=secondary, cwd=self.folder)
+        os.close(secondary)
+        output = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        process.wait(timeout=60)
+        os.close(primary)
+        return process.returncode, output.decode(errors="replace")
+
+    def test_a_terminal_gets_a_live_view(self):
+        code, output = self.run_in_terminal({})
+        self.assertEqual(code, 0, output)
+        self.assertIn("\x1b[", output)                       # redrawn in place
+        self.assertRegex(output, r"cc-ci: [01]/2 done, [12] running")
+        self.assertRegex(output, r"custom-html\s+(deploy|probe|teardown)\s+\d+\.\ds  on default")
+        self.assertIn("[hedgedoc] passed, level 3", output)   # finished recipes stay on screen
+        self.assertIn("summary: 2 passed", output)
+        self.assert_nothing_left()
+
+    def test_ci_or_no_color_get_plain_lines_even_on_a_terminal(self):
+        for setting in ({"CI": "true"}, {"NO_COLOR": "1"}):
+            code, output = self.run_in_terminal(setting)
+            self.assertEqual(code, 0, output)
+            self.assertNotIn("\x1b[", output, setting)
+            self.assertIn("[custom-html]   passed  app deploy", output)
         self.assert_nothing_left()
 
 
