@@ -8,7 +8,6 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <mutex>
 
 #include "janitor.hpp"
 #include "lifecycle.hpp"

@@ -221,6 +221,21 @@ class CcCi(SandboxTestCase):
     def test_sigterm_during_deploy_tears_down_and_exits_130(self):
         self.interrupt_during_deploy(signal.SIGTERM)
 
+    def test_a_second_interrupt_says_teardown_is_still_running(self):
+        process = self.start_cc_ci("run", "custom-html", env={"FAKE_ABRA_FAULTS": "app.deploy=converge-slow:30,"
+                                                                                   "app.undeploy=slow:3"})
+        self.wait_for(lambda: any(s for s in self.sandbox.leftovers() if s.startswith("stack")), what="the deploy")
+        process.send_signal(signal.SIGINT)
+        time.sleep(1.0)  # teardown is under way (undeploy takes 3 s)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+        self.assertEqual(process.returncode, 130, stdout + stderr)
+        self.assertIn("still tearing down the apps that were deployed", stderr)
+        self.assertIn("cc-ci janitor", stderr)
+        run = Run(process, stdout, stderr, self.report_dir)
+        self.assert_valid_report(run)
+        self.assert_nothing_left()
+
     def test_keep_on_failure_keeps_the_app_and_says_so(self):
         run = self.cc_ci("run", "custom-html", "--keep", "on-failure", env={"FAKE_ABRA_FAULTS": "app.deploy=fail-after-stack"})
         self.assertEqual(run.code, 1)
