@@ -64,10 +64,7 @@ std::vector<std::string> EventReader::drain(LifecycleObserver& observer) {
     const std::string type = event.value("event", "");
     try {
       if (type == "phase") {
-        const std::string phase = event.at("phase").get<std::string>();
-        const Phase parsed = phase == "deploy"  ? Phase::deploy
-                             : phase == "probe" ? Phase::probe
-                                                : Phase::teardown;
+        const Phase parsed = phase_from_string(event.at("phase").get<std::string>());
         observer.phase_started(parsed, std::chrono::seconds(event.at("timeout_s").get<long long>()));
       } else if (type == "step") {
         observer.step_finished(step_from_json(event.at("step")));

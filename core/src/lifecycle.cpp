@@ -107,8 +107,6 @@ class RunContext final : public Context {
     emit(std::move(step));
   }
 
-  static bool counts_as_pass(Status status) { return status == Status::passed || status == Status::flaky; }
-
   bool phase_passed(Phase phase) const {
     bool any = false;
     for (const auto& step : steps_) {

@@ -64,10 +64,6 @@ constexpr Status kStatuses[] = {Status::passed, Status::failed, Status::errored,
                                 Status::flaky};
 constexpr StepKind kKinds[] = {StepKind::action, StepKind::readiness, StepKind::check};
 
-bool counts_as_pass(Status status) {
-  return status == Status::passed || status == Status::flaky;
-}
-
 std::string describe(const StepResult& step) {
   std::string text = "\"" + step.name + "\" " + std::string(to_string(step.status));
   if (!step.message.empty()) text += ": " + step.message;
@@ -112,6 +108,14 @@ std::string seconds(std::chrono::milliseconds duration) {
 }
 
 }  // namespace
+
+bool counts_as_pass(Status status) {
+  return status == Status::passed || status == Status::flaky;
+}
+
+Phase phase_from_string(const std::string& text) {
+  return parse_enum(text, kPhases, "phase");
+}
 
 Status overall_status(const std::vector<StepResult>& steps) {
   if (steps.empty()) return Status::skipped;

@@ -54,6 +54,11 @@ struct RunReport {
   std::vector<RecipeResult> recipes;
 };
 
+/// passed or flaky: what levels and the exit code treat as a pass.
+bool counts_as_pass(Status status);
+/// "deploy" -> Phase::deploy; throws std::invalid_argument for anything else.
+Phase phase_from_string(const std::string& text);
+
 /// errored beats failed beats flaky beats passed; a recipe with no steps was skipped.
 Status overall_status(const std::vector<StepResult>& steps);
 /// Sets status, level and level_reason from the steps (DESIGN §5, levels 0-3).
