@@ -1,0 +1,417 @@
+# services.cc-ci: a NixOS host that runs cc-ci for a CI engine.
+#
+# Runs are started by an existing CI engine's runner (a Woodpecker agent or a
+# Drone exec runner, both with the host backend) executing `cc-ci run` from a
+# pipeline; this module only sets up that runner, the user and state it runs
+# with, the janitor timer, and the secrets it needs. Secrets are never read at
+# evaluation time: options take the *runtime* path of a decrypted file (for
+# example `config.sops.secrets."cc-ci/runner-secret".path` from sops-nix), and
+# systemd hands each file to its unit as a credential, so nothing secret lands
+# in the Nix store, a unit file or the process environment of other units.
+{ config, lib, pkgs, ... }:
+
+let
+  inherit (lib) mkOption mkEnableOption mkIf mkMerge types literalExpression;
+
+  cfg = config.services.cc-ci;
+
+  # A decrypted secret's runtime location. A string, not a Nix path: a path
+  # literal would be copied into the world-readable store.
+  secretPath = types.strMatching "/.+";
+  inStore = path: lib.hasPrefix "/nix/store/" path;
+
+  # "a=1,b=2": how both runners take maps in one environment variable.
+  joinAttrs = separator: attrs: lib.concatStringsSep "," (lib.mapAttrsToList (name: value: "${name}${separator}${value}") attrs);
+
+  runnerUnit = "cc-ci-runner";
+  runnerCredentials = "/run/credentials/${runnerUnit}.service";
+
+  # What `cc-ci run --config` reads (core/src/settings.cpp); no secret in it.
+  ccciSettings = {
+    plugins = [ "${cfg.package}/lib/cc-ci/plugins" ] ++ cfg.extraPlugins;
+    abra = lib.getExe cfg.abraPackage;
+    server = lib.mapAttrsToList (name: server: "${name}:${toString server.capacity}") cfg.servers;
+    domain_suffix = cfg.domainSuffix;
+    inherit (cfg) jobs;
+  } // cfg.extraSettings;
+
+  # Environment every cc-ci run needs; the runners pass it on to pipeline steps.
+  runEnvironment = {
+    ABRA_DIR = cfg.abraDir;
+    CC_CI_CONFIG = "/etc/cc-ci/config.json";
+    CC_CI_STATE_DIR = "${cfg.stateDir}/running";
+    CC_CI_REPORTS_DIR = cfg.reportsDir;
+  };
+
+  # The ssh key abra reaches the servers with, for the units that run abra.
+  sshCredential = lib.optional (cfg.sshKeyFile != null) "ssh-key:${cfg.sshKeyFile}";
+
+  credentialEnv = "${cfg.package}/libexec/cc-ci/credential-env";
+
+  # The runner's own secret is exported as the variable the runner reads; the
+  # other credentials stay files under $CREDENTIALS_DIRECTORY for the steps.
+  runner = {
+    woodpecker = {
+      secretVariable = "WOODPECKER_AGENT_SECRET";
+      executable = "${cfg.runner.package}/bin/woodpecker-agent";
+      environment = {
+        WOODPECKER_SERVER = cfg.runner.server;
+        WOODPECKER_BACKEND = "local";
+        WOODPECKER_MAX_WORKFLOWS = toString cfg.runner.capacity;
+        WOODPECKER_AGENT_LABELS = joinAttrs "=" cfg.runner.labels;
+        WOODPECKER_HOSTNAME = cfg.runner.name;
+        WOODPECKER_AGENT_CONFIG_FILE = "${cfg.stateDir}/woodpecker-agent.conf";
+        WOODPECKER_BACKEND_LOCAL_TEMP_DIR = "${cfg.stateDir}/workspaces";
+      };
+    };
+    drone = {
+      secretVariable = "DRONE_RPC_SECRET";
+      executable = "${cfg.runner.package}/bin/drone-runner-exec";
+      environment = {
+        DRONE_RPC_PROTO = cfg.runner.protocol;
+        DRONE_RPC_HOST = cfg.runner.server;
+        DRONE_RUNNER_CAPACITY = toString cfg.runner.capacity;
+        DRONE_RUNNER_LABELS = joinAttrs ":" cfg.runner.labels;
+        DRONE_RUNNER_NAME = cfg.runner.name;
+        DRONE_RUNNER_ROOT = "${cfg.stateDir}/workspaces";
+        DRONE_RUNNER_ENVIRON = joinAttrs ":" runEnvironment;
+      };
+    };
+  }.${cfg.runner.type};
+
+  # Hardening shared by the runner and the janitor: they need the network and
+  # their state directory, nothing else of the host.
+  sandboxing = {
+    User = cfg.user;
+    Group = cfg.group;
+    StateDirectory = lib.removePrefix "/var/lib/" cfg.stateDir;
+    StateDirectoryMode = "0750";
+    WorkingDirectory = cfg.stateDir;
+    NoNewPrivileges = true;
+    PrivateTmp = true;
+    ProtectSystem = "strict";
+    ProtectHome = true;
+    ReadWritePaths = [ cfg.stateDir ];
+  };
+in
+{
+  options.services.cc-ci = {
+    enable = mkEnableOption "cc-ci, the Co-op Cloud recipe test host, run by a CI engine's runner";
+
+    package = mkOption {
+      type = types.package;
+      default = pkgs.callPackage ./package.nix { };
+      defaultText = literalExpression "pkgs.callPackage ./package.nix { }";
+      description = "The cc-ci package: the binary, the recipe plugins and the credential helper.";
+    };
+
+    abraPackage = mkOption {
+      type = types.package;
+      example = literalExpression "pkgs.callPackage ./abra.nix { }";
+      description = ''
+        The abra CLI cc-ci drives. abra is not in nixpkgs; the instance example
+        (nix/instance-example/abra.nix) packages the release binary.
+      '';
+    };
+
+    extraPlugins = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "/var/lib/cc-ci/plugins" ];
+      description = "More plugin files or directories, searched after the package's own recipe plugins.";
+    };
+
+    user = mkOption {
+      type = types.str;
+      default = "cc-ci";
+      description = "System user the runner, every `cc-ci run` and the janitor run as.";
+    };
+
+    group = mkOption {
+      type = types.str;
+      default = "cc-ci";
+      description = "Group of that user; it owns the state directory.";
+    };
+
+    stateDir = mkOption {
+      type = types.strMatching "/var/lib/.+";
+      default = "/var/lib/cc-ci";
+      description = "State directory (systemd's StateDirectory): abra's configuration, run markers, workspaces, reports.";
+    };
+
+    abraDir = mkOption {
+      type = types.str;
+      default = "${cfg.stateDir}/abra";
+      defaultText = literalExpression ''"''${config.services.cc-ci.stateDir}/abra"'';
+      description = "ABRA_DIR: abra's servers, recipes and app env files. cc-ci gives each test its own copy beside it.";
+    };
+
+    reportsDir = mkOption {
+      type = types.str;
+      default = "${cfg.stateDir}/reports";
+      defaultText = literalExpression ''"''${config.services.cc-ci.stateDir}/reports"'';
+      description = "Where the example pipelines publish each run's results.json and junit.xml (CC_CI_REPORTS_DIR).";
+    };
+
+    servers = mkOption {
+      type = types.attrsOf (types.submodule {
+        options.capacity = mkOption {
+          type = types.ints.positive;
+          default = 1;
+          description = "How many recipe tests this server takes at once.";
+        };
+      });
+      default = { };
+      example = { "swarm1.ci.example.org".capacity = 4; };
+      description = ''
+        The Docker Swarm servers cc-ci deploys to, by the name abra knows them by
+        (`abra server add <name>`), each with its capacity. Empty means abra's
+        local server `default`.
+      '';
+    };
+
+    domainSuffix = mkOption {
+      type = types.str;
+      example = "ci.example.org";
+      description = "Test apps get <recipe>-<hex>.<domainSuffix>; the wildcard certificate covers *.<domainSuffix>.";
+    };
+
+    jobs = mkOption {
+      type = types.ints.positive;
+      default = 2;
+      description = "Recipe tests one `cc-ci run` runs at the same time.";
+    };
+
+    extraSettings = mkOption {
+      type = types.attrs;
+      default = { };
+      example = { keep = "on-failure"; timeout_deploy = 1200; };
+      description = "More keys for /etc/cc-ci/config.json (see `cc-ci run --help`); cc-ci refuses unknown keys.";
+    };
+
+    sshKeyFile = mkOption {
+      type = types.nullOr secretPath;
+      default = null;
+      example = literalExpression ''config.sops.secrets."cc-ci/ssh-key".path'';
+      description = ''
+        Runtime path of the private ssh key abra reaches the servers with. It is
+        handed to the runner and the janitor as the credential `ssh-key`, and
+        the user's ssh configuration points IdentityFile at it.
+      '';
+    };
+
+    credentials = mkOption {
+      type = types.attrsOf secretPath;
+      default = { };
+      example = literalExpression ''{ gitea-token = config.sops.secrets."cc-ci/gitea-token".path; }'';
+      description = ''
+        Secrets the pipelines may read, by name: each is the runtime path of a
+        decrypted file, loaded into the runner with LoadCredential= and readable
+        by pipeline steps as $CC_CI_CREDENTIALS_DIRECTORY/<name>.
+      '';
+    };
+
+    runner = {
+      type = mkOption {
+        type = types.enum [ "woodpecker" "drone" ];
+        default = "woodpecker";
+        description = "Which CI engine's runner executes the pipelines that call `cc-ci run`.";
+      };
+
+      package = mkOption {
+        type = types.package;
+        default = if cfg.runner.type == "woodpecker" then pkgs.woodpecker-agent else pkgs.drone-runner-exec;
+        defaultText = literalExpression "pkgs.woodpecker-agent or pkgs.drone-runner-exec, by runner.type";
+        description = "The runner package.";
+      };
+
+      server = mkOption {
+        type = types.str;
+        example = "ci.example.org:9000";
+        description = "Woodpecker: the server's gRPC address (host:port). Drone: the server's host name.";
+      };
+
+      protocol = mkOption {
+        type = types.enum [ "https" "http" ];
+        default = "https";
+        description = "Drone only: how the runner reaches the server.";
+      };
+
+      secretFile = mkOption {
+        type = secretPath;
+        example = literalExpression ''config.sops.secrets."cc-ci/runner-secret".path'';
+        description = "Runtime path of the shared runner secret (Woodpecker agent secret or Drone RPC secret).";
+      };
+
+      name = mkOption {
+        type = types.str;
+        default = config.networking.hostName;
+        defaultText = literalExpression "config.networking.hostName";
+        description = "The runner's name as the CI server shows it.";
+      };
+
+      labels = mkOption {
+        type = types.attrsOf types.str;
+        default = { type = "cc-ci"; };
+        description = "Labels a pipeline must ask for to run here (Woodpecker `labels:`, Drone `node:`).";
+      };
+
+      capacity = mkOption {
+        type = types.ints.positive;
+        default = 1;
+        description = "Pipelines the runner executes at once; each may itself run `jobs` recipe tests.";
+      };
+    };
+
+    janitor = {
+      enable = mkOption {
+        type = types.bool;
+        default = true;
+        description = "Periodically remove test apps whose run has died (`cc-ci janitor`).";
+      };
+
+      schedule = mkOption {
+        type = types.str;
+        default = "hourly";
+        example = "*:0/15";
+        description = "When the janitor runs (systemd OnCalendar= syntax).";
+      };
+    };
+
+    wildcardCertificate = {
+      enable = mkEnableOption "serving the test apps' wildcard certificate with the host's Traefik (file provider)";
+
+      certificateFile = mkOption {
+        type = secretPath;
+        example = literalExpression ''config.sops.secrets."cc-ci/wildcard.crt".path'';
+        description = "Runtime path of the decrypted certificate chain (PEM) for *.<domainSuffix>.";
+      };
+
+      keyFile = mkOption {
+        type = secretPath;
+        example = literalExpression ''config.sops.secrets."cc-ci/wildcard.key".path'';
+        description = "Runtime path of its decrypted private key (PEM).";
+      };
+    };
+  };
+
+  config = mkIf cfg.enable (mkMerge [
+    {
+      assertions =
+        map (name: {
+          assertion = !(inStore cfg.credentials.${name});
+          message = "services.cc-ci.credentials.${name} is in the Nix store, which every user can read; give the runtime path of a decrypted secret (sops-nix).";
+        }) (lib.attrNames cfg.credentials)
+        ++ [
+          {
+            assertion = !(inStore cfg.runner.secretFile) && (cfg.sshKeyFile == null || !(inStore cfg.sshKeyFile));
+            message = "services.cc-ci.runner.secretFile or sshKeyFile is in the Nix store; give the runtime path of a decrypted secret (sops-nix).";
+          }
+          {
+            assertion = !(cfg.credentials ? runner-secret || cfg.credentials ? ssh-key);
+            message = "services.cc-ci.credentials: runner-secret and ssh-key are taken by runner.secretFile and sshKeyFile.";
+          }
+        ];
+
+      users.users.${cfg.user} = {
+        isSystemUser = true;
+        inherit (cfg) group;
+        home = cfg.stateDir;
+        description = "cc-ci recipe test runner";
+      };
+      users.groups.${cfg.group} = { };
+
+      environment.systemPackages = [ cfg.package cfg.abraPackage ];
+      environment.etc."cc-ci/config.json".text = builtins.toJSON ccciSettings;
+      # ssh expands ${CREDENTIALS_DIRECTORY} itself, so each unit finds its own copy.
+      environment.etc."cc-ci/ssh_config".text = lib.optionalString (cfg.sshKeyFile != null) ''
+        IdentityFile ''${CREDENTIALS_DIRECTORY}/ssh-key
+        IdentitiesOnly yes
+      '';
+
+      systemd.tmpfiles.rules =
+        [
+          "d ${cfg.abraDir} 0750 ${cfg.user} ${cfg.group} -"
+          "d ${cfg.abraDir}/servers 0750 ${cfg.user} ${cfg.group} -"
+          "d ${cfg.reportsDir} 0750 ${cfg.user} ${cfg.group} -"
+          "d ${cfg.stateDir}/workspaces 0750 ${cfg.user} ${cfg.group} -"
+          "d ${cfg.stateDir}/.ssh 0700 ${cfg.user} ${cfg.group} -"
+          "L+ ${cfg.stateDir}/.ssh/config - - - - /etc/cc-ci/ssh_config"
+          # Reports are kept for a month; the JSON history cc-ci reads needs only the last.
+          "e ${cfg.reportsDir} - - - 30d"
+        ]
+        ++ lib.mapAttrsToList (name: _: "d ${cfg.abraDir}/servers/${name} 0750 ${cfg.user} ${cfg.group} -") cfg.servers;
+
+      systemd.services.${runnerUnit} = {
+        description = "${cfg.runner.type} runner executing cc-ci pipelines";
+        wantedBy = [ "multi-user.target" ];
+        wants = [ "network-online.target" ];
+        after = [ "network-online.target" ];
+        path = [ cfg.package cfg.abraPackage pkgs.git pkgs.openssh pkgs.bash ];
+        environment = runner.environment // runEnvironment // { CC_CI_CREDENTIALS_DIRECTORY = runnerCredentials; };
+        serviceConfig = sandboxing // {
+          ExecStart = "${credentialEnv} ${runner.secretVariable}=runner-secret -- ${runner.executable}";
+          LoadCredential = [ "runner-secret:${cfg.runner.secretFile}" ] ++ sshCredential
+            ++ lib.mapAttrsToList (name: path: "${name}:${path}") cfg.credentials;
+          Restart = "on-failure";
+          RestartSec = 10;
+          # A run tears its apps down on SIGTERM; give it time before SIGKILL.
+          TimeoutStopSec = 900;
+          KillMode = "mixed";
+        };
+      };
+    }
+
+    (mkIf cfg.janitor.enable {
+      systemd.services.cc-ci-janitor = {
+        description = "Remove cc-ci test apps whose run has died";
+        after = [ "network-online.target" ];
+        wants = [ "network-online.target" ];
+        path = [ cfg.abraPackage pkgs.openssh ];
+        environment = runEnvironment;
+        serviceConfig = sandboxing // {
+          Type = "oneshot";
+          LoadCredential = sshCredential;
+          ExecStart = "${lib.getExe cfg.package} janitor --config ${runEnvironment.CC_CI_CONFIG}";
+        };
+      };
+      systemd.timers.cc-ci-janitor = {
+        description = "Run the cc-ci janitor ${cfg.janitor.schedule}";
+        wantedBy = [ "timers.target" ];
+        timerConfig = {
+          OnCalendar = cfg.janitor.schedule;
+          Persistent = true;
+          RandomizedDelaySec = "5m";
+        };
+      };
+    })
+
+    (mkIf cfg.wildcardCertificate.enable {
+      assertions = [
+        {
+          assertion = !(inStore cfg.wildcardCertificate.certificateFile) && !(inStore cfg.wildcardCertificate.keyFile);
+          message = "services.cc-ci.wildcardCertificate files are in the Nix store; give the runtime paths of decrypted secrets (sops-nix).";
+        }
+      ];
+      services.traefik.enable = true;
+      # Traefik reads the pair from its own credentials directory: the key
+      # stays readable by root and that one unit only.
+      systemd.services.traefik.serviceConfig.LoadCredential = [
+        "wildcard.crt:${cfg.wildcardCertificate.certificateFile}"
+        "wildcard.key:${cfg.wildcardCertificate.keyFile}"
+      ];
+      services.traefik.dynamicConfigOptions.tls = {
+        certificates = [
+          {
+            certFile = "/run/credentials/traefik.service/wildcard.crt";
+            keyFile = "/run/credentials/traefik.service/wildcard.key";
+          }
+        ];
+        stores.default.defaultCertificate = {
+          certFile = "/run/credentials/traefik.service/wildcard.crt";
+          keyFile = "/run/credentials/traefik.service/wildcard.key";
+        };
+      };
+    })
+  ]);
+}
