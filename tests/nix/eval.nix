@@ -1,5 +1,5 @@
 # Evaluates cc-ci's NixOS module with the stub nixpkgs and returns, as JSON,
-# what the tests assert on: the declared options, the rendered unit files, the
+# what the tests assert on (`-A report`): the declared options, the rendered unit files, the
 # files in /etc, the tmpfiles rules and the failed assertions.
 #   nix-instantiate --eval --strict --json tests/nix/eval.nix \
 #     --argstr storeRoot /tmp/root --arg configuration ./configs/woodpecker.nix
@@ -29,12 +29,18 @@ let
       description = node.description;
     } ]
     else describe (prefix ++ [ name ]) node) tree);
+  # Every declaration, so a malformed mkOption anywhere fails the evaluation.
+  declared = describe [ ] options;
 in
 {
-  options = describe [ "services" "cc-ci" ] options.services.cc-ci;
-  units = config.system.build.units;
-  etc = config.system.build.etc;
-  tmpfiles = config.systemd.tmpfiles.rules;
-  users = lib.mapAttrs (_: user: { inherit (user) isSystemUser group home; }) config.users.users;
-  failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) config.assertions);
+  # The system itself: evaluating it runs the assertions, as NixOS does.
+  inherit (config.system.build) toplevel;
+
+  report.declaredOptions = builtins.length declared;
+  report.options = builtins.filter (option: lib.hasPrefix "services.cc-ci." option.name) declared;
+  report.units = config.system.build.units;
+  report.etc = config.system.build.etc;
+  report.tmpfiles = config.systemd.tmpfiles.rules;
+  report.users = lib.mapAttrs (_: user: { inherit (user) isSystemUser group home; }) config.users.users;
+  report.failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) config.assertions);
 }

@@ -1,10 +1,10 @@
 # A Woodpecker host with two servers, pipeline credentials and a wildcard certificate.
-{ ... }:
+{ pkgs, ... }:
 {
   networking.hostName = "ci1";
   services.cc-ci = {
     enable = true;
-    abraPackage = "/STORE/abra";
+    abraPackage = pkgs.callPackage ../../../nix/instance-example/abra.nix { };
     domainSuffix = "ci.example.org";
     servers."swarm1.example.org".capacity = 4;
     servers."swarm2.example.org" = { };

@@ -229,6 +229,18 @@ let
         in
         listToAttrs (map (e: nameValuePair e.name e.merged.value) (filter (e: e.merged.isDefined) evaluated));
     };
+    # As attrsOf, but a value is only evaluated when it is used (system.build).
+    lazyAttrsOf = t: mkOptionType {
+      name = "lazyAttrsOf"; description = "lazy attribute set of ${t.description}";
+      check = isAttrs;
+      merge = loc: defs:
+        let
+          pushed = concatMap (d: map (value: { inherit (d) file; inherit value; }) (pushDownProperties d.value)) defs;
+          names = unique (concatMap (d: attrNames d.value) pushed);
+        in
+        listToAttrs (map (n: nameValuePair n
+          (mergeDefinitions (loc ++ [ n ]) t (concatMap (d: optional (d.value ? ${n}) { inherit (d) file; value = d.value.${n}; }) pushed)).value) names);
+    };
     # Lists concatenate, scalars must agree: how NixOS merges a unit's settings.
     unitOption = mkOptionType {
       name = "unitOption"; description = "systemd unit setting";

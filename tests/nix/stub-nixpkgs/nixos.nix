@@ -88,7 +88,7 @@ in
     networking.firewall.allowedTCPPorts = mkOption { type = types.listOf types.port; default = [ ]; description = "Open TCP ports."; };
     time.timeZone = mkOption { type = types.nullOr types.str; default = null; description = "Time zone."; };
     system.stateVersion = mkOption { type = types.str; description = "NixOS release the state was made with."; };
-    system.build = mkOption { type = types.attrsOf types.unspecified; default = { }; description = "Build results."; };
+    system.build = mkOption { type = types.lazyAttrsOf types.unspecified; default = { }; description = "Build results."; };
     nixpkgs.hostPlatform = mkOption { type = types.str; default = "x86_64-linux"; description = "Platform."; };
     nixpkgs.overlays = mkOption { type = types.listOf types.unspecified; default = [ ]; description = "Overlays."; };
     nix.settings = mkOption { type = types.attrs; default = { }; description = "nix.conf settings."; };

@@ -1,0 +1,518 @@
+#!/usr/bin/env python3
+"""Offline checks of everything under nix/: no nixpkgs can be fetched here, so
+the module and flakes are evaluated by Debian's Nix 2.8 against the stand-ins
+in tests/nix (a stub `lib` with the module system's checks, stub NixOS options
+and packages, a stub sops-nix). What only a host with nixpkgs can prove (a
+real build, a real nixos-rebuild) is listed in docs/rebuild.md."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+SOURCE = Path(os.environ.get("CC_CI_SOURCE", HERE.parents[1]))
+sys.path.insert(0, str(SOURCE / "tests" / "integration"))
+sys.path.insert(0, str(HERE))
+import check_secrets  # noqa: E402
+import sops_format  # noqa: E402
+from support import SandboxTestCase  # noqa: E402
+
+EVAL = HERE / "eval.nix"
+CONFIGS = HERE / "configs"
+STUB_NIXPKGS = HERE / "stub-nixpkgs"
+STUB_SOPS_NIX = HERE / "stub-sops-nix"
+INSTANCE = SOURCE / "nix" / "instance-example"
+NO_NETWORK = ["--option", "substituters", ""]
+FLAKES = ["--extra-experimental-features", "nix-command flakes"]
+CC_CI = os.environ.get("CC_CI")
+RECIPES = os.environ.get("CC_CI_RECIPES")
+# Executables the rendered units start, by stub package (pkgs.nix).
+STUB_EXECUTABLES = ["woodpecker-agent", "drone-runner-exec", "traefik"]
+
+
+def nix_eval(configuration, store_root, extra="", attribute="report"):
+    """Evaluates eval.nix for a configuration (a file, or Nix text); returns (process, json or None)."""
+    if not isinstance(configuration, Path):
+        file = store_root / "configuration.nix"
+        file.write_text(configuration)
+        configuration = file
+    if extra:
+        wrapper = store_root / "with-extra.nix"
+        wrapper.write_text(f"{{ lib, ... }}: {{ imports = [ {configuration} ]; }} // ({extra})\n")
+        configuration = wrapper
+    process = subprocess.run(
+        # read-write: builtins.toFile (Traefik's configuration) writes to the store.
+        ["nix-instantiate", "--eval", "--strict", "--json", "--read-write-mode", str(EVAL), *NO_NETWORK,
+         "--argstr", "storeRoot", str(store_root), "--arg", "configuration", str(configuration), "-A", attribute],
+        capture_output=True, text=True, timeout=120)
+    return process, (json.loads(process.stdout) if process.returncode == 0 else None)
+
+
+def make_store(root):
+    """The stub packages' directories, with the executables the units name:
+    cc-ci's are the real build's, abra is the fake abra, the rest do nothing."""
+    cc_ci = root / "cc-ci"
+    (cc_ci / "bin").mkdir(parents=True)
+    (cc_ci / "libexec" / "cc-ci").mkdir(parents=True)
+    (cc_ci / "lib" / "cc-ci").mkdir(parents=True)
+    (cc_ci / "bin" / "cc-ci").symlink_to(CC_CI)
+    (cc_ci / "libexec" / "cc-ci" / "credential-env").symlink_to(SOURCE / "core" / "libexec" / "credential-env")
+    (cc_ci / "lib" / "cc-ci" / "plugins").symlink_to(RECIPES)
+    (root / "abra" / "bin").mkdir(parents=True)
+    (root / "abra" / "bin" / "abra").symlink_to(SOURCE / "tests" / "fake_abra" / "abra")
+    for name in STUB_EXECUTABLES:
+        (root / name / "bin").mkdir(parents=True)
+        program = root / name / "bin" / name
+        program.write_text("#!/bin/sh\nexit 0\n")
+        program.chmod(0o755)
+    return root
+
+
+def verify_units(units, folder):
+    """systemd-analyze verify on the rendered units; returns (exit code, output)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in units.items():
+        (folder / name).write_text(text)
+    process = subprocess.run(["systemd-analyze", "verify", *sorted(str(folder / n) for n in units)],
+                             capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "SYSTEMD_LOG_COLOR": "0"})
+    return process.returncode, process.stdout + process.stderr
+
+
+def unit_settings(text):
+    """{section: [(key, value)]} of a unit file."""
+    sections, current = {}, None
+    for line in text.splitlines():
+        if line.startswith("["):
+            current = sections.setdefault(line.strip("[]"), [])
+        elif "=" in line:
+            key, value = line.split("=", 1)
+            current.append((key, value))
+    return sections
+
+
+def values(text, section, key):
+    return [v for k, v in unit_settings(text).get(section, []) if k == key]
+
+
+class NixTestCase(unittest.TestCase):
+    def setUp(self):
+        self.folder = Path(tempfile.mkdtemp(prefix="cc-ci-nix-"))
+        self.store = make_store(self.folder / "store")
+
+    def tearDown(self):
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def evaluate(self, configuration, extra=""):
+        process, result = nix_eval(configuration, self.store, extra)
+        self.assertEqual(process.returncode, 0, process.stderr)
+        return result
+
+    def evaluation_error(self, configuration, extra=""):
+        process, _ = nix_eval(configuration, self.store, extra)
+        self.assertNotEqual(process.returncode, 0, "evaluation passed but should have failed")
+        return process.stderr
+
+    def woodpecker(self):
+        return CONFIGS / "woodpecker.nix"
+
+    # ------------------------------------------------------------ parsing
+
+    def test_every_nix_file_parses(self):
+        files = sorted(p for p in SOURCE.rglob("*.nix") if "build" not in p.relative_to(SOURCE).parts[:1])
+        self.assertGreaterEqual(len(files), 12, files)
+        for path in files:
+            process = subprocess.run(["nix-instantiate", "--parse", str(path)], capture_output=True, text=True)
+            self.assertEqual(process.returncode, 0, f"{path}: {process.stderr}")
+
+    # ------------------------------------------------------------ the module
+
+    def test_options_have_types_defaults_and_descriptions(self):
+        options = {o["name"]: o for o in self.evaluate(self.woodpecker())["options"]}
+        expected = {
+            "services.cc-ci.enable": ("boolean", False),
+            "services.cc-ci.user": ("string", "cc-ci"),
+            "services.cc-ci.stateDir": ("string matching the pattern /var/lib/.+", "/var/lib/cc-ci"),
+            "services.cc-ci.jobs": ("positive integer", 2),
+            "services.cc-ci.runner.type": ('one of "woodpecker", "drone"', "woodpecker"),
+            "services.cc-ci.runner.labels": ("attribute set of string", {"type": "cc-ci"}),
+            "services.cc-ci.janitor.enable": ("boolean", True),
+            "services.cc-ci.janitor.schedule": ("string", "hourly"),
+            "services.cc-ci.sshKeyFile": ("null or string matching the pattern /.+", None),
+            "services.cc-ci.wildcardCertificate.enable": ("boolean", False),
+        }
+        for name, (type_, default) in expected.items():
+            self.assertIn(name, options)
+            self.assertEqual(options[name]["type"], type_, name)
+            self.assertEqual(options[name]["default"], default, name)
+        # Secrets and site facts have no default: forgetting one must fail loudly.
+        for name in ["services.cc-ci.runner.secretFile", "services.cc-ci.runner.server",
+                     "services.cc-ci.domainSuffix", "services.cc-ci.abraPackage"]:
+            self.assertFalse(options[name]["hasDefault"], name)
+        for option in options.values():
+            self.assertTrue(option["description"] and len(option["description"]) > 15, option["name"])
+
+    def test_woodpecker_runner_unit_gets_secrets_as_credentials(self):
+        result = self.evaluate(self.woodpecker())
+        self.assertEqual(result["failedAssertions"], [])
+        runner = result["units"]["cc-ci-runner.service"]
+        self.assertEqual(values(runner, "Service", "User"), ["cc-ci"])
+        self.assertEqual(values(runner, "Service", "StateDirectory"), ["cc-ci"])
+        self.assertEqual(values(runner, "Service", "LoadCredential"), [
+            "runner-secret:/run/secrets/cc-ci/runner-secret",
+            "gitea-token:/run/secrets/cc-ci/gitea-token"])
+        self.assertEqual(values(runner, "Service", "ExecStart"), [
+            f"{self.store}/cc-ci/libexec/cc-ci/credential-env WOODPECKER_AGENT_SECRET=runner-secret -- "
+            f"{self.store}/woodpecker-agent/bin/woodpecker-agent"])
+        environment = dict(v.strip('"').split("=", 1) for v in values(runner, "Service", "Environment"))
+        self.assertEqual(environment["WOODPECKER_BACKEND"], "local")
+        self.assertEqual(environment["WOODPECKER_SERVER"], "woodpecker.example.org:9000")
+        self.assertEqual(environment["WOODPECKER_AGENT_LABELS"], "type=cc-ci")
+        self.assertEqual(environment["WOODPECKER_HOSTNAME"], "ci1")
+        self.assertEqual(environment["ABRA_DIR"], "/var/lib/cc-ci/abra")
+        self.assertIn(f"{self.store}/cc-ci/bin", environment["PATH"].split(":"))
+        self.assertIn(f"{self.store}/abra/bin", environment["PATH"].split(":"))
+        # No secret's path or value in the environment, only the credentials directory.
+        self.assertFalse(any("/run/secrets" in value for value in environment.values()), environment)
+        self.assertEqual(result["users"]["cc-ci"], {"isSystemUser": True, "group": "cc-ci", "home": "/var/lib/cc-ci"})
+        self.assertIn("d /var/lib/cc-ci/abra/servers/swarm1.example.org 0750 cc-ci cc-ci -", result["tmpfiles"])
+
+    def test_janitor_timer_and_traefik_certificate(self):
+        result = self.evaluate(self.woodpecker())
+        units = result["units"]
+        self.assertEqual(values(units["cc-ci-janitor.timer"], "Timer", "OnCalendar"), ["hourly"])
+        self.assertEqual(values(units["cc-ci-janitor.timer"], "Install", "WantedBy"), ["timers.target"])
+        self.assertEqual(values(units["cc-ci-janitor.service"], "Service", "ExecStart"),
+                         [f"{self.store}/cc-ci/bin/cc-ci janitor --config /etc/cc-ci/config.json"])
+        self.assertEqual(values(units["cc-ci-janitor.service"], "Service", "Type"), ["oneshot"])
+        traefik = units["traefik.service"]
+        self.assertEqual(values(traefik, "Service", "LoadCredential"), [
+            "wildcard.crt:/run/secrets/cc-ci/wildcard.crt", "wildcard.key:/run/secrets/cc-ci/wildcard.key"])
+        static = json.loads(Path(values(traefik, "Service", "ExecStart")[0].split("--configfile=")[1]).read_text())
+        dynamic = json.loads(Path(static["providers"]["file"]["filename"]).read_text())
+        self.assertEqual(dynamic["tls"]["certificates"], [{
+            "certFile": "/run/credentials/traefik.service/wildcard.crt",
+            "keyFile": "/run/credentials/traefik.service/wildcard.key"}])
+        # The store holds where the key is read from, never the key.
+        self.assertNotIn("/run/secrets", json.dumps(dynamic))
+
+        without = self.evaluate(self.woodpecker(), extra="{ services.cc-ci.janitor.enable = lib.mkForce false; "
+                                                          "services.cc-ci.wildcardCertificate.enable = lib.mkForce false; }")
+        self.assertEqual(sorted(without["units"]), ["cc-ci-runner.service"])
+
+    def test_drone_runner(self):
+        result = self.evaluate(self.woodpecker(), extra='{ services.cc-ci.runner.type = "drone"; '
+                                                        'services.cc-ci.runner.server = lib.mkForce "drone.example.org"; }')
+        runner = result["units"]["cc-ci-runner.service"]
+        environment = dict(v.strip('"').split("=", 1) for v in values(runner, "Service", "Environment"))
+        self.assertEqual(environment["DRONE_RPC_HOST"], "drone.example.org")
+        self.assertEqual(environment["DRONE_RPC_PROTO"], "https")
+        self.assertEqual(environment["DRONE_RUNNER_LABELS"], "type:cc-ci")
+        self.assertIn("ABRA_DIR:/var/lib/cc-ci/abra", environment["DRONE_RUNNER_ENVIRON"].split(","))
+        self.assertNotIn("WOODPECKER_SERVER", environment)
+        self.assertEqual(values(runner, "Service", "ExecStart"), [
+            f"{self.store}/cc-ci/libexec/cc-ci/credential-env DRONE_RPC_SECRET=runner-secret -- "
+            f"{self.store}/drone-runner-exec/bin/drone-runner-exec"])
+        code, output = verify_units(result["units"], self.folder / "units")
+        self.assertEqual((code, output), (0, ""))
+
+    def test_generated_units_pass_systemd_analyze_verify(self):
+        units = self.evaluate(self.woodpecker())["units"]
+        self.assertEqual(sorted(units), ["cc-ci-janitor.service", "cc-ci-janitor.timer",
+                                         "cc-ci-runner.service", "traefik.service"])
+        code, output = verify_units(units, self.folder / "units")
+        self.assertNotIn("Unknown key", output)
+        self.assertEqual((code, output), (0, ""))
+
+    def test_misspelt_unit_key_is_caught_by_verify(self):
+        units = self.evaluate(self.woodpecker(), extra='{ systemd.services.cc-ci-runner.serviceConfig.ExecStrat = "x"; }')["units"]
+        code, output = verify_units(units, self.folder / "units")
+        self.assertIn("Unknown key 'ExecStrat' in section [Service]", output)
+
+    def test_misspelt_option_fails_evaluation(self):
+        error = self.evaluation_error(self.woodpecker(), extra="{ services.cc-ci.jbos = 3; }")
+        self.assertIn("The option `services.cc-ci.jbos' does not exist", error)
+        error = self.evaluation_error(self.woodpecker(), extra='{ systemd.services.cc-ci-runner.wantedby = [ "x" ]; }')
+        self.assertIn("The option `systemd.services.cc-ci-runner.wantedby' does not exist", error)
+
+    def test_wrong_type_and_missing_value_fail_evaluation(self):
+        error = self.evaluation_error(self.woodpecker(), extra='{ services.cc-ci.jobs = "four"; }')
+        self.assertIn("The option `services.cc-ci.jobs'", error)
+        self.assertIn("is not of type `positive integer'", error)
+        error = self.evaluation_error(self.woodpecker(), extra='{ services.cc-ci.runner.type = "jenkins"; }')
+        self.assertIn('not of type `one of "woodpecker", "drone"\'', error)
+        no_server = self.woodpecker().read_text().replace('server = "woodpecker.example.org:9000";', "").replace(
+            "../../../nix", f"{SOURCE}/nix")
+        error = self.evaluation_error(no_server)
+        self.assertIn("The option `services.cc-ci.runner.server' is used but not defined", error)
+
+    def test_mkoption_takes_a_closed_argument_set(self):
+        error = self.evaluation_error(self.woodpecker(), extra=(
+            "{ options.services.extra = (import " + str(STUB_NIXPKGS / "lib.nix") +
+            ').mkOption { descripton = "typo"; }; }'))
+        self.assertIn("unexpected argument 'descripton'", error)
+
+    def test_secret_in_the_store_is_refused(self):
+        result = self.evaluate(self.woodpecker(), extra='{ services.cc-ci.credentials.leak = "/nix/store/abc-secret"; }')
+        self.assertEqual(len(result["failedAssertions"]), 1)
+        # As in NixOS, a failed assertion stops the system from being built.
+        process, _ = nix_eval(self.woodpecker(), self.store, '{ services.cc-ci.credentials.leak = "/nix/store/abc-secret"; }',
+                              attribute="toplevel.drvPath")
+        self.assertNotEqual(process.returncode, 0)
+        self.assertIn("Failed assertions:\n       - services.cc-ci.credentials.leak", process.stderr)
+        self.assertIn("services.cc-ci.credentials.leak is in the Nix store", result["failedAssertions"][0])
+        error = self.evaluation_error(self.woodpecker(), extra='{ services.cc-ci.runner.secretFile = lib.mkForce "relative/path"; }')
+        self.assertIn("services.cc-ci.runner.secretFile", error)
+
+    def test_disabled_module_adds_nothing(self):
+        result = self.evaluate("{ ... }: { services.cc-ci.enable = false; }")
+        self.assertEqual(result["units"], {})
+        self.assertEqual(result["etc"], {})
+
+    def test_generated_config_is_accepted_by_cc_ci(self):
+        result = self.evaluate(self.woodpecker())
+        config = self.folder / "config.json"
+        config.write_text(result["etc"]["cc-ci/config.json"])
+        self.assertEqual(json.loads(config.read_text())["server"], ["swarm1.example.org:4", "swarm2.example.org:1"])
+        process = subprocess.run([CC_CI, "list", "--config", str(config)], capture_output=True, text=True,
+                                 env={k: v for k, v in os.environ.items() if not k.startswith("CC_CI_")} |
+                                 {"CC_CI": CC_CI})
+        self.assertEqual(process.returncode, 0, process.stderr)
+        for recipe in ["custom-html", "gitea", "nextcloud", "keycloak", "hedgedoc", "matrix-synapse"]:
+            self.assertIn(recipe, process.stdout)
+
+    # ------------------------------------------------------------ flakes
+
+    def flake(self, *args, folder=None):
+        return subprocess.run(["nix", *FLAKES, *args, *NO_NETWORK, "--no-write-lock-file"],
+                              capture_output=True, text=True, timeout=300, cwd=folder or SOURCE)
+
+    def test_flake_check_base(self):
+        process = self.flake("flake", "check", "--override-input", "nixpkgs", f"path:{STUB_NIXPKGS}", str(SOURCE))
+        self.assertEqual(process.returncode, 0, process.stderr)
+        process = self.flake("eval", "--json", "--override-input", "nixpkgs", f"path:{STUB_NIXPKGS}",
+                             f"{SOURCE}#packages.x86_64-linux.default.name")
+        self.assertEqual(json.loads(process.stdout), "cc-ci-0.1.0", process.stderr)
+
+    def instance(self, *args):
+        overrides = ["--override-input", "nixpkgs", f"path:{STUB_NIXPKGS}",
+                     "--override-input", "sops-nix", f"path:{STUB_SOPS_NIX}",
+                     "--override-input", "cc-ci", f"git+file://{SOURCE}"]
+        return self.flake(*args[:-1], *overrides, args[-1])
+
+    def test_flake_check_instance_example(self):
+        process = self.instance("flake", "check", str(INSTANCE))
+        self.assertEqual(process.returncode, 0, process.stderr)
+        process = self.instance("eval", "--json", f"{INSTANCE}#nixosConfigurations.ci.config.system.build.units")
+        self.assertEqual(process.returncode, 0, process.stderr)
+        runner = json.loads(process.stdout)["cc-ci-runner.service"]
+        # The sops-nix secrets' runtime paths, handed over as credentials.
+        self.assertEqual(values(runner, "Service", "LoadCredential"), [
+            "runner-secret:/run/secrets/runner_secret", "ssh-key:/run/secrets/ssh_key",
+            "gitea-token:/run/secrets/gitea_token"])
+        for name in ["runner_secret", "gitea_token", "ssh_key", "wildcard_certificate", "wildcard_key"]:
+            process = self.instance("eval", "--raw", f"{INSTANCE}#nixosConfigurations.ci.config.sops.secrets.{name}.key")
+            self.assertEqual(process.stdout, name, process.stderr)
+
+    # ------------------------------------------------------------ secrets
+
+    def test_repository_secrets_check_passes(self):
+        process = subprocess.run([sys.executable, str(HERE / "check_secrets.py"), str(SOURCE)],
+                                 capture_output=True, text=True)
+        self.assertEqual(process.returncode, 0, process.stdout + process.stderr)
+        self.assertRegex(process.stdout, r"checked \d+ tracked files, 1 sops configuration\(s\): 0 problem\(s\)")
+
+    def planted_repository(self):
+        """A git repository holding a copy of the instance example, to plant mistakes in."""
+        repository = self.folder / "repository"
+        shutil.copytree(INSTANCE, repository / "instance")
+        subprocess.run(["git", "init", "-q", str(repository)], check=True)
+        return repository
+
+    def secrets_problems(self, repository):
+        subprocess.run(["git", "-C", str(repository), "add", "-A"], check=True)
+        files = check_secrets.tracked_files(repository)
+        return check_secrets.check_sops_configs(repository, files) + check_secrets.check_leaks(files)
+
+    def test_secrets_check_catches_plaintext_recipients_and_keys(self):
+        repository = self.planted_repository()
+        self.assertEqual(self.secrets_problems(repository), [])
+        secrets = repository / "instance" / "secrets" / "ci.yaml"
+        original = secrets.read_text()
+
+        secrets.write_text(re.sub(r"(?m)^gitea_token: .*$", "gitea_token: hunter2", original))
+        self.assertTrue(any("gitea_token is not encrypted" in p for p in self.secrets_problems(repository)))
+
+        other = subprocess.run(["age-keygen"], capture_output=True, text=True, check=True).stdout
+        other_recipient = re.search(r"public key: (age1\w+)", other).group(1)
+        secrets.write_text(original)
+        config = repository / "instance" / ".sops.yaml"
+        config.write_text(config.read_text().replace("      age1", f"      {other_recipient},age1"))
+        self.assertTrue(any("but .sops.yaml names" in p for p in self.secrets_problems(repository)))
+
+        (repository / "key.txt").write_text(other)
+        self.assertTrue(any("key.txt:3: private key material" in p for p in self.secrets_problems(repository)))
+        (repository / "key.txt").write_text("gitea_token = '" + "a1b2c3d4e5" * 4 + "'\n")  # made here: not tracked
+        self.assertTrue(any("credential assignment" in p for p in self.secrets_problems(repository)))
+
+        (repository / "instance" / "secrets" / "extra.yaml").write_text("password: plain\n")
+        self.assertTrue(any("extra.yaml: not a sops file" in p for p in self.secrets_problems(repository)))
+
+    def test_sops_format_round_trip(self):
+        identity = self.folder / "key.txt"
+        subprocess.run(["age-keygen", "-o", str(identity)], check=True, capture_output=True)
+        recipient = subprocess.run(["age-keygen", "-y", str(identity)], check=True, capture_output=True,
+                                   text=True).stdout.strip()
+        secrets = {"token": "not-a-real-token", "pem": "-----BEGIN X-----\nabc\n-----END X-----\n"}
+        document = yaml.safe_load(sops_format.dump(sops_format.encrypt(secrets, [recipient])))
+        self.assertEqual(sops_format.decrypt(document, identity), secrets)
+        self.assertNotIn("not-a-real-token", sops_format.dump(document))
+        # Swapping two encrypted values breaks their additional data (the key path).
+        document["token"], document["pem"] = document["pem"], document["token"]
+        with self.assertRaises(Exception):
+            sops_format.decrypt(document, identity)
+
+
+class PipelineTest(SandboxTestCase):
+    """The example pipelines' commands, run as their runner would run them on
+    the host: against the fake abra, with the config the module generates."""
+
+    def run_pipeline(self, file, substitute, environment):
+        pipeline = yaml.safe_load((SOURCE / "nix" / "pipelines" / file).read_text())
+        steps = pipeline["steps"]
+        self.assertEqual([s["name"] for s in steps], ["deploy, probe, tear down", "publish results"])
+        workspace = self.folder / "workspace"
+        workspace.mkdir()
+        outcomes = []
+        for step in steps:
+            script = "set -e\n" + "\n".join(substitute(command) for command in step["commands"])
+            process = subprocess.run(["bash", "-c", script], cwd=workspace, capture_output=True, text=True,
+                                     env=self.environment(environment), timeout=180)
+            outcomes.append(process)
+        return pipeline, outcomes
+
+    def module_config(self):
+        store = make_store(self.folder / "store")
+        configuration = CONFIGS / "woodpecker.nix"
+        sandbox = json.loads(self.sandbox.config.read_text())
+        extra = ('{ services.cc-ci.servers = lib.mkForce { default = { }; }; services.cc-ci.extraSettings = '
+                 f'{{ ca_file = "{sandbox["ca_file"]}"; connect_to = [ "{sandbox["connect_to"][0]}" ]; '
+                 f'domain_suffix = "{sandbox["domain_suffix"]}"; }}; }}')
+        process, result = nix_eval(configuration, store, extra)
+        self.assertEqual(process.returncode, 0, process.stderr)
+        config = self.folder / "config.json"
+        config.write_text(result["etc"]["cc-ci/config.json"])
+        self.path = f"{store}/cc-ci/bin:{os.environ['PATH']}"  # the runner unit's PATH holds cc-ci
+        return config
+
+    def check_published(self, outcomes, reports, build):
+        test, publish = outcomes
+        self.assertEqual(test.returncode, 0, test.stdout + test.stderr)
+        self.assertEqual(publish.returncode, 0, publish.stdout + publish.stderr)
+        target = reports / "custom-html" / build
+        results = json.loads((target / "results.json").read_text())
+        self.assertEqual([(r["recipe"], r["status"]) for r in results["recipes"]], [("custom-html", "passed")])
+        self.assertIn("<testsuites", (target / "junit.xml").read_text())
+        self.assertEqual((reports / "custom-html" / "latest").resolve(), target.resolve())
+        self.assert_nothing_left()
+
+    def test_woodpecker_pipeline_runs_cc_ci_and_publishes(self):
+        reports = self.folder / "reports"
+        known = {"CI_REPO_NAME": "custom-html", "CI_PIPELINE_NUMBER": "7"}
+
+        def substitute(command):  # what Woodpecker does to the file before the shell sees it
+            command = re.sub(r"(?<!\$)\$(CI_[A-Z_]+)", lambda m: known[m.group(1)], command)
+            return command.replace("$$", "$")
+
+        pipeline, outcomes = self.run_pipeline("woodpecker.yaml", substitute, {
+            "CC_CI_CONFIG": str(self.module_config()), "CC_CI_REPORTS_DIR": str(reports), "PATH": self.path})
+        self.assertEqual(pipeline["labels"], {"type": "cc-ci"})
+        self.assertEqual(pipeline["steps"][1]["when"], [{"status": ["success", "failure"]}])
+        self.check_published(outcomes, reports, "7")
+
+        # The second run starts from the first one's history.
+        _, outcomes = self.run_pipeline_again("woodpecker.yaml", substitute, reports, known)
+        self.assertEqual(outcomes[0].returncode, 0, outcomes[0].stderr)
+
+    def run_pipeline_again(self, file, substitute, reports, known):
+        shutil.rmtree(self.folder / "workspace")
+        known["CI_PIPELINE_NUMBER"] = "8"
+        pipeline, outcomes = self.run_pipeline(file, substitute, {
+            "CC_CI_CONFIG": str(self.folder / "config.json"), "CC_CI_REPORTS_DIR": str(reports), "PATH": self.path})
+        self.assertTrue((reports / "custom-html" / "8" / "results.json").exists())
+        return pipeline, outcomes
+
+    def test_drone_pipeline_runs_cc_ci_and_publishes(self):
+        reports = self.folder / "reports"
+        pipeline, outcomes = self.run_pipeline("drone.yml", lambda command: command, {
+            "CC_CI_CONFIG": str(self.module_config()), "CC_CI_REPORTS_DIR": str(reports),
+            "DRONE_REPO_NAME": "custom-html", "DRONE_BUILD_NUMBER": "3", "PATH": self.path})
+        self.assertEqual((pipeline["type"], pipeline["node"]), ("exec", {"type": "cc-ci"}))
+        self.assertEqual(pipeline["steps"][1]["when"], {"status": ["success", "failure"]})
+        self.check_published(outcomes, reports, "3")
+
+
+class CredentialEnvTest(unittest.TestCase):
+    SCRIPT = str(SOURCE / "core" / "libexec" / "credential-env")
+
+    def setUp(self):
+        self.folder = Path(tempfile.mkdtemp(prefix="cc-ci-credentials-"))
+        (self.folder / "runner-secret").write_text("s3cret-value\n")
+
+    def tearDown(self):
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def run_script(self, *args, directory=True):
+        env = {"PATH": os.environ["PATH"]}
+        if directory:
+            env["CREDENTIALS_DIRECTORY"] = str(self.folder)
+        return subprocess.run([self.SCRIPT, *args], capture_output=True, text=True, env=env)
+
+    def test_exports_the_credential_and_runs_the_command(self):
+        process = self.run_script("AGENT_SECRET=runner-secret", "--", "sh", "-c", 'printf "[%s]" "$AGENT_SECRET"')
+        self.assertEqual((process.returncode, process.stdout, process.stderr), (0, "[s3cret-value]", ""))
+
+    def test_clear_one_line_errors(self):
+        cases = [
+            (("AGENT_SECRET=missing", "--", "true"), True, "credential 'missing' is missing"),
+            (("AGENT_SECRET=runner-secret", "--", "true"), False, "CREDENTIALS_DIRECTORY is not set"),
+            (("AGENT_SECRET=../etc/passwd", "--", "true"), True, "is not a credential name"),
+            (("BAD-NAME=runner-secret", "--", "true"), True, "is not an environment variable name"),
+            (("AGENT_SECRET=runner-secret", "true"), True, "expected VARIABLE=CREDENTIAL"),
+            (("AGENT_SECRET=runner-secret", "--"), True, "missing the command"),
+        ]
+        for args, directory, message in cases:
+            process = self.run_script(*args, directory=directory)
+            self.assertEqual(process.returncode, 2, args)
+            self.assertEqual(len(process.stderr.strip().splitlines()), 1, process.stderr)
+            self.assertIn(message, process.stderr)
+            self.assertNotIn("s3cret", process.stderr)
+
+
+def run(argv):
+    """`--list` prints the test names (Meson registers each); otherwise runs the named tests."""
+    cases = {case.__name__: case for case in (NixTestCase, PipelineTest, CredentialEnvTest)}
+    if argv == ["--list"]:
+        for case in cases.values():
+            for name in sorted(unittest.defaultTestLoader.getTestCaseNames(case)):
+                print(name)
+        return 0
+    by_name = {name: case for case in cases.values() for name in unittest.defaultTestLoader.getTestCaseNames(case)}
+    unknown = [name for name in argv if name not in by_name]
+    if not argv or unknown:
+        print(f"give test names (see --list); unknown: {unknown}", file=sys.stderr)
+        return 2
+    result = unittest.TextTestRunner(verbosity=2).run(unittest.TestSuite(by_name[n](n) for n in argv))
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1:]))
