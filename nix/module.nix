@@ -15,6 +15,9 @@ let
 
   cfg = config.services.cc-ci;
 
+  # No server given means abra's local one, as cc-ci's own default.
+  servers = if cfg.servers == { } then { default.capacity = 1; } else cfg.servers;
+
   # A decrypted secret's runtime location. A string, not a Nix path: a path
   # literal would be copied into the world-readable store.
   secretPath = types.strMatching "/.+";
@@ -30,7 +33,7 @@ let
   ccciSettings = {
     plugins = [ "${cfg.package}/lib/cc-ci/plugins" ] ++ cfg.extraPlugins;
     abra = lib.getExe cfg.abraPackage;
-    server = lib.mapAttrsToList (name: server: "${name}:${toString server.capacity}") cfg.servers;
+    server = lib.mapAttrsToList (name: server: "${name}:${toString server.capacity}") servers;
     domain_suffix = cfg.domainSuffix;
     inherit (cfg) jobs;
   } // cfg.extraSettings;
@@ -47,6 +50,28 @@ let
   sshCredential = lib.optional (cfg.sshKeyFile != null) "ssh-key:${cfg.sshKeyFile}";
 
   credentialEnv = "${cfg.package}/libexec/cc-ci/credential-env";
+
+  # One oneshot per server registers it with abra the first time (abra makes
+  # servers/<name>), so a rebuilt host needs no hand-run `abra server add`.
+  # abra 0.13 refuses to run without a terminal: script(1) gives it one.
+  serverUnit = name: "cc-ci-abra-server-${name}";
+  serverUnits = map (name: "${serverUnit name}.service") (lib.attrNames servers);
+  registerServer = name: {
+    description = "Register ${name} with abra for cc-ci";
+    wants = [ "network-online.target" ];
+    after = [ "network-online.target" ];
+    wantedBy = [ "multi-user.target" ];
+    unitConfig.ConditionPathExists = "!${cfg.abraDir}/servers/${name}";
+    environment.ABRA_DIR = cfg.abraDir;
+    path = [ pkgs.openssh ];
+    serviceConfig = sandboxing // {
+      Type = "oneshot";
+      RemainAfterExit = true;
+      LoadCredential = sshCredential;
+      ExecStart = "${pkgs.util-linux}/bin/script --quiet --return --command "
+        + "'${lib.getExe cfg.abraPackage} -n server add ${if name == "default" then "--local" else name}' /dev/null";
+    };
+  };
 
   # The runner's own secret is exported as the variable the runner reads; the
   # other credentials stay files under $CREDENTIALS_DIRECTORY for the steps.
@@ -340,24 +365,26 @@ in
           # Reports are kept for a month; the JSON history cc-ci reads needs only the last.
           "e ${cfg.reportsDir} - - - 30d"
         ]
-        ++ lib.mapAttrsToList (name: _: "d ${cfg.abraDir}/servers/${name} 0750 ${cfg.user} ${cfg.group} -") cfg.servers;
+        ;
 
-      systemd.services.${runnerUnit} = {
-        description = "${cfg.runner.type} runner executing cc-ci pipelines";
-        wantedBy = [ "multi-user.target" ];
-        wants = [ "network-online.target" ];
-        after = [ "network-online.target" ];
-        path = [ cfg.package cfg.abraPackage pkgs.git pkgs.openssh pkgs.bash ];
-        environment = runner.environment // runEnvironment // { CC_CI_CREDENTIALS_DIRECTORY = runnerCredentials; };
-        serviceConfig = sandboxing // {
-          ExecStart = "${credentialEnv} ${runner.secretVariable}=runner-secret -- ${runner.executable}";
-          LoadCredential = [ "runner-secret:${cfg.runner.secretFile}" ] ++ sshCredential
-            ++ lib.mapAttrsToList (name: path: "${name}:${path}") cfg.credentials;
-          Restart = "on-failure";
-          RestartSec = 10;
-          # A run tears its apps down on SIGTERM; give it time before SIGKILL.
-          TimeoutStopSec = 900;
-          KillMode = "mixed";
+      systemd.services = lib.mapAttrs' (name: _: lib.nameValuePair (serverUnit name) (registerServer name)) servers // {
+        ${runnerUnit} = {
+          description = "${cfg.runner.type} runner executing cc-ci pipelines";
+          wantedBy = [ "multi-user.target" ];
+          wants = [ "network-online.target" ] ++ serverUnits;
+          after = [ "network-online.target" ] ++ serverUnits;
+          path = [ cfg.package cfg.abraPackage pkgs.git pkgs.openssh pkgs.bash ];
+          environment = runner.environment // runEnvironment // { CC_CI_CREDENTIALS_DIRECTORY = runnerCredentials; };
+          serviceConfig = sandboxing // {
+            ExecStart = "${credentialEnv} ${runner.secretVariable}=runner-secret -- ${runner.executable}";
+            LoadCredential = [ "runner-secret:${cfg.runner.secretFile}" ] ++ sshCredential
+              ++ lib.mapAttrsToList (name: path: "${name}:${path}") cfg.credentials;
+            Restart = "on-failure";
+            RestartSec = 10;
+            # A run tears its apps down on SIGTERM; give it time before SIGKILL.
+            TimeoutStopSec = 900;
+            KillMode = "mixed";
+          };
         };
       };
     }
@@ -365,8 +392,8 @@ in
     (mkIf cfg.janitor.enable {
       systemd.services.cc-ci-janitor = {
         description = "Remove cc-ci test apps whose run has died";
-        after = [ "network-online.target" ];
-        wants = [ "network-online.target" ];
+        after = [ "network-online.target" ] ++ serverUnits;
+        wants = [ "network-online.target" ] ++ serverUnits;
         path = [ cfg.abraPackage pkgs.openssh ];
         environment = runEnvironment;
         serviceConfig = sandboxing // {

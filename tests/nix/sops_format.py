@@ -160,7 +160,7 @@ SOPS_CONFIG = """\
 # no real secret. Replace it with your own recipients and re-create the file
 # with `sops secrets/ci.yaml` (docs/rebuild.md).
 creation_rules:
-  - path_regex: ^secrets/[^/]+\\.yaml$
+  - path_regex: secrets/[^/]+\\.yaml$
     age: >-
       {recipients}
 """

@@ -8,6 +8,7 @@ real build, a real nixos-rebuild) is listed in docs/rebuild.md."""
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -58,7 +59,8 @@ def nix_eval(configuration, store_root, extra="", attribute="report"):
 
 def make_store(root):
     """The stub packages' directories, with the executables the units name:
-    cc-ci's are the real build's, abra is the fake abra, the rest do nothing."""
+    cc-ci's are the real build's, abra is the fake abra, script is util-linux's,
+    the rest do nothing."""
     cc_ci = root / "cc-ci"
     (cc_ci / "bin").mkdir(parents=True)
     (cc_ci / "libexec" / "cc-ci").mkdir(parents=True)
@@ -68,6 +70,8 @@ def make_store(root):
     (cc_ci / "lib" / "cc-ci" / "plugins").symlink_to(RECIPES)
     (root / "abra" / "bin").mkdir(parents=True)
     (root / "abra" / "bin" / "abra").symlink_to(SOURCE / "tests" / "fake_abra" / "abra")
+    (root / "util-linux" / "bin").mkdir(parents=True)
+    (root / "util-linux" / "bin" / "script").symlink_to(shutil.which("script"))
     for name in STUB_EXECUTABLES:
         (root / name / "bin").mkdir(parents=True)
         program = root / name / "bin" / name
@@ -183,7 +187,28 @@ class NixTestCase(unittest.TestCase):
         # No secret's path or value in the environment, only the credentials directory.
         self.assertFalse(any("/run/secrets" in value for value in environment.values()), environment)
         self.assertEqual(result["users"]["cc-ci"], {"isSystemUser": True, "group": "cc-ci", "home": "/var/lib/cc-ci"})
-        self.assertIn("d /var/lib/cc-ci/abra/servers/swarm1.example.org 0750 cc-ci cc-ci -", result["tmpfiles"])
+        self.assertEqual(values(runner, "Unit", "After"), [
+            "network-online.target", "cc-ci-abra-server-swarm1.example.org.service",
+            "cc-ci-abra-server-swarm2.example.org.service"])
+
+    def test_servers_are_registered_with_abra_once(self):
+        units = self.evaluate(self.woodpecker())["units"]
+        unit = units["cc-ci-abra-server-swarm1.example.org.service"]
+        self.assertEqual(values(unit, "Unit", "ConditionPathExists"), ["!/var/lib/cc-ci/abra/servers/swarm1.example.org"])
+        self.assertEqual(values(unit, "Service", "Type"), ["oneshot"])
+        self.assertEqual(values(unit, "Service", "User"), ["cc-ci"])
+        # The command itself, run against the fake abra (which, like abra 0.13, needs a terminal).
+        abra_dir = self.folder / "abra"
+        command = shlex.split(values(unit, "Service", "ExecStart")[0])
+        process = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                                 env={"PATH": os.environ["PATH"], "ABRA_DIR": str(abra_dir)})
+        self.assertEqual(process.returncode, 0, process.stdout + process.stderr)
+        self.assertTrue((abra_dir / "servers" / "swarm1.example.org").is_dir())
+        # No server named: abra's local server, as cc-ci's default.
+        local = self.evaluate(self.woodpecker(), extra="{ services.cc-ci.servers = lib.mkForce { }; }")
+        unit = local["units"]["cc-ci-abra-server-default.service"]
+        self.assertIn("-n server add --local", values(unit, "Service", "ExecStart")[0])
+        self.assertEqual(json.loads(local["etc"]["cc-ci/config.json"])["server"], ["default:1"])
 
     def test_janitor_timer_and_traefik_certificate(self):
         result = self.evaluate(self.woodpecker())
@@ -206,7 +231,9 @@ class NixTestCase(unittest.TestCase):
 
         without = self.evaluate(self.woodpecker(), extra="{ services.cc-ci.janitor.enable = lib.mkForce false; "
                                                           "services.cc-ci.wildcardCertificate.enable = lib.mkForce false; }")
-        self.assertEqual(sorted(without["units"]), ["cc-ci-runner.service"])
+        self.assertEqual(sorted(without["units"]), ["cc-ci-abra-server-swarm1.example.org.service",
+                                                    "cc-ci-abra-server-swarm2.example.org.service",
+                                                    "cc-ci-runner.service"])
 
     def test_drone_runner(self):
         result = self.evaluate(self.woodpecker(), extra='{ services.cc-ci.runner.type = "drone"; '
@@ -226,7 +253,9 @@ class NixTestCase(unittest.TestCase):
 
     def test_generated_units_pass_systemd_analyze_verify(self):
         units = self.evaluate(self.woodpecker())["units"]
-        self.assertEqual(sorted(units), ["cc-ci-janitor.service", "cc-ci-janitor.timer",
+        self.assertEqual(sorted(units), ["cc-ci-abra-server-swarm1.example.org.service",
+                                         "cc-ci-abra-server-swarm2.example.org.service",
+                                         "cc-ci-janitor.service", "cc-ci-janitor.timer",
                                          "cc-ci-runner.service", "traefik.service"])
         code, output = verify_units(units, self.folder / "units")
         self.assertNotIn("Unknown key", output)

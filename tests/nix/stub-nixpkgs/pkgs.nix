@@ -61,6 +61,7 @@ let
     gnused = stub "gnused" { meta.mainProgram = "sed"; };
     systemd = stub "systemd" { meta.mainProgram = "systemctl"; };
     traefik = stub "traefik" { };
+    util-linux = stub "util-linux" { meta.mainProgram = "script"; };
     woodpecker-agent = stub "woodpecker-agent" { };
     drone-runner-exec = stub "drone-runner-exec" { };
     sops = stub "sops" { };
