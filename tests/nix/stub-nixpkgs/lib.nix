@@ -217,29 +217,26 @@ let
       check = v: isList v && all t.check v;
       merge = loc: defs: concatLists (map (d: genList (i: t.merge (loc ++ [ "[${toString i}]" ]) [ { inherit (d) file; value = elemAt d.value i; } ]) (length d.value)) defs);
     };
+    # Each name's definitions merged by the element type: { name, merged }.
+    # Only a name's value is evaluated lazily; whether it is defined is not.
+    mergeAttrs = loc: t: defs:
+      let
+        pushed = concatMap (d: map (value: { inherit (d) file; inherit value; }) (pushDownProperties d.value)) defs;
+        names = unique (concatMap (d: attrNames d.value) pushed);
+        definitionsOf = n: concatMap (d: optional (d.value ? ${n}) { inherit (d) file; value = d.value.${n}; }) pushed;
+      in
+      map (n: { name = n; merged = mergeDefinitions (loc ++ [ n ]) t (definitionsOf n); }) names;
     attrsOf = t: mkOptionType {
       name = "attrsOf"; description = "attribute set of ${t.description}";
       check = isAttrs;
       merge = loc: defs:
-        let
-          pushed = concatMap (d: map (value: { inherit (d) file; inherit value; }) (pushDownProperties d.value)) defs;
-          names = unique (concatMap (d: attrNames d.value) pushed);
-          evalName = n: mergeDefinitions (loc ++ [ n ]) t (concatMap (d: optional (d.value ? ${n}) { inherit (d) file; value = d.value.${n}; }) pushed);
-          evaluated = map (n: { name = n; merged = evalName n; }) names;
-        in
-        listToAttrs (map (e: nameValuePair e.name e.merged.value) (filter (e: e.merged.isDefined) evaluated));
+        listToAttrs (map (e: nameValuePair e.name e.merged.value) (filter (e: e.merged.isDefined) (mergeAttrs loc t defs)));
     };
     # As attrsOf, but a value is only evaluated when it is used (system.build).
     lazyAttrsOf = t: mkOptionType {
       name = "lazyAttrsOf"; description = "lazy attribute set of ${t.description}";
       check = isAttrs;
-      merge = loc: defs:
-        let
-          pushed = concatMap (d: map (value: { inherit (d) file; inherit value; }) (pushDownProperties d.value)) defs;
-          names = unique (concatMap (d: attrNames d.value) pushed);
-        in
-        listToAttrs (map (n: nameValuePair n
-          (mergeDefinitions (loc ++ [ n ]) t (concatMap (d: optional (d.value ? ${n}) { inherit (d) file; value = d.value.${n}; }) pushed)).value) names);
+      merge = loc: defs: listToAttrs (map (e: nameValuePair e.name e.merged.value) (mergeAttrs loc t defs));
     };
     # Lists concatenate, scalars must agree: how NixOS merges a unit's settings.
     unitOption = mkOptionType {
