@@ -41,11 +41,6 @@ fs::path default_state_dir() {
   return home() / ".local" / "state" / "cc-ci";
 }
 
-fs::path shared_abra_dir() {
-  if (const char* dir = std::getenv("ABRA_DIR"); dir && *dir) return dir;
-  return home() / ".abra";
-}
-
 RunningMarker::RunningMarker(const fs::path& state_dir, const std::string& domain)
     : path_(state_dir / "running" / domain) {
   std::error_code error;

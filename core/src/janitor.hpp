@@ -35,7 +35,4 @@ struct Leftover {
 std::vector<Leftover> find_leftovers(const std::filesystem::path& abra_dir, const std::string& suffix,
                                      const std::filesystem::path& state_dir);
 
-/// The shared ABRA_DIR: $ABRA_DIR, else ~/.abra.
-std::filesystem::path shared_abra_dir();
-
 }  // namespace ccci

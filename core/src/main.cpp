@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "ccci/abra_client.hpp"
 #include "janitor.hpp"
 #include "lifecycle.hpp"
 #include "plugin_loader.hpp"
@@ -251,7 +252,7 @@ int command_janitor(const Settings& settings, bool dry_run) {
     throw UsageError(
         "no domain suffix: the janitor only removes apps named <recipe[:4]>-<6 hex>.<suffix>; give "
         "--domain-suffix, CC_CI_DOMAIN_SUFFIX or \"domain_suffix\" in cc-ci.json");
-  const auto abra_dir = shared_abra_dir();
+  const auto abra_dir = default_abra_dir();
   const auto leftovers = find_leftovers(abra_dir, settings.domain_suffix, default_state_dir());
   if (leftovers.empty()) {
     std::cout << "janitor: nothing left behind under " << (abra_dir / "servers").string() << std::endl;

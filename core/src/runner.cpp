@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "ccci/abra_client.hpp"
 #include "janitor.hpp"
 
 namespace ccci {
@@ -33,7 +34,7 @@ std::string random_hex(size_t digits) {
 // run adds at the top level stays its own.
 void prepare_abra_dir(const fs::path& target) {
   fs::create_directories(target);
-  const fs::path base = shared_abra_dir();
+  const fs::path base = default_abra_dir();
   std::error_code error;
   if (!fs::is_directory(base, error)) return;
   for (const auto& entry : fs::directory_iterator(base)) {

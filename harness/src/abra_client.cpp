@@ -196,6 +196,12 @@ std::string AbraClient::app_run(const std::string& domain, const std::string& se
   return redactor_.apply(result.output);
 }
 
+std::filesystem::path default_abra_dir() {
+  if (const char* dir = std::getenv("ABRA_DIR"); dir && *dir) return dir;
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path(home && *home ? home : ".") / ".abra";
+}
+
 void AbraClient::set_env(const std::string& domain, const std::string& key, const std::string& value) {
   const std::string line = key + "=" + value;
   if (plan_) {
@@ -203,9 +209,7 @@ void AbraClient::set_env(const std::string& domain, const std::string& key, cons
     return;
   }
   namespace fs = std::filesystem;
-  const fs::path root = settings_.abra_dir.empty()
-                            ? fs::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".abra"
-                            : fs::path(settings_.abra_dir);
+  const fs::path root = settings_.abra_dir.empty() ? default_abra_dir() : fs::path(settings_.abra_dir);
   fs::path env_file;
   std::error_code error;
   for (const auto& server : fs::directory_iterator(root / "servers", error))

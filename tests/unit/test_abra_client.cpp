@@ -47,6 +47,23 @@ TEST_SUITE("abra client") {
     CHECK(fake.log.find("-> exited 0") != std::string::npos);
   }
 
+  TEST_CASE("without an ABRA_DIR of its own the client edits the env files abra itself would use") {
+    FakeAbra fake;
+    const std::string domain = "cust-def456.cc-ci.test";
+    fake.abra.app_new("custom-html", "default", domain);
+    Redactor redactor;
+    AbraClient inheriting({.executable = test::fake_abra().string()}, redactor, [](std::string_view) {});
+    {
+      const test::ScopedEnvironment abra_dir("ABRA_DIR", (fake.folder.path() / "abra").string());
+      CHECK(default_abra_dir() == fake.folder.path() / "abra");
+      inheriting.set_env(domain, "EXTRA", "1");
+    }
+    CHECK(test::read_file(fake.env_file(domain)).find("EXTRA=1") != std::string::npos);
+    const test::ScopedEnvironment no_abra_dir("ABRA_DIR", "");
+    const test::ScopedEnvironment home("HOME", "/home/maintainer");
+    CHECK(default_abra_dir() == std::filesystem::path("/home/maintainer/.abra"));
+  }
+
   TEST_CASE("without a terminal the fake fails like abra 0.13, which is why the client uses one") {
     const auto result = run_command({.argv = {test::fake_abra().string(), "-n", "server", "ls"}});
     CHECK(result.exit_code == 1);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <string>
@@ -20,6 +21,9 @@ class BOOST_SYMBOL_VISIBLE AbraFailure : public CheckFailure {
  public:
   using CheckFailure::CheckFailure;
 };
+
+/// Where abra keeps its state when it is given no ABRA_DIR: $ABRA_DIR, else ~/.abra.
+std::filesystem::path default_abra_dir();
 
 struct AbraSettings {
   std::string executable = "abra";             ///< path, or a name looked up on PATH
