@@ -42,7 +42,7 @@ let
   runEnvironment = {
     ABRA_DIR = cfg.abraDir;
     CC_CI_CONFIG = "/etc/cc-ci/config.json";
-    CC_CI_STATE_DIR = "${cfg.stateDir}/running";
+    CC_CI_STATE_DIR = cfg.stateDir; # cc-ci keeps its run markers in running/ there
     CC_CI_REPORTS_DIR = cfg.reportsDir;
   };
 

@@ -191,6 +191,16 @@ class NixTestCase(unittest.TestCase):
             "network-online.target", "cc-ci-abra-server-swarm1.example.org.service",
             "cc-ci-abra-server-swarm2.example.org.service"])
 
+    def test_woodpecker_pipeline_uses_the_module_environment(self):
+        runner = self.evaluate(self.woodpecker())["units"]["cc-ci-runner.service"]
+        environment = dict(v.strip('"').split("=", 1) for v in values(runner, "Service", "Environment"))
+        pipeline = yaml.safe_load((SOURCE / "nix" / "pipelines" / "woodpecker.yaml").read_text())
+        for step in pipeline["steps"]:
+            for name, value in step["environment"].items():
+                self.assertEqual(value, environment[name], name)
+        # cc-ci keeps run markers in <state dir>/running, where the janitor looks.
+        self.assertEqual(environment["CC_CI_STATE_DIR"], "/var/lib/cc-ci")
+
     def test_servers_are_registered_with_abra_once(self):
         units = self.evaluate(self.woodpecker())["units"]
         unit = units["cc-ci-abra-server-swarm1.example.org.service"]
