@@ -3,7 +3,8 @@
 # Runs are started by an existing CI engine's runner (a Woodpecker agent or a
 # Drone exec runner, both with the host backend) executing `cc-ci run` from a
 # pipeline; this module only sets up that runner, the user and state it runs
-# with, the janitor timer, and the secrets it needs. Secrets are never read at
+# with, abra's servers, the janitor timer, Traefik's wildcard certificate, and
+# the secrets they need. Secrets are never read at
 # evaluation time: options take the *runtime* path of a decrypted file (for
 # example `config.sops.secrets."cc-ci/runner-secret".path` from sops-nix), and
 # systemd hands each file to its unit as a credential, so nothing secret lands
