@@ -52,11 +52,19 @@ let
 
   credentialEnv = "${cfg.package}/libexec/cc-ci/credential-env";
 
+  # Where Traefik's unit finds the wildcard pair it was handed (LoadCredential=).
+  traefikCertificate = {
+    certFile = "/run/credentials/traefik.service/wildcard.crt";
+    keyFile = "/run/credentials/traefik.service/wildcard.key";
+  };
+
   # One oneshot per server registers it with abra the first time (abra makes
   # servers/<name>), so a rebuilt host needs no hand-run `abra server add`.
   # abra 0.13 refuses to run without a terminal: script(1) gives it one.
   serverUnit = name: "cc-ci-abra-server-${name}";
   serverUnits = map (name: "${serverUnit name}.service") (lib.attrNames servers);
+  # What the runner and the janitor need up before they start.
+  afterServers = [ "network-online.target" ] ++ serverUnits;
   registerServer = name: {
     description = "Register ${name} with abra for cc-ci";
     wants = [ "network-online.target" ];
@@ -372,8 +380,8 @@ in
         ${runnerUnit} = {
           description = "${cfg.runner.type} runner executing cc-ci pipelines";
           wantedBy = [ "multi-user.target" ];
-          wants = [ "network-online.target" ] ++ serverUnits;
-          after = [ "network-online.target" ] ++ serverUnits;
+          wants = afterServers;
+          after = afterServers;
           path = [ cfg.package cfg.abraPackage pkgs.git pkgs.openssh pkgs.bash ];
           environment = runner.environment // runEnvironment // { CC_CI_CREDENTIALS_DIRECTORY = runnerCredentials; };
           serviceConfig = sandboxing // {
@@ -393,8 +401,8 @@ in
     (mkIf cfg.janitor.enable {
       systemd.services.cc-ci-janitor = {
         description = "Remove cc-ci test apps whose run has died";
-        after = [ "network-online.target" ] ++ serverUnits;
-        wants = [ "network-online.target" ] ++ serverUnits;
+        after = afterServers;
+        wants = afterServers;
         path = [ cfg.abraPackage pkgs.openssh ];
         environment = runEnvironment;
         serviceConfig = sandboxing // {
@@ -429,16 +437,8 @@ in
         "wildcard.key:${cfg.wildcardCertificate.keyFile}"
       ];
       services.traefik.dynamicConfigOptions.tls = {
-        certificates = [
-          {
-            certFile = "/run/credentials/traefik.service/wildcard.crt";
-            keyFile = "/run/credentials/traefik.service/wildcard.key";
-          }
-        ];
-        stores.default.defaultCertificate = {
-          certFile = "/run/credentials/traefik.service/wildcard.crt";
-          keyFile = "/run/credentials/traefik.service/wildcard.key";
-        };
+        certificates = [ traefikCertificate ];
+        stores.default.defaultCertificate = traefikCertificate;
       };
     })
   ]);

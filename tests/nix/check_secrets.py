@@ -87,7 +87,7 @@ def check_sops_file(path, recipients):
     return problems
 
 
-def check_sops_configs(repository, files):
+def check_sops_configs(files):
     problems = []
     for config in (f for f in files if f.name == ".sops.yaml"):
         rules = (yaml.safe_load(config.read_text()) or {}).get("creation_rules") or []
@@ -133,7 +133,7 @@ def main(argv):
         return 2
     repository = Path(argv[1]).resolve()
     files = tracked_files(repository)
-    problems = check_sops_configs(repository, files) + check_leaks(files)
+    problems = check_sops_configs(files) + check_leaks(files)
     for problem in problems:
         print(problem)
     sops_files = sum(1 for f in files if f.name == ".sops.yaml")

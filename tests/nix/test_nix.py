@@ -27,7 +27,8 @@ import sops_format  # noqa: E402
 from support import SandboxTestCase  # noqa: E402
 
 EVAL = HERE / "eval.nix"
-CONFIGS = HERE / "configs"
+# A Woodpecker host with two servers, credentials and the wildcard certificate.
+WOODPECKER = HERE / "configs" / "woodpecker.nix"
 STUB_NIXPKGS = HERE / "stub-nixpkgs"
 STUB_SOPS_NIX = HERE / "stub-sops-nix"
 INSTANCE = SOURCE / "nix" / "instance-example"
@@ -107,6 +108,11 @@ def values(text, section, key):
     return [v for k, v in unit_settings(text).get(section, []) if k == key]
 
 
+def unit_environment(text):
+    """A service's Environment= lines as {name: value}."""
+    return dict(line.strip('"').split("=", 1) for line in values(text, "Service", "Environment"))
+
+
 class NixTestCase(unittest.TestCase):
     def setUp(self):
         self.folder = Path(tempfile.mkdtemp(prefix="cc-ci-nix-"))
@@ -125,9 +131,6 @@ class NixTestCase(unittest.TestCase):
         self.assertNotEqual(process.returncode, 0, "evaluation passed but should have failed")
         return process.stderr
 
-    def woodpecker(self):
-        return CONFIGS / "woodpecker.nix"
-
     # ------------------------------------------------------------ parsing
 
     def test_every_nix_file_parses(self):
@@ -140,7 +143,7 @@ class NixTestCase(unittest.TestCase):
     # ------------------------------------------------------------ the module
 
     def test_options_have_types_defaults_and_descriptions(self):
-        options = {o["name"]: o for o in self.evaluate(self.woodpecker())["options"]}
+        options = {o["name"]: o for o in self.evaluate(WOODPECKER)["options"]}
         expected = {
             "services.cc-ci.enable": ("boolean", False),
             "services.cc-ci.user": ("string", "cc-ci"),
@@ -165,7 +168,7 @@ class NixTestCase(unittest.TestCase):
             self.assertTrue(option["description"] and len(option["description"]) > 15, option["name"])
 
     def test_woodpecker_runner_unit_gets_secrets_as_credentials(self):
-        result = self.evaluate(self.woodpecker())
+        result = self.evaluate(WOODPECKER)
         self.assertEqual(result["failedAssertions"], [])
         runner = result["units"]["cc-ci-runner.service"]
         self.assertEqual(values(runner, "Service", "User"), ["cc-ci"])
@@ -176,7 +179,7 @@ class NixTestCase(unittest.TestCase):
         self.assertEqual(values(runner, "Service", "ExecStart"), [
             f"{self.store}/cc-ci/libexec/cc-ci/credential-env WOODPECKER_AGENT_SECRET=runner-secret -- "
             f"{self.store}/woodpecker-agent/bin/woodpecker-agent"])
-        environment = dict(v.strip('"').split("=", 1) for v in values(runner, "Service", "Environment"))
+        environment = unit_environment(runner)
         self.assertEqual(environment["WOODPECKER_BACKEND"], "local")
         self.assertEqual(environment["WOODPECKER_SERVER"], "woodpecker.example.org:9000")
         self.assertEqual(environment["WOODPECKER_AGENT_LABELS"], "type=cc-ci")
@@ -192,8 +195,8 @@ class NixTestCase(unittest.TestCase):
             "cc-ci-abra-server-swarm2.example.org.service"])
 
     def test_woodpecker_pipeline_uses_the_module_environment(self):
-        runner = self.evaluate(self.woodpecker())["units"]["cc-ci-runner.service"]
-        environment = dict(v.strip('"').split("=", 1) for v in values(runner, "Service", "Environment"))
+        runner = self.evaluate(WOODPECKER)["units"]["cc-ci-runner.service"]
+        environment = unit_environment(runner)
         pipeline = yaml.safe_load((SOURCE / "nix" / "pipelines" / "woodpecker.yaml").read_text())
         for step in pipeline["steps"]:
             for name, value in step["environment"].items():
@@ -202,7 +205,7 @@ class NixTestCase(unittest.TestCase):
         self.assertEqual(environment["CC_CI_STATE_DIR"], "/var/lib/cc-ci")
 
     def test_servers_are_registered_with_abra_once(self):
-        units = self.evaluate(self.woodpecker())["units"]
+        units = self.evaluate(WOODPECKER)["units"]
         unit = units["cc-ci-abra-server-swarm1.example.org.service"]
         self.assertEqual(values(unit, "Unit", "ConditionPathExists"), ["!/var/lib/cc-ci/abra/servers/swarm1.example.org"])
         self.assertEqual(values(unit, "Service", "Type"), ["oneshot"])
@@ -215,13 +218,13 @@ class NixTestCase(unittest.TestCase):
         self.assertEqual(process.returncode, 0, process.stdout + process.stderr)
         self.assertTrue((abra_dir / "servers" / "swarm1.example.org").is_dir())
         # No server named: abra's local server, as cc-ci's default.
-        local = self.evaluate(self.woodpecker(), extra="{ services.cc-ci.servers = lib.mkForce { }; }")
+        local = self.evaluate(WOODPECKER, extra="{ services.cc-ci.servers = lib.mkForce { }; }")
         unit = local["units"]["cc-ci-abra-server-default.service"]
         self.assertIn("-n server add --local", values(unit, "Service", "ExecStart")[0])
         self.assertEqual(json.loads(local["etc"]["cc-ci/config.json"])["server"], ["default:1"])
 
     def test_janitor_timer_and_traefik_certificate(self):
-        result = self.evaluate(self.woodpecker())
+        result = self.evaluate(WOODPECKER)
         units = result["units"]
         self.assertEqual(values(units["cc-ci-janitor.timer"], "Timer", "OnCalendar"), ["hourly"])
         self.assertEqual(values(units["cc-ci-janitor.timer"], "Install", "WantedBy"), ["timers.target"])
@@ -239,17 +242,17 @@ class NixTestCase(unittest.TestCase):
         # The store holds where the key is read from, never the key.
         self.assertNotIn("/run/secrets", json.dumps(dynamic))
 
-        without = self.evaluate(self.woodpecker(), extra="{ services.cc-ci.janitor.enable = lib.mkForce false; "
+        without = self.evaluate(WOODPECKER, extra="{ services.cc-ci.janitor.enable = lib.mkForce false; "
                                                           "services.cc-ci.wildcardCertificate.enable = lib.mkForce false; }")
         self.assertEqual(sorted(without["units"]), ["cc-ci-abra-server-swarm1.example.org.service",
                                                     "cc-ci-abra-server-swarm2.example.org.service",
                                                     "cc-ci-runner.service"])
 
     def test_drone_runner(self):
-        result = self.evaluate(self.woodpecker(), extra='{ services.cc-ci.runner.type = "drone"; '
+        result = self.evaluate(WOODPECKER, extra='{ services.cc-ci.runner.type = "drone"; '
                                                         'services.cc-ci.runner.server = lib.mkForce "drone.example.org"; }')
         runner = result["units"]["cc-ci-runner.service"]
-        environment = dict(v.strip('"').split("=", 1) for v in values(runner, "Service", "Environment"))
+        environment = unit_environment(runner)
         self.assertEqual(environment["DRONE_RPC_HOST"], "drone.example.org")
         self.assertEqual(environment["DRONE_RPC_PROTO"], "https")
         self.assertEqual(environment["DRONE_RUNNER_LABELS"], "type:cc-ci")
@@ -262,7 +265,7 @@ class NixTestCase(unittest.TestCase):
         self.assertEqual((code, output), (0, ""))
 
     def test_generated_units_pass_systemd_analyze_verify(self):
-        units = self.evaluate(self.woodpecker())["units"]
+        units = self.evaluate(WOODPECKER)["units"]
         self.assertEqual(sorted(units), ["cc-ci-abra-server-swarm1.example.org.service",
                                          "cc-ci-abra-server-swarm2.example.org.service",
                                          "cc-ci-janitor.service", "cc-ci-janitor.timer",
@@ -272,43 +275,43 @@ class NixTestCase(unittest.TestCase):
         self.assertEqual((code, output), (0, ""))
 
     def test_misspelt_unit_key_is_caught_by_verify(self):
-        units = self.evaluate(self.woodpecker(), extra='{ systemd.services.cc-ci-runner.serviceConfig.ExecStrat = "x"; }')["units"]
+        units = self.evaluate(WOODPECKER, extra='{ systemd.services.cc-ci-runner.serviceConfig.ExecStrat = "x"; }')["units"]
         code, output = verify_units(units, self.folder / "units")
         self.assertIn("Unknown key 'ExecStrat' in section [Service]", output)
 
     def test_misspelt_option_fails_evaluation(self):
-        error = self.evaluation_error(self.woodpecker(), extra="{ services.cc-ci.jbos = 3; }")
+        error = self.evaluation_error(WOODPECKER, extra="{ services.cc-ci.jbos = 3; }")
         self.assertIn("The option `services.cc-ci.jbos' does not exist", error)
-        error = self.evaluation_error(self.woodpecker(), extra='{ systemd.services.cc-ci-runner.wantedby = [ "x" ]; }')
+        error = self.evaluation_error(WOODPECKER, extra='{ systemd.services.cc-ci-runner.wantedby = [ "x" ]; }')
         self.assertIn("The option `systemd.services.cc-ci-runner.wantedby' does not exist", error)
 
     def test_wrong_type_and_missing_value_fail_evaluation(self):
-        error = self.evaluation_error(self.woodpecker(), extra='{ services.cc-ci.jobs = "four"; }')
+        error = self.evaluation_error(WOODPECKER, extra='{ services.cc-ci.jobs = "four"; }')
         self.assertIn("The option `services.cc-ci.jobs'", error)
         self.assertIn("is not of type `positive integer'", error)
-        error = self.evaluation_error(self.woodpecker(), extra='{ services.cc-ci.runner.type = "jenkins"; }')
+        error = self.evaluation_error(WOODPECKER, extra='{ services.cc-ci.runner.type = "jenkins"; }')
         self.assertIn('not of type `one of "woodpecker", "drone"\'', error)
-        no_server = self.woodpecker().read_text().replace('server = "woodpecker.example.org:9000";', "").replace(
+        no_server = WOODPECKER.read_text().replace('server = "woodpecker.example.org:9000";', "").replace(
             "../../../nix", f"{SOURCE}/nix")
         error = self.evaluation_error(no_server)
         self.assertIn("The option `services.cc-ci.runner.server' is used but not defined", error)
 
     def test_mkoption_takes_a_closed_argument_set(self):
-        error = self.evaluation_error(self.woodpecker(), extra=(
+        error = self.evaluation_error(WOODPECKER, extra=(
             "{ options.services.extra = (import " + str(STUB_NIXPKGS / "lib.nix") +
             ').mkOption { descripton = "typo"; }; }'))
         self.assertIn("unexpected argument 'descripton'", error)
 
     def test_secret_in_the_store_is_refused(self):
-        result = self.evaluate(self.woodpecker(), extra='{ services.cc-ci.credentials.leak = "/nix/store/abc-secret"; }')
+        leak = '{ services.cc-ci.credentials.leak = "/nix/store/abc-secret"; }'
+        result = self.evaluate(WOODPECKER, extra=leak)
         self.assertEqual(len(result["failedAssertions"]), 1)
         # As in NixOS, a failed assertion stops the system from being built.
-        process, _ = nix_eval(self.woodpecker(), self.store, '{ services.cc-ci.credentials.leak = "/nix/store/abc-secret"; }',
-                              attribute="toplevel.drvPath")
+        process, _ = nix_eval(WOODPECKER, self.store, leak, attribute="toplevel.drvPath")
         self.assertNotEqual(process.returncode, 0)
         self.assertIn("Failed assertions:\n       - services.cc-ci.credentials.leak", process.stderr)
         self.assertIn("services.cc-ci.credentials.leak is in the Nix store", result["failedAssertions"][0])
-        error = self.evaluation_error(self.woodpecker(), extra='{ services.cc-ci.runner.secretFile = lib.mkForce "relative/path"; }')
+        error = self.evaluation_error(WOODPECKER, extra='{ services.cc-ci.runner.secretFile = lib.mkForce "relative/path"; }')
         self.assertIn("services.cc-ci.runner.secretFile", error)
 
     def test_disabled_module_adds_nothing(self):
@@ -317,7 +320,7 @@ class NixTestCase(unittest.TestCase):
         self.assertEqual(result["etc"], {})
 
     def test_generated_config_is_accepted_by_cc_ci(self):
-        result = self.evaluate(self.woodpecker())
+        result = self.evaluate(WOODPECKER)
         config = self.folder / "config.json"
         config.write_text(result["etc"]["cc-ci/config.json"])
         self.assertEqual(json.loads(config.read_text())["server"], ["swarm1.example.org:4", "swarm2.example.org:1"])
@@ -379,7 +382,7 @@ class NixTestCase(unittest.TestCase):
     def secrets_problems(self, repository):
         subprocess.run(["git", "-C", str(repository), "add", "-A"], check=True)
         files = check_secrets.tracked_files(repository)
-        return check_secrets.check_sops_configs(repository, files) + check_secrets.check_leaks(files)
+        return check_secrets.check_sops_configs(files) + check_secrets.check_leaks(files)
 
     def test_secrets_check_catches_plaintext_recipients_and_keys(self):
         repository = self.planted_repository()
@@ -428,8 +431,7 @@ class PipelineTest(SandboxTestCase):
         pipeline = yaml.safe_load((SOURCE / "nix" / "pipelines" / file).read_text())
         steps = pipeline["steps"]
         self.assertEqual([s["name"] for s in steps], ["deploy, probe, tear down", "publish results"])
-        workspace = self.folder / "workspace"
-        workspace.mkdir()
+        workspace = Path(tempfile.mkdtemp(prefix="workspace-", dir=self.folder))
         outcomes = []
         for step in steps:
             script = "set -e\n" + "\n".join(substitute(command) for command in step["commands"])
@@ -438,19 +440,20 @@ class PipelineTest(SandboxTestCase):
             outcomes.append(process)
         return pipeline, outcomes
 
-    def module_config(self):
+    def host_environment(self, reports):
+        """What the runner gives a step on the host: the module's config.json
+        (pointed at the sandbox), cc-ci on PATH, the reports directory."""
         store = make_store(self.folder / "store")
-        configuration = CONFIGS / "woodpecker.nix"
         sandbox = json.loads(self.sandbox.config.read_text())
         extra = ('{ services.cc-ci.servers = lib.mkForce { default = { }; }; services.cc-ci.extraSettings = '
                  f'{{ ca_file = "{sandbox["ca_file"]}"; connect_to = [ "{sandbox["connect_to"][0]}" ]; '
                  f'domain_suffix = "{sandbox["domain_suffix"]}"; }}; }}')
-        process, result = nix_eval(configuration, store, extra)
+        process, result = nix_eval(WOODPECKER, store, extra)
         self.assertEqual(process.returncode, 0, process.stderr)
         config = self.folder / "config.json"
         config.write_text(result["etc"]["cc-ci/config.json"])
-        self.path = f"{store}/cc-ci/bin:{os.environ['PATH']}"  # the runner unit's PATH holds cc-ci
-        return config
+        return {"CC_CI_CONFIG": str(config), "CC_CI_REPORTS_DIR": str(reports),
+                "PATH": f"{store}/cc-ci/bin:{os.environ['PATH']}"}
 
     def check_published(self, outcomes, reports, build):
         test, publish = outcomes
@@ -471,29 +474,22 @@ class PipelineTest(SandboxTestCase):
             command = re.sub(r"(?<!\$)\$(CI_[A-Z_]+)", lambda m: known[m.group(1)], command)
             return command.replace("$$", "$")
 
-        pipeline, outcomes = self.run_pipeline("woodpecker.yaml", substitute, {
-            "CC_CI_CONFIG": str(self.module_config()), "CC_CI_REPORTS_DIR": str(reports), "PATH": self.path})
+        host = self.host_environment(reports)
+        pipeline, outcomes = self.run_pipeline("woodpecker.yaml", substitute, host)
         self.assertEqual(pipeline["labels"], {"type": "cc-ci"})
         self.assertEqual(pipeline["steps"][1]["when"], [{"status": ["success", "failure"]}])
         self.check_published(outcomes, reports, "7")
 
         # The second run starts from the first one's history.
-        _, outcomes = self.run_pipeline_again("woodpecker.yaml", substitute, reports, known)
-        self.assertEqual(outcomes[0].returncode, 0, outcomes[0].stderr)
-
-    def run_pipeline_again(self, file, substitute, reports, known):
-        shutil.rmtree(self.folder / "workspace")
         known["CI_PIPELINE_NUMBER"] = "8"
-        pipeline, outcomes = self.run_pipeline(file, substitute, {
-            "CC_CI_CONFIG": str(self.folder / "config.json"), "CC_CI_REPORTS_DIR": str(reports), "PATH": self.path})
+        _, outcomes = self.run_pipeline("woodpecker.yaml", substitute, host)
         self.assertTrue((reports / "custom-html" / "8" / "results.json").exists())
-        return pipeline, outcomes
+        self.assertEqual(outcomes[0].returncode, 0, outcomes[0].stderr)
 
     def test_drone_pipeline_runs_cc_ci_and_publishes(self):
         reports = self.folder / "reports"
         pipeline, outcomes = self.run_pipeline("drone.yml", lambda command: command, {
-            "CC_CI_CONFIG": str(self.module_config()), "CC_CI_REPORTS_DIR": str(reports),
-            "DRONE_REPO_NAME": "custom-html", "DRONE_BUILD_NUMBER": "3", "PATH": self.path})
+            **self.host_environment(reports), "DRONE_REPO_NAME": "custom-html", "DRONE_BUILD_NUMBER": "3"})
         self.assertEqual((pipeline["type"], pipeline["node"]), ("exec", {"type": "cc-ci"}))
         self.assertEqual(pipeline["steps"][1]["when"], {"status": ["success", "failure"]})
         self.check_published(outcomes, reports, "3")

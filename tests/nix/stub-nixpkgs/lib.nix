@@ -108,23 +108,37 @@ let
     if (opt.readOnly or false) && length defs > 1 then throw "The option `${showLoc loc}' is read-only, but it is set more than once."
     else value;
 
-  # Walks the declared options and the definitions together: an attribute
-  # defined where no option is declared is an error naming its full path.
-  evalTree = loc: options: defs:
+  # Definitions of attribute sets, with their properties pushed inside: the
+  # names they define and, for a name, the definitions of its value.
+  zipDefinitions = loc: defs:
     let
       pushed = concatMap (d: map (value: { inherit (d) file; inherit value; }) (pushDownProperties d.value)) defs;
       checked = map (d:
         if !isAttrs d.value then throw "The option `${showLoc loc}' in ${d.file} is ${showValue d.value}, not a set of options."
         else d) pushed;
-      defined = unique (concatMap (d: attrNames d.value) checked);
-      undeclared = filter (n: !(options ? ${n})) defined;
-      defsOf = n: concatMap (d: optional (d.value ? ${n}) { inherit (d) file; value = d.value.${n}; }) checked;
+    in
+    {
+      names = unique (concatMap (d: attrNames d.value) checked);
+      definitionsOf = n: concatMap (d: optional (d.value ? ${n}) { inherit (d) file; value = d.value.${n}; }) checked;
+    };
+
+  # Each name's definitions merged by the element type `t`: [ { name, merged } ].
+  mergeAttrs = loc: t: defs:
+    let zipped = zipDefinitions loc defs; in
+    map (n: { name = n; merged = mergeDefinitions (loc ++ [ n ]) t (zipped.definitionsOf n); }) zipped.names;
+
+  # Walks the declared options and the definitions together: an attribute
+  # defined where no option is declared is an error naming its full path.
+  evalTree = loc: options: defs:
+    let
+      zipped = zipDefinitions loc defs;
+      undeclared = filter (n: !(options ? ${n})) zipped.names;
     in
     if undeclared != [ ] then
-      throw "The option `${showLoc (loc ++ [ (head undeclared) ])}' does not exist (defined in ${(head (defsOf (head undeclared))).file})."
+      throw "The option `${showLoc (loc ++ [ (head undeclared) ])}' does not exist (defined in ${(head (zipped.definitionsOf (head undeclared))).file})."
     else mapAttrs (n: opt:
-      if isOption opt then evalOptionValue (loc ++ [ n ]) opt (defsOf n)
-      else evalTree (loc ++ [ n ]) opt (defsOf n)) options;
+      if isOption opt then evalOptionValue (loc ++ [ n ]) opt (zipped.definitionsOf n)
+      else evalTree (loc ++ [ n ]) opt (zipped.definitionsOf n)) options;
 
   # Declarations from several modules merge; the same option declared twice is an error.
   mergeDeclarations = loc: a: b:
@@ -217,15 +231,7 @@ let
       check = v: isList v && all t.check v;
       merge = loc: defs: concatLists (map (d: genList (i: t.merge (loc ++ [ "[${toString i}]" ]) [ { inherit (d) file; value = elemAt d.value i; } ]) (length d.value)) defs);
     };
-    # Each name's definitions merged by the element type: { name, merged }.
-    # Only a name's value is evaluated lazily; whether it is defined is not.
-    mergeAttrs = loc: t: defs:
-      let
-        pushed = concatMap (d: map (value: { inherit (d) file; inherit value; }) (pushDownProperties d.value)) defs;
-        names = unique (concatMap (d: attrNames d.value) pushed);
-        definitionsOf = n: concatMap (d: optional (d.value ? ${n}) { inherit (d) file; value = d.value.${n}; }) pushed;
-      in
-      map (n: { name = n; merged = mergeDefinitions (loc ++ [ n ]) t (definitionsOf n); }) names;
+    # Whether a name is defined evaluates its conditions; lazyAttrsOf does not ask.
     attrsOf = t: mkOptionType {
       name = "attrsOf"; description = "attribute set of ${t.description}";
       check = isAttrs;
