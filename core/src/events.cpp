@@ -44,6 +44,12 @@ void EventWriter::teardown_finished() {
 void EventWriter::kept(const std::string& what) {
   write({{"event", "kept"}, {"what", what}});
 }
+void EventWriter::checks_declared(const std::vector<std::string>& checks) {
+  write({{"event", "checks"}, {"checks", checks}});
+}
+void EventWriter::test_finished() {
+  write({{"event", "finished"}});
+}
 void EventWriter::fatal(const std::string& message) {
   write({{"event", "fatal"}, {"message", message}});
 }
@@ -72,6 +78,10 @@ std::vector<std::string> EventReader::drain(LifecycleObserver& observer) {
         observer.teardown_finished();
       } else if (type == "kept") {
         observer.kept(event.at("what").get<std::string>());
+      } else if (type == "checks") {
+        observer.checks_declared(event.at("checks").get<std::vector<std::string>>());
+      } else if (type == "finished") {
+        observer.test_finished();
       } else if (type == "fatal") {
         fatal.push_back(event.at("message").get<std::string>());
       }

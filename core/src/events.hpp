@@ -23,6 +23,8 @@ class EventWriter final : public LifecycleObserver {
   void step_finished(const StepResult& step) override;
   void teardown_finished() override;
   void kept(const std::string& what) override;
+  void checks_declared(const std::vector<std::string>& checks) override;
+  void test_finished() override;
   /// The child could not run the test at all.
   void fatal(const std::string& message);
 

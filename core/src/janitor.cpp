@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <regex>
+#include <stdexcept>
+
+#include "names.hpp"
 
 namespace ccci {
 
@@ -41,8 +44,11 @@ fs::path default_state_dir() {
   return home() / ".local" / "state" / "cc-ci";
 }
 
-RunningMarker::RunningMarker(const fs::path& state_dir, const std::string& domain)
-    : path_(state_dir / "running" / domain) {
+RunningMarker::RunningMarker(const fs::path& state_dir, const std::string& domain) {
+  // The domain names a file: it must be a plain DNS name, never a path.
+  if (auto problem = dns_name_problem(domain))
+    throw std::invalid_argument("cannot mark " + domain + " as running: " + *problem);
+  path_ = state_dir / "running" / domain;
   std::error_code error;
   fs::create_directories(path_.parent_path(), error);
   std::ofstream(path_) << ::getpid() << '\n';

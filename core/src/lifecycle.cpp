@@ -3,10 +3,15 @@
 #include <spdlog/logger.h>
 #include <spdlog/sinks/basic_file_sink.h>
 
+#include <algorithm>
+#include <fstream>
+
 #include "ccci/abra_client.hpp"
 #include "ccci/http.hpp"
 #include "ccci/readiness.hpp"
 #include "ccci/redactor.hpp"
+#include "events.hpp"
+#include "plugin_loader.hpp"
 
 namespace ccci {
 namespace {
@@ -123,6 +128,17 @@ class RunContext final : public Context {
     return false;
   }
 
+  bool recorded(Phase phase) const {
+    return plan_ ||
+           std::any_of(steps_.begin(), steps_.end(), [&](const StepResult& s) { return s.phase == phase; });
+  }
+
+  void error(const std::string& name, const std::string& why) {
+    if (plan_) return;
+    emit(
+        {.phase = phase_, .kind = StepKind::action, .name = name, .status = Status::errored, .message = why});
+  }
+
   void skip(const std::string& name, const std::string& why) {
     if (plan_) return;
     emit({.phase = phase_, .kind = StepKind::check, .name = name, .status = Status::skipped, .message = why});
@@ -221,6 +237,9 @@ void walk_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& o
     have_info = true;
   });
   if (have_info) ctx.guard("deploy", [&] { test.deploy(ctx); });
+  // A deploy() that records nothing deployed nothing that could be judged.
+  if (have_info && !ctx.recorded(Phase::deploy))
+    ctx.error("deploy()", "recorded no step: nothing was deployed, so nothing can be judged");
 
   ctx.begin(Phase::probe, job.timeouts.probe);
   if (!ctx.phase_passed(Phase::deploy)) {
@@ -267,6 +286,34 @@ void run_teardown(RecipeTest& test, const RecipeJob& job, LifecycleObserver& obs
   ctx.begin(Phase::teardown, job.timeouts.teardown);
   ctx.guard("teardown", [&] { test.teardown(ctx); });
   observer.teardown_finished();
+}
+
+std::vector<std::string> declared_checks(RecipeTest& test, const RecipeJob& job) {
+  std::vector<std::string> checks;
+  plan_lifecycle(test, job, [&](Phase, std::string_view line) {
+    if (line.starts_with("check: ")) checks.emplace_back(line.substr(7));
+  });
+  return checks;
+}
+
+int execute_job_file(const std::filesystem::path& job_file) {
+  std::ifstream in(job_file);
+  const RecipeJob job = job_from_json(nlohmann::json::parse(in));
+  EventWriter events(job.events_file);
+  try {
+    const Plugin plugin(job.plugin_file);
+    if (plugin.recipe() != job.recipe)
+      throw PluginError("plugin " + job.plugin_file.string() + " now tests " + plugin.recipe() + ", not " +
+                        job.recipe);
+    // A fresh object for the dry walk: a plugin may keep state between hooks.
+    events.checks_declared(declared_checks(*plugin.create(), job));
+    run_lifecycle(*plugin.create(), job, events);
+    events.test_finished();
+    return 0;
+  } catch (const std::exception& error) {
+    events.fatal(error.what());
+    return 3;
+  }
 }
 
 }  // namespace ccci

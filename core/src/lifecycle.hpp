@@ -4,6 +4,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "job.hpp"
 #include "report.hpp"
@@ -20,6 +21,12 @@ class LifecycleObserver {
   virtual void teardown_finished() = 0;
   /// Teardown was skipped on purpose; `what` says what was kept and how to remove it.
   virtual void kept(const std::string& what) = 0;
+  /// The checks the test declares, in order, before any of them runs: the host
+  /// names the ones that never ran when the test process dies early.
+  virtual void checks_declared(const std::vector<std::string>& /*checks*/) {}
+  /// The test process ran the whole lifecycle. Its absence means the process
+  /// ended early (a plugin that called exit(), a crash), whatever its exit code.
+  virtual void test_finished() {}
 };
 
 using PlanSink = std::function<void(Phase, std::string_view)>;
@@ -32,6 +39,14 @@ void run_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& ob
 /// Walks `test` as a run would, but runs nothing: abra is dry, checks are only
 /// listed, and each would-be action goes to `plan`, in order.
 void plan_lifecycle(RecipeTest& test, const RecipeJob& job, const PlanSink& plan);
+
+/// The checks `test` declares, in order, found by walking it dry.
+std::vector<std::string> declared_checks(RecipeTest& test, const RecipeJob& job);
+
+/// The child's side of a recipe test (`cc-ci exec-one`): loads the job's
+/// plugin, declares its checks, runs its lifecycle and says it finished, all
+/// as events for the host. Returns the process exit code.
+int execute_job_file(const std::filesystem::path& job_file);
 
 /// Only the teardown phase of `test` (the host uses it when a test process died).
 void run_teardown(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <csignal>
@@ -62,85 +63,37 @@ std::vector<fs::path> default_plugin_paths() {
   return {CCCI_PLUGIN_DIR};
 }
 
-void add_common_options(CLI::App& command, GivenSettings& given) {
+// Adds the settings named by `keys` (all when empty) to `command`, straight
+// from the settings table, so flags, --help and the config file never drift.
+void add_settings(CLI::App& command, GivenSettings& given,
+                  std::initializer_list<std::string_view> keys = {}) {
   command
-      .add_option("--config", given.config_file, "Settings file (default ./cc-ci.json if present); flags win")
+      .add_option("--config", given.config_file,
+                  "Settings as JSON, keys as in the settings table [env CC_CI_CONFIG]; flags win. "
+                  "./cc-ci.json is never read unless named: it may belong to a checkout under test")
       ->type_name("FILE");
-  command
-      .add_option("--plugins", given.plugin_paths,
-                  "Where the recipe plugins (*.so) are; a directory is searched recursively; repeatable "
-                  "[env CC_CI_PLUGIN_PATH, ':'-separated]")
-      ->type_name("DIR")
-      ->allow_extra_args(false);  // one value per flag: repeat the flag, so recipes after it stay recipes
-  command.add_option("--abra", given.abra, "The abra executable [env CC_CI_ABRA; default: abra on PATH]")
-      ->type_name("PATH");
-  command
-      .add_option("--server", given.servers,
-                  "abra server to deploy on; repeat it for a pool [env CC_CI_SERVER, ','-separated; default: "
-                  "default]")
-      ->type_name("NAME")
-      ->allow_extra_args(false);
-  command
-      .add_option("--domain-suffix", given.domain_suffix,
-                  "Apps get <recipe[:4]>-<6 hex>.<SUFFIX>; a wildcard certificate should cover it "
-                  "[env CC_CI_DOMAIN_SUFFIX]")
-      ->type_name("SUFFIX");
-  command.add_option("--jobs,-j", given.jobs, "Recipe tests run at the same time (default 1)")
-      ->type_name("N");
-  command
-      .add_option("--report-dir", given.report_dir,
-                  "Where results.json, junit.xml and logs go (default ./cc-ci-report)")
-      ->type_name("DIR");
-  command.add_option("--ca-file", given.ca_file, "Also trust this CA (PEM) for the apps' HTTPS")
-      ->type_name("PATH");
-  command
-      .add_option("--connect-to", given.connect_to,
-                  "Send requests for HOST:PORT to CONNECT_HOST:CONNECT_PORT (curl syntax; empty fields match "
-                  "anything); repeatable")
-      ->type_name("SPEC")
-      ->allow_extra_args(false);
-  command.add_option("--keep", given.keep, "Skip teardown: never (default), on-failure or always")
-      ->type_name("WHEN");
-  auto seconds = [&command](const char* name, std::optional<std::chrono::seconds>& target, const char* what) {
-    command
-        .add_option_function<long long>(
-            name, [&target](long long value) { target = std::chrono::seconds(value); }, what)
-        ->type_name("S")
-        ->check(CLI::PositiveNumber);
-  };
-  seconds("--timeout-deploy", given.timeouts.deploy,
-          "Seconds for the deploy phase (default: the plugin's, else 900)");
-  seconds("--timeout-probe", given.timeouts.probe,
-          "Seconds for readiness and checks (default: the plugin's, else 300)");
-  command
-      .add_option_function<long long>(
-          "--timeout", [&given](long long value) { given.run_timeout = std::chrono::seconds(value); },
-          "Seconds for the whole run; then running tests are stopped and torn down (default: none)")
-      ->type_name("S")
-      ->check(CLI::PositiveNumber);
-  command
-      .add_option("--history", given.history,
-                  "A previous report dir (or results.json): start the longest recipes first")
-      ->type_name("DIR");
-  command.add_flag_function(
-      "--fail-fast", [&given](std::int64_t) { given.fail_fast = true; },
-      "After a recipe fails, start no more (running ones finish and are torn down)");
-  command
-      .add_option("--retries", given.retries,
-                  "Run a probe check that did not pass up to N more times; one that passes then is "
-                  "reported as flaky (default 0)")
-      ->type_name("N");
-  seconds("--timeout-teardown", given.timeouts.teardown,
-          "Seconds for teardown (default: the plugin's, else 300)");
-}
-
-// The checks a plugin declares, found by walking it dry.
-std::vector<std::string> declared_checks(RecipeTest& test, const RecipeJob& job) {
-  std::vector<std::string> checks;
-  plan_lifecycle(test, job, [&](Phase, std::string_view line) {
-    if (line.starts_with("check: ")) checks.emplace_back(line.substr(7));
-  });
-  return checks;
+  for (const auto& spec : settings_table()) {
+    if (keys.size() > 0 && std::find(keys.begin(), keys.end(), spec.key) == keys.end()) continue;
+    std::string names(spec.flag);
+    if (spec.key == "jobs") names += ",-j";
+    const std::string help = std::string(spec.help) + " [env " + std::string(spec.env) + "; config \"" +
+                             std::string(spec.key) + "\"; default: " + std::string(spec.fallback) + "]";
+    auto& values = given.flags[std::string(spec.key)];
+    if (spec.kind == SettingKind::flag) {
+      command.add_flag_function(
+          names, [&values](std::int64_t) { values = {"true"}; }, help);
+    } else if (spec.kind == SettingKind::list) {
+      // One value per flag: repeat the flag, so recipes after it stay recipes.
+      command.add_option(names, values, help)
+          ->type_name(std::string(spec.value_name))
+          ->allow_extra_args(false);
+    } else {
+      command
+          .add_option_function<std::string>(
+              names, [&values](const std::string& value) { values = {value}; }, help)
+          ->type_name(std::string(spec.value_name));
+    }
+  }
 }
 
 int command_list(const Settings& settings) {
@@ -226,25 +179,24 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
   view->finish();
   write_reports(report, settings.report_dir);
 
-  int passed = 0, failed = 0, errored = 0, skipped = 0, flaky = 0;
   for (const auto& recipe : report.recipes) {
-    passed += recipe.status == Status::passed;
-    flaky += recipe.status == Status::flaky;
-    failed += recipe.status == Status::failed;
-    errored += recipe.status == Status::errored;
-    skipped += recipe.status == Status::skipped;
     std::cout << recipe.recipe << ": " << to_string(recipe.status) << ", level " << recipe.level << " ("
               << recipe.level_reason << ")" << std::endl;
     if (!recipe.kept.empty()) std::cout << "  " << recipe.kept << std::endl;
   }
-  std::cout << "summary: " << passed << " passed, " << failed << " failed, " << errored << " errored, "
-            << skipped << " skipped" << (flaky > 0 ? ", " + std::to_string(flaky) + " flaky" : std::string())
-            << "; " << (settings.report_dir / "results.json").string() << std::endl;
+  const StatusCounts counts = count_statuses(report);
+  std::cout << "summary: " << counts.passed << " passed, " << counts.failed << " failed, " << counts.errored
+            << " errored, " << counts.skipped << " skipped"
+            << (counts.flaky > 0 ? ", " + std::to_string(counts.flaky) + " flaky" : std::string()) << "; "
+            << (settings.report_dir / "results.json").string() << std::endl;
   if (report.interrupted) {
     std::cerr << "cc-ci: interrupted; teardown done where deploy was attempted" << std::endl;
     return kExitInterrupted;
   }
-  return failed + errored > 0 ? kExitFailed : kExitPassed;
+  if (counts.skipped > 0)
+    std::cerr << "cc-ci: " << counts.skipped << " recipe test(s) did not run; the run does not pass"
+              << std::endl;
+  return run_passed(report) ? kExitPassed : kExitFailed;
 }
 
 int command_janitor(const Settings& settings, bool dry_run) {
@@ -300,16 +252,12 @@ int main(int argc, char** argv) {
   std::string job_file;
 
   auto* list = app.add_subcommand("list", "List the recipes the plugins test, with their checks and tags");
-  list->add_option("--plugins", given.plugin_paths,
-                   "Where the recipe plugins (*.so) are [env CC_CI_PLUGIN_PATH]")
-      ->type_name("DIR");
-  list->add_option("--config", given.config_file, "Settings file (default ./cc-ci.json if present)")
-      ->type_name("FILE");
+  add_settings(*list, given, {"plugins"});
   auto* plan =
       app.add_subcommand("plan", "Dry run: print every abra command and probe a run would do, in order");
   auto* run = app.add_subcommand("run", "Deploy, probe and tear down the recipes (all when none is named)");
   for (auto* command : {plan, run}) {
-    add_common_options(*command, given);
+    add_settings(*command, given);
     command->add_option("recipes", recipes, "Recipes to test (default: every plugin found)")
         ->type_name("RECIPE");
   }
@@ -324,14 +272,10 @@ int main(int argc, char** argv) {
   auto* janitor = app.add_subcommand(
       "janitor",
       "Remove apps that earlier, killed runs left behind (named like cc-ci names them, no live run)");
-  janitor->add_option("--abra", given.abra, "The abra executable [env CC_CI_ABRA]")->type_name("PATH");
-  janitor
-      ->add_option("--domain-suffix", given.domain_suffix,
-                   "The suffix cc-ci runs use [env CC_CI_DOMAIN_SUFFIX]")
-      ->type_name("SUFFIX");
-  janitor->add_option("--config", given.config_file, "Settings file (default ./cc-ci.json if present)")
-      ->type_name("FILE");
+  add_settings(*janitor, given, {"abra", "domain_suffix"});
   janitor->add_flag("--dry-run", janitor_dry_run, "Only say what would be removed");
+  auto* settings_command = app.add_subcommand(
+      "settings", "Print the settings table (flags, environment, config keys) as Markdown");
   auto* exec_one = app.add_subcommand("exec-one", "Run one recipe test for the host (internal)");
   exec_one->group("");  // hidden from --help
   exec_one->add_option("--job", job_file, "The job file")->required();
@@ -349,6 +293,10 @@ int main(int argc, char** argv) {
 
   try {
     if (exec_one->parsed()) return execute_job_file(job_file);
+    if (settings_command->parsed()) {
+      std::cout << settings_markdown();
+      return kExitPassed;
+    }
     if (new_recipe->parsed()) {
       for (const auto& file : scaffold_recipe(new_recipe_name, new_recipe_dir))
         std::cout << "wrote " << file.string() << '\n';

@@ -155,6 +155,8 @@ void judge(RecipeResult& result) {
     }
   }
 
+  // Never a pass without a deployment: a recipe that was not tested did not pass.
+  if (!deploy_ran && counts_as_pass(result.status)) result.status = Status::errored;
   if (!deploy_ran || deploy_problem) {
     result.level = 0;
     result.level_reason =
@@ -171,6 +173,35 @@ void judge(RecipeResult& result) {
     result.level = 3;
     result.level_reason = "level 4 (keeps its data across undeploy and redeploy) is not tested yet";
   }
+}
+
+StatusCounts count_statuses(const RunReport& report) {
+  StatusCounts counts;
+  for (const auto& recipe : report.recipes) {
+    switch (recipe.status) {
+      case Status::passed:
+        ++counts.passed;
+        break;
+      case Status::failed:
+        ++counts.failed;
+        break;
+      case Status::errored:
+        ++counts.errored;
+        break;
+      case Status::skipped:
+        ++counts.skipped;
+        break;
+      case Status::flaky:
+        ++counts.flaky;
+        break;
+    }
+  }
+  return counts;
+}
+
+bool run_passed(const RunReport& report) {
+  const StatusCounts counts = count_statuses(report);
+  return !report.recipes.empty() && counts.failed + counts.errored + counts.skipped == 0;
 }
 
 json to_json(const StepResult& step) {
@@ -203,11 +234,14 @@ std::string format_rfc3339(std::chrono::system_clock::time_point time) {
 }
 
 json to_json(const RunReport& report) {
-  json summary = {{"passed", 0}, {"failed", 0}, {"errored", 0}, {"skipped", 0}, {"flaky", 0}};
+  const StatusCounts counts = count_statuses(report);
+  json summary = {{"passed", counts.passed},
+                  {"failed", counts.failed},
+                  {"errored", counts.errored},
+                  {"skipped", counts.skipped},
+                  {"flaky", counts.flaky}};
   json recipes = json::array();
   for (const auto& recipe : report.recipes) {
-    summary[std::string(to_string(recipe.status))] =
-        summary[std::string(to_string(recipe.status))].get<int>() + 1;
     json steps = json::array();
     for (const auto& step : recipe.steps) steps.push_back(to_json(step));
     json entry = {{"recipe", recipe.recipe},

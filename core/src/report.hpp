@@ -64,6 +64,15 @@ Status overall_status(const std::vector<StepResult>& steps);
 /// Sets status, level and level_reason from the steps (DESIGN §5, levels 0-3).
 void judge(RecipeResult& result);
 
+/// How many recipes of a run ended in each status: counted here only.
+struct StatusCounts {
+  int passed = 0, failed = 0, errored = 0, skipped = 0, flaky = 0;
+};
+StatusCounts count_statuses(const RunReport& report);
+/// Every recipe was tested and passed (or was flaky). A recipe that was not
+/// tested (--timeout, --fail-fast) never counts as passed.
+bool run_passed(const RunReport& report);
+
 nlohmann::json to_json(const StepResult& step);
 StepResult step_from_json(const nlohmann::json& json);
 nlohmann::json to_json(const RunReport& report);

@@ -67,6 +67,9 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
     for (const auto& plugin : plugins) chosen.push_back(&plugin);
   } else {
     for (const auto& name : selection) {
+      // Two tests of one recipe in one run would share its work folder and its name.
+      if (std::count(selection.begin(), selection.end(), name) > 1)
+        throw UsageError("recipe \"" + name + "\" is named more than once");
       const Plugin* found = nullptr;
       for (const auto& plugin : plugins)
         if (plugin.recipe() == name) found = &plugin;

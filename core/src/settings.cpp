@@ -1,9 +1,13 @@
 #include "settings.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "names.hpp"
 
 namespace ccci {
 
@@ -12,8 +16,66 @@ using nlohmann::json;
 
 namespace {
 
-std::optional<std::string> environment(const char* name) {
-  const char* value = std::getenv(name);
+constexpr long long kWeek = 7LL * 24 * 3600;  // longer limits are typos, and overflow clocks
+
+// clang-format off
+constexpr SettingSpec kSettings[] = {
+  {.key = "plugins", .flag = "--plugins", .env = "CC_CI_PLUGIN_PATH", .value_name = "DIR",
+   .kind = SettingKind::list, .separator = ':',
+   .help = "where the recipe plugins (*.so) are, searched recursively; repeatable",
+   .fallback = "the installed plugins, or build/recipes for a binary in the build tree"},
+  {.key = "abra", .flag = "--abra", .env = "CC_CI_ABRA", .value_name = "PATH", .kind = SettingKind::text,
+   .help = "the abra executable", .fallback = "abra on PATH"},
+  {.key = "server", .flag = "--server", .env = "CC_CI_SERVER", .value_name = "NAME[:N]",
+   .kind = SettingKind::list,
+   .help = "abra server to deploy on, taking at most N tests at once; repeat for a pool",
+   .fallback = "default"},
+  {.key = "domain_suffix", .flag = "--domain-suffix", .env = "CC_CI_DOMAIN_SUFFIX", .value_name = "S",
+   .kind = SettingKind::text,
+   .help = "apps are named <recipe[:4]>-<6 hex>.<S>; a lower-case DNS name short enough for Docker's "
+           "64-character names", .fallback = "none (required by run and janitor)"},
+  {.key = "jobs", .flag = "--jobs", .env = "CC_CI_JOBS", .value_name = "N", .kind = SettingKind::integer,
+   .min = 1, .max = 256, .help = "recipe tests at the same time", .fallback = "1"},
+  {.key = "report_dir", .flag = "--report-dir", .env = "CC_CI_REPORT_DIR", .value_name = "DIR",
+   .kind = SettingKind::text, .help = "where results.json, junit.xml and logs/ go",
+   .fallback = "./cc-ci-report"},
+  {.key = "ca_file", .flag = "--ca-file", .env = "CC_CI_CA_FILE", .value_name = "PATH",
+   .kind = SettingKind::text,
+   .help = "also trust this CA (PEM) for the apps' HTTPS; the system store stays trusted",
+   .fallback = "none"},
+  {.key = "connect_to", .flag = "--connect-to", .env = "CC_CI_CONNECT_TO", .value_name = "SPEC",
+   .kind = SettingKind::list,
+   .help = "curl syntax HOST:PORT:CONNECT_HOST:CONNECT_PORT, empty fields match anything; repeatable",
+   .fallback = "none"},
+  {.key = "keep", .flag = "--keep", .env = "CC_CI_KEEP", .value_name = "WHEN", .kind = SettingKind::text,
+   .help = "never, on-failure or always: skip teardown; the report says what was kept",
+   .fallback = "never"},
+  {.key = "timeout_deploy", .flag = "--timeout-deploy", .env = "CC_CI_TIMEOUT_DEPLOY", .value_name = "S",
+   .kind = SettingKind::seconds, .min = 1, .max = kWeek, .help = "seconds for the deploy phase",
+   .fallback = "the plugin's, else 900"},
+  {.key = "timeout_probe", .flag = "--timeout-probe", .env = "CC_CI_TIMEOUT_PROBE", .value_name = "S",
+   .kind = SettingKind::seconds, .min = 1, .max = kWeek, .help = "seconds for readiness and checks",
+   .fallback = "the plugin's, else 300"},
+  {.key = "timeout_teardown", .flag = "--timeout-teardown", .env = "CC_CI_TIMEOUT_TEARDOWN",
+   .value_name = "S", .kind = SettingKind::seconds, .min = 1, .max = kWeek,
+   .help = "seconds for teardown", .fallback = "the plugin's, else 300"},
+  {.key = "timeout", .flag = "--timeout", .env = "CC_CI_TIMEOUT", .value_name = "S",
+   .kind = SettingKind::seconds, .min = 1, .max = kWeek,
+   .help = "seconds for the whole run; then running tests are stopped and torn down", .fallback = "none"},
+  {.key = "fail_fast", .flag = "--fail-fast", .env = "CC_CI_FAIL_FAST", .kind = SettingKind::flag,
+   .help = "after a recipe fails, start no more (running ones finish)", .fallback = "off"},
+  {.key = "retries", .flag = "--retries", .env = "CC_CI_RETRIES", .value_name = "N",
+   .kind = SettingKind::integer, .min = 0, .max = 10,
+   .help = "rerun a probe check that did not pass up to N times; a later pass is reported as flaky",
+   .fallback = "0"},
+  {.key = "history", .flag = "--history", .env = "CC_CI_HISTORY", .value_name = "DIR",
+   .kind = SettingKind::text, .help = "a previous report dir: start the recipes that took longest first",
+   .fallback = "none"},
+};
+// clang-format on
+
+std::optional<std::string> environment(std::string_view name) {
+  const char* value = std::getenv(std::string(name).c_str());
   if (value == nullptr || *value == '\0') return std::nullopt;
   return std::string(value);
 }
@@ -26,95 +88,240 @@ std::vector<std::string> split(const std::string& text, char separator) {
   return parts;
 }
 
-// The keys cc-ci.json may hold; anything else is a typo worth reporting.
-constexpr const char* kConfigKeys[] = {"plugins", "abra",           "server",        "domain_suffix",
-                                       "jobs",    "report_dir",     "ca_file",       "connect_to",
-                                       "keep",    "timeout_deploy", "timeout_probe", "timeout_teardown"};
+// A setting's value as given, before it is checked, and where it came from.
+struct Raw {
+  std::vector<std::string> values;
+  std::string source;  // "--jobs", "CC_CI_JOBS", "config file F: \"jobs\""
+};
 
-json load_config(const GivenSettings& given) {
-  fs::path file;
-  const auto named = given.config_file ? given.config_file : environment("CC_CI_CONFIG");
-  if (named) {
-    file = *named;
-    if (!fs::exists(file)) throw UsageError("config file " + file.string() + " does not exist");
-  } else if (fs::exists("cc-ci.json")) {
-    file = "cc-ci.json";
-  } else {
-    return json::object();
+class Sources {
+ public:
+  explicit Sources(const GivenSettings& given) : given_(given) { load_config(); }
+
+  std::optional<Raw> find(const SettingSpec& spec) const {
+    if (auto flag = given_.flags.find(spec.key); flag != given_.flags.end() && !flag->second.empty())
+      return Raw{flag->second, std::string(spec.flag)};
+    if (auto value = environment(spec.env)) {
+      std::vector<std::string> values{*value};
+      if (spec.kind == SettingKind::list) values = split(*value, spec.separator);
+      return Raw{values, std::string(spec.env)};
+    }
+    if (config_.contains(spec.key)) return from_config(spec, config_.at(spec.key));
+    return std::nullopt;
   }
-  std::ifstream in(file);
-  json config = json::parse(in, nullptr, false);
-  if (config.is_discarded() || !config.is_object())
-    throw UsageError("config file " + file.string() + " is not a JSON object");
-  for (const auto& [key, value] : config.items()) {
-    bool known = false;
-    for (const char* allowed : kConfigKeys) known = known || key == allowed;
-    if (!known) throw UsageError("config file " + file.string() + ": unknown key \"" + key + "\"");
+
+ private:
+  void load_config() {
+    const auto named = given_.config_file ? given_.config_file : environment("CC_CI_CONFIG");
+    if (!named) return;
+    file_ = *named;
+    std::error_code error;
+    if (!fs::is_regular_file(file_, error)) throw UsageError("config file " + file_ + " does not exist");
+    std::ifstream in(file_);
+    config_ = json::parse(in, nullptr, false);
+    if (config_.is_discarded() || !config_.is_object())
+      throw UsageError("config file " + file_ + " is not a JSON object");
+    for (const auto& [key, value] : config_.items()) {
+      const auto& table = settings_table();
+      if (std::none_of(table.begin(), table.end(), [&](const SettingSpec& spec) { return spec.key == key; }))
+        throw UsageError("config file " + file_ + ": unknown key \"" + key + "\"");
+    }
   }
-  return config;
+
+  Raw from_config(const SettingSpec& spec, const json& value) const {
+    Raw raw{{}, "config file " + file_ + ": \"" + std::string(spec.key) + "\""};
+    auto wrong = [&](const char* expected) {
+      return UsageError(raw.source + " must be " + expected + ", not " + value.dump());
+    };
+    switch (spec.kind) {
+      case SettingKind::text:
+        if (!value.is_string()) throw wrong("a string");
+        raw.values = {value.get<std::string>()};
+        break;
+      case SettingKind::list:
+        if (value.is_string()) {
+          raw.values = {value.get<std::string>()};
+        } else {
+          if (!value.is_array()) throw wrong("a string or a list of strings");
+          for (const auto& item : value) {
+            if (!item.is_string()) throw wrong("a string or a list of strings");
+            raw.values.push_back(item.get<std::string>());
+          }
+        }
+        break;
+      case SettingKind::integer:
+      case SettingKind::seconds:
+        // A JSON integer only: 2.7, true and 1e20 are not whole numbers of anything.
+        if (!value.is_number_integer()) throw wrong("a whole number");
+        raw.values = {value.dump()};
+        break;
+      case SettingKind::flag:
+        if (!value.is_boolean()) throw wrong("true or false");
+        raw.values = {value.dump()};
+        break;
+    }
+    return raw;
+  }
+
+  const GivenSettings& given_;
+  std::string file_;
+  json config_ = json::object();
+};
+
+long long parse_whole_number(const SettingSpec& spec, const Raw& raw) {
+  const std::string& text = raw.values.back();
+  long long value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty() || value < spec.min ||
+      value > spec.max)
+    throw UsageError(raw.source + ": expected a whole number from " + std::to_string(spec.min) + " to " +
+                     std::to_string(spec.max) + (spec.kind == SettingKind::seconds ? " (seconds)" : "") +
+                     ", not \"" + text + "\"");
+  return value;
 }
 
-template <typename T>
-T config_value(const json& config, const char* key, const T& fallback) {
-  if (!config.contains(key)) return fallback;
-  try {
-    return config.at(key).get<T>();
-  } catch (const json::exception&) {
-    throw UsageError(std::string("config file: \"") + key + "\" has the wrong type");
+bool parse_flag(const Raw& raw) {
+  const std::string& text = raw.values.back();
+  if (text == "true" || text == "1") return true;
+  if (text == "false" || text == "0") return false;
+  throw UsageError(raw.source + ": expected true or false, not \"" + text + "\"");
+}
+
+// Reads every setting through the table, so each is checked the same way wherever it came from.
+class Resolver {
+ public:
+  explicit Resolver(const GivenSettings& given) : sources_(given) {}
+
+  std::optional<Raw> raw(std::string_view key) const { return sources_.find(setting(key)); }
+
+  std::string text(std::string_view key, std::string fallback) const {
+    auto found = raw(key);
+    return found ? found->values.back() : fallback;
   }
+  std::vector<std::string> list(std::string_view key) const {
+    auto found = raw(key);
+    return found ? found->values : std::vector<std::string>{};
+  }
+  long long whole(std::string_view key, long long fallback) const {
+    auto found = raw(key);
+    return found ? parse_whole_number(setting(key), *found) : fallback;
+  }
+  std::optional<std::chrono::seconds> seconds(std::string_view key) const {
+    auto found = raw(key);
+    if (!found) return std::nullopt;
+    return std::chrono::seconds(parse_whole_number(setting(key), *found));
+  }
+  bool flag(std::string_view key) const {
+    auto found = raw(key);
+    return found && parse_flag(*found);
+  }
+
+ private:
+  Sources sources_;
+};
+
+void validate_port(const std::string& spec, const std::string& port) {
+  if (port.empty()) return;
+  int value = 0;
+  const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (error != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535)
+    throw UsageError("--connect-to " + spec + ": \"" + port + "\" is not a port from 1 to 65535");
 }
 
-// A string or a list of strings.
-std::vector<std::string> config_list(const json& config, const char* key) {
-  if (!config.contains(key)) return {};
-  if (config.at(key).is_string()) return {config.at(key).get<std::string>()};
-  return config_value<std::vector<std::string>>(config, key, {});
-}
-
-std::optional<std::chrono::seconds> timeout(const std::optional<std::chrono::seconds>& flag,
-                                            const json& config, const char* key) {
-  if (flag) return flag;
-  if (!config.contains(key)) return std::nullopt;
-  const long long value = config_value<long long>(config, key, 0);
-  if (value <= 0)
-    throw UsageError(std::string("config file: \"") + key + "\" must be a positive number of seconds");
-  return std::chrono::seconds(value);
+void validate_ca_file(const std::string& path) {
+  std::error_code error;
+  if (!fs::is_regular_file(path, error)) throw UsageError("--ca-file " + path + ": no such file");
+  std::ifstream in(path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) throw UsageError("--ca-file " + path + ": cannot be read");
+  if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+    throw UsageError("--ca-file " + path + ": holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
 }
 
 }  // namespace
+
+std::span<const SettingSpec> settings_table() {
+  return kSettings;
+}
+
+const SettingSpec& setting(std::string_view key) {
+  for (const auto& spec : kSettings)
+    if (spec.key == key) return spec;
+  throw std::logic_error("no setting \"" + std::string(key) + "\"");
+}
+
+std::string settings_markdown() {
+  std::string text = "| flag | environment | config key | what it sets | default |\n|---|---|---|---|---|\n";
+  for (const auto& spec : kSettings) {
+    std::string flag(spec.flag);
+    if (!spec.value_name.empty()) flag += " " + std::string(spec.value_name);
+    std::string help(spec.help);
+    if (spec.kind == SettingKind::integer || spec.kind == SettingKind::seconds)
+      help += " (" + std::to_string(spec.min) + " to " + std::to_string(spec.max) + ")";
+    if (spec.kind == SettingKind::list && spec.separator != ',')
+      help += " (environment: '" + std::string(1, spec.separator) + "'-separated)";
+    text += "| `" + flag + "` | `" + std::string(spec.env) + "` | `" + std::string(spec.key) + "` | " + help +
+            " | " + std::string(spec.fallback) + " |\n";
+  }
+  return text;
+}
 
 ServerSlot parse_server(const std::string& text) {
   const auto colon = text.rfind(':');
   ServerSlot slot{.name = text.substr(0, colon)};
   if (colon != std::string::npos) {
     const std::string capacity = text.substr(colon + 1);
-    if (capacity.empty() || capacity.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoll(capacity) < 1 || std::stoll(capacity) > 1000)
+    int value = 0;
+    const auto [end, error] = std::from_chars(capacity.data(), capacity.data() + capacity.size(), value);
+    if (capacity.empty() || error != std::errc() || end != capacity.data() + capacity.size() || value < 1 ||
+        value > 1000)
       throw UsageError("--server " + text + ": CAPACITY must be a whole number from 1 to 1000");
-    slot.capacity = std::stoi(capacity);
+    slot.capacity = value;
   }
   if (slot.name.empty()) throw UsageError("--server " + text + ": the server needs a name");
+  // The name becomes a folder under $ABRA_DIR/servers: nothing that walks out of it.
+  if (slot.name == "." || slot.name == ".." || slot.name.find('/') != std::string::npos ||
+      slot.name.find('\0') != std::string::npos)
+    throw UsageError("--server " + text + ": not a server name");
   return slot;
 }
 
+void validate_connect_to(const std::string& spec) {
+  // Four fields; a host may be an IPv6 address in brackets, with colons inside.
+  std::vector<std::string> fields;
+  std::string field;
+  bool bracket = false;
+  for (const char c : spec) {
+    if (c == '[') bracket = true;
+    if (c == ']') bracket = false;
+    if (c == ':' && !bracket) {
+      fields.push_back(field);
+      field.clear();
+    } else {
+      field += c;
+    }
+  }
+  fields.push_back(field);
+  if (fields.size() != 4 || bracket)
+    throw UsageError("--connect-to " + spec +
+                     ": expected HOST:PORT:CONNECT_HOST:CONNECT_PORT (fields may be empty)");
+  validate_port(spec, fields[1]);
+  validate_port(spec, fields[3]);
+  for (const auto& host : {fields[0], fields[2]})
+    if (host.find_first_of(" \t\r\n/") != std::string::npos)
+      throw UsageError("--connect-to " + spec + ": \"" + host + "\" is not a host name or address");
+}
+
 Settings resolve_settings(const GivenSettings& given, const std::vector<fs::path>& default_plugin_paths) {
-  const json config = load_config(given);
+  const Resolver settings_from(given);
   Settings settings;
 
-  std::vector<std::string> plugins = given.plugin_paths;
-  if (plugins.empty())
-    if (auto value = environment("CC_CI_PLUGIN_PATH")) plugins = split(*value, ':');
-  if (plugins.empty()) plugins = config_list(config, "plugins");
-  for (const auto& path : plugins) settings.plugin_paths.emplace_back(path);
+  for (const auto& path : settings_from.list("plugins")) settings.plugin_paths.emplace_back(path);
   if (settings.plugin_paths.empty()) settings.plugin_paths = default_plugin_paths;
 
-  settings.abra = given.abra.value_or(
-      environment("CC_CI_ABRA").value_or(config_value<std::string>(config, "abra", "abra")));
+  settings.abra = settings_from.text("abra", "abra");
 
-  std::vector<std::string> servers = given.servers;
-  if (servers.empty())
-    if (auto value = environment("CC_CI_SERVER")) servers = split(*value, ',');
-  if (servers.empty()) servers = config_list(config, "server");
+  std::vector<std::string> servers = settings_from.list("server");
   if (servers.empty()) servers = {"default"};  // what `abra server add --local` names it
   for (const auto& server : servers) {
     settings.servers.push_back(parse_server(server));
@@ -123,39 +330,33 @@ Settings resolve_settings(const GivenSettings& given, const std::vector<fs::path
         throw UsageError("--server " + settings.servers.back().name + " is given twice");
   }
 
-  settings.domain_suffix = given.domain_suffix.value_or(
-      environment("CC_CI_DOMAIN_SUFFIX").value_or(config_value<std::string>(config, "domain_suffix", "")));
+  settings.domain_suffix = settings_from.text("domain_suffix", "");
   while (settings.domain_suffix.starts_with('.')) settings.domain_suffix.erase(0, 1);
+  if (!settings.domain_suffix.empty())
+    if (auto problem = domain_suffix_problem(settings.domain_suffix))
+      throw UsageError("--domain-suffix \"" + settings.domain_suffix + "\": " + *problem);
 
-  settings.jobs = given.jobs.value_or(config_value<int>(config, "jobs", 1));
-  if (settings.jobs < 1) throw UsageError("--jobs must be at least 1, not " + std::to_string(settings.jobs));
+  settings.jobs = static_cast<int>(settings_from.whole("jobs", 1));
+  settings.report_dir = settings_from.text("report_dir", "cc-ci-report");
+  if (settings.report_dir.empty()) throw UsageError("--report-dir: give a folder");
 
-  settings.report_dir =
-      given.report_dir.value_or(config_value<std::string>(config, "report_dir", "cc-ci-report"));
-  settings.ca_file = given.ca_file.value_or(config_value<std::string>(config, "ca_file", ""));
-  if (!settings.ca_file.empty() && !fs::is_regular_file(settings.ca_file))
-    throw UsageError("--ca-file " + settings.ca_file + ": no such file");
-  settings.connect_to = given.connect_to.empty() ? config_list(config, "connect_to") : given.connect_to;
-  for (const auto& spec : settings.connect_to)
-    if (std::count(spec.begin(), spec.end(), ':') < 3)
-      throw UsageError("--connect-to " + spec +
-                       ": expected HOST:PORT:CONNECT_HOST:CONNECT_PORT (fields may be empty)");
+  settings.ca_file = settings_from.text("ca_file", "");
+  if (!settings.ca_file.empty()) validate_ca_file(settings.ca_file);
+  settings.connect_to = settings_from.list("connect_to");
+  for (const auto& spec : settings.connect_to) validate_connect_to(spec);
 
   try {
-    settings.keep =
-        parse_keep_policy(given.keep.value_or(config_value<std::string>(config, "keep", "never")));
+    settings.keep = parse_keep_policy(settings_from.text("keep", "never"));
   } catch (const std::invalid_argument& error) {
     throw UsageError(error.what());
   }
-  settings.timeouts.deploy = timeout(given.timeouts.deploy, config, "timeout_deploy");
-  settings.timeouts.probe = timeout(given.timeouts.probe, config, "timeout_probe");
-  settings.timeouts.teardown = timeout(given.timeouts.teardown, config, "timeout_teardown");
-  settings.run_timeout = timeout(given.run_timeout, config, "timeout");
-  settings.history = given.history.value_or(config_value<std::string>(config, "history", ""));
-  settings.fail_fast = given.fail_fast.value_or(config_value<bool>(config, "fail_fast", false));
-  settings.retries = given.retries.value_or(config_value<int>(config, "retries", 0));
-  if (settings.retries < 0 || settings.retries > 10)
-    throw UsageError("--retries must be from 0 to 10, not " + std::to_string(settings.retries));
+  settings.timeouts.deploy = settings_from.seconds("timeout_deploy");
+  settings.timeouts.probe = settings_from.seconds("timeout_probe");
+  settings.timeouts.teardown = settings_from.seconds("timeout_teardown");
+  settings.run_timeout = settings_from.seconds("timeout");
+  settings.history = settings_from.text("history", "");
+  settings.fail_fast = settings_from.flag("fail_fast");
+  settings.retries = static_cast<int>(settings_from.whole("retries", 0));
   return settings;
 }
 

@@ -1,10 +1,18 @@
-// The settings of one cc-ci invocation, from flags, environment and cc-ci.json.
+// The settings of one cc-ci invocation, from flags, environment and a config file.
+//
+// One table (kSettings) names every setting once: its config key, flag,
+// environment variable, value, limits and help. The command line, the config
+// reader, --help and the README's table (`cc-ci settings`) are all made from it.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "job.hpp"
@@ -17,6 +25,35 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// How a setting's value is written and checked.
+enum class SettingKind {
+  text,     ///< one string
+  list,     ///< repeatable flag; a JSON string or array; env split on `separator`
+  integer,  ///< a whole number within [min, max]; "2.7", "true", "1e3" are refused
+  seconds,  ///< a whole number of seconds within [min, max]
+  flag,     ///< a flag without a value; a JSON boolean; env "1"/"true"/"0"/"false"
+};
+
+struct SettingSpec {
+  std::string_view key;         ///< the config file's key, e.g. "timeout_deploy"
+  std::string_view flag;        ///< e.g. "--timeout-deploy"
+  std::string_view env;         ///< e.g. "CC_CI_TIMEOUT_DEPLOY"
+  std::string_view value_name;  ///< e.g. "S"; empty for a flag
+  SettingKind kind;
+  long long min = 0;  ///< integer and seconds only
+  long long max = 0;
+  char separator = ',';       ///< list only: how the env var separates values
+  std::string_view help;      ///< one sentence, for --help and the README
+  std::string_view fallback;  ///< what applies when nothing is given, in words
+};
+
+/// Every setting, in the order --help shows them.
+std::span<const SettingSpec> settings_table();
+/// The row for `key`; throws std::logic_error for an unknown key (a programming error).
+const SettingSpec& setting(std::string_view key);
+/// The settings table as Markdown (the README's copy; `cc-ci settings`).
+std::string settings_markdown();
+
 /// A server of the pool and how many recipe tests it takes at once (0: no limit but --jobs).
 struct ServerSlot {
   std::string name;
@@ -27,23 +64,14 @@ struct ServerSlot {
 /// "NAME" or "NAME:CAPACITY"; throws UsageError.
 ServerSlot parse_server(const std::string& text);
 
-/// What the user gave, flag by flag; unset ones stay empty.
+/// Checks a curl --connect-to spec (HOST:PORT:CONNECT_HOST:CONNECT_PORT, each
+/// field may be empty, hosts may be [IPv6]); throws UsageError naming the fault.
+void validate_connect_to(const std::string& spec);
+
+/// What the user gave on the command line, by config key, as typed.
 struct GivenSettings {
   std::optional<std::string> config_file;
-  std::vector<std::string> plugin_paths;
-  std::optional<std::string> abra;
-  std::vector<std::string> servers;
-  std::optional<std::string> domain_suffix;
-  std::optional<int> jobs;
-  std::optional<std::string> report_dir;
-  std::optional<std::string> ca_file;
-  std::vector<std::string> connect_to;
-  std::optional<std::string> keep;
-  TimeoutOverrides timeouts;
-  std::optional<std::string> history;
-  std::optional<std::chrono::seconds> run_timeout;
-  std::optional<bool> fail_fast;
-  std::optional<int> retries;
+  std::map<std::string, std::vector<std::string>, std::less<>> flags;
 };
 
 struct Settings {
@@ -63,9 +91,10 @@ struct Settings {
   int retries = 0;  ///< extra attempts for a failed probe check
 };
 
-/// Flags win over the environment (CC_CI_PLUGIN_PATH, CC_CI_ABRA, CC_CI_SERVER,
-/// CC_CI_DOMAIN_SUFFIX), which wins over the config file (--config, else
-/// $CC_CI_CONFIG, else ./cc-ci.json if present), which wins over the defaults. Throws UsageError.
+/// Flags win over the environment, which wins over the config file (--config,
+/// else $CC_CI_CONFIG; never a file found in the working directory, which may
+/// be a checkout under test), which wins over the defaults. Every value is
+/// checked here, so a run never fails late on a bad setting. Throws UsageError.
 Settings resolve_settings(const GivenSettings& given,
                           const std::vector<std::filesystem::path>& default_plugin_paths);
 

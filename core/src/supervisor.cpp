@@ -11,7 +11,6 @@
 #include "ccci/process.hpp"
 #include "events.hpp"
 #include "lifecycle.hpp"
-#include "plugin_loader.hpp"
 
 namespace ccci {
 
@@ -41,6 +40,18 @@ class Collector final : public LifecycleObserver {
   }
   void teardown_finished() override { teardown_finished_ = true; }
   void kept(const std::string& what) override { kept_ = what; }
+  void checks_declared(const std::vector<std::string>& checks) override { declared_ = checks; }
+  void test_finished() override { finished_ = true; }
+
+  /// The declared checks that recorded no step, in order.
+  std::vector<std::string> never_ran() const {
+    std::vector<std::string> missing;
+    for (const auto& check : declared_)
+      if (std::none_of(steps_.begin(), steps_.end(),
+                       [&](const StepResult& step) { return step.name == check; }))
+        missing.push_back(check);
+    return missing;
+  }
 
   void add(Phase phase, Status status, const std::string& name, const std::string& message) {
     step_finished(
@@ -60,6 +71,8 @@ class Collector final : public LifecycleObserver {
   std::chrono::seconds phase_timeout_{0};
   bool deploy_attempted_ = false;
   bool teardown_finished_ = false;
+  bool finished_ = false;
+  std::vector<std::string> declared_;
   std::string kept_;
   std::vector<StepResult> steps_;
 };
@@ -84,14 +97,17 @@ RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::pat
   EventReader events(job.events_file);
 
   std::optional<int> status;
+  bool fatal = false;    // the test process said why it could not run the test
   std::string ended_by;  // why the host ended the test process, if it did
   try {
     Subprocess child(Command{.argv = {self.string(), "exec-one", "--job", job_file.string()},
                              .output = Output::file,
                              .output_file = job.log_file.string()});
     while (!(status = child.poll())) {
-      for (const auto& message : events.drain(collector))
+      for (const auto& message : events.drain(collector)) {
         collector.add(collector.phase_.value_or(Phase::deploy), Status::errored, "test process", message);
+        fatal = true;
+      }
       if (auto reason = stop.reason()) {
         ended_by = *reason;
       } else if (Clock::now() > collector.phase_deadline_) {
@@ -108,20 +124,37 @@ RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::pat
   } catch (const CommandError& error) {
     ended_by = std::string("cannot start the test process: ") + error.what();
   }
-  for (const auto& message : events.drain(collector))
+  for (const auto& message : events.drain(collector)) {
     collector.add(collector.phase_.value_or(Phase::deploy), Status::errored, "test process", message);
+    fatal = true;
+  }
 
+  // Anything but a test process that walked the whole lifecycle and exited 0
+  // is an error, whatever steps it recorded before: a plugin that calls exit()
+  // or crashes mid-probe must never look like a short, passing test.
   const Phase phase = collector.phase_.value_or(Phase::deploy);
   if (!ended_by.empty()) {
     collector.add(phase, Status::errored, phase_name(collector.phase_) + " interrupted", ended_by);
   } else if (status) {
     CommandResult exit;
     decode_wait_status(*status, exit);
+    std::string why;
     if (exit.signal != 0)
-      collector.add(phase, Status::errored, "test process crashed",
-                    "the test process was " + exit.describe() + " during " + phase_name(collector.phase_));
-    else if (exit.exit_code != 0 && collector.steps_.empty())
-      collector.add(phase, Status::errored, "test process", "the test process " + exit.describe());
+      why = "the test process was " + exit.describe() + " during " + phase_name(collector.phase_);
+    else if (exit.exit_code != 0)
+      why = "the test process " + exit.describe() + " during " + phase_name(collector.phase_);
+    else if (!collector.finished_)
+      why = "the test process exited 0 during " + phase_name(collector.phase_) +
+            " without finishing the test (did the plugin call exit()?)";
+    if (!why.empty() && !fatal) {
+      const auto missing = collector.never_ran();
+      if (!missing.empty()) {
+        why += "; these checks never ran: ";
+        for (size_t i = 0; i < missing.size(); ++i) why += (i ? ", \"" : "\"") + missing[i] + "\"";
+      }
+      collector.add(phase, Status::errored,
+                    exit.signal != 0 ? "test process crashed" : "test process ended early", why);
+    }
   }
 
   // The app may be up: tear it down from here unless the child did so cleanly,
@@ -163,24 +196,6 @@ RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::pat
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
   judge(result);
   return result;
-}
-
-int execute_job_file(const fs::path& job_file) {
-  std::ifstream in(job_file);
-  const RecipeJob job = job_from_json(nlohmann::json::parse(in));
-  EventWriter events(job.events_file);
-  try {
-    const Plugin plugin(job.plugin_file);
-    if (plugin.recipe() != job.recipe)
-      throw PluginError("plugin " + job.plugin_file.string() + " now tests " + plugin.recipe() + ", not " +
-                        job.recipe);
-    const auto test = plugin.create();
-    run_lifecycle(*test, job, events);
-    return 0;
-  } catch (const std::exception& error) {
-    events.fatal(error.what());
-    return 3;
-  }
 }
 
 }  // namespace ccci

@@ -30,8 +30,4 @@ inline constexpr std::chrono::seconds kWatchdogGrace{5};
 RecipeResult supervise(const std::filesystem::path& self, const RecipeJob& job,
                        const std::filesystem::path& job_file, const RunStop& stop, const Progress& progress);
 
-/// The child's side: loads the job's plugin and runs its lifecycle, writing
-/// events for the host. Returns the process exit code.
-int execute_job_file(const std::filesystem::path& job_file);
-
 }  // namespace ccci

@@ -23,7 +23,7 @@ TEST_PLUGINS = Path(os.environ.get("CC_CI_TEST_PLUGINS", ""))
 SCHEMA = json.loads((SOURCE / "docs" / "results-v1.schema.json").read_text())
 # Test plugins' recipes, and the catalogue fixture each is a copy of.
 TEST_RECIPES = {"crash-test": "test-app", "hang-test": "test-app", "throw-test": "test-app",
-                "secret-test": "secret-app", "probe-app": "test-app"}
+                "secret-test": "secret-app", "probe-app": "test-app", "fault-test": "test-app"}
 
 
 class Run:
@@ -70,8 +70,9 @@ class SandboxTestCase(unittest.TestCase):
         command = [CC_CI, *args]
         if args and args[0] in ("run", "plan") and "--report-dir" not in args:
             command += ["--report-dir", str(self.report_dir)]
-        for path in plugins or [RECIPES]:
-            command += ["--plugins", str(path)]
+        if args and args[0] in ("run", "plan", "list"):
+            for path in plugins or [RECIPES]:
+                command += ["--plugins", str(path)]
         process = subprocess.run(command, env=self.environment(env), capture_output=True, text=True,
                                  timeout=timeout, cwd=self.folder)
         return Run(process, process.stdout, process.stderr, self.report_dir)

@@ -67,6 +67,28 @@ TEST_SUITE("levels") {
 }
 
 TEST_SUITE("report") {
+  TEST_CASE("a run passes only when every recipe was tested and passed") {
+    RunReport report;
+    CHECK_FALSE(run_passed(report));  // nothing tested is no pass
+    report.recipes.push_back({.recipe = "a", .status = Status::passed});
+    report.recipes.push_back({.recipe = "b", .status = Status::flaky});
+    CHECK(run_passed(report));
+    report.recipes.push_back({.recipe = "c", .status = Status::skipped});  // e.g. the run's --timeout
+    CHECK_FALSE(run_passed(report));
+    const StatusCounts counts = count_statuses(report);
+    CHECK(counts.passed == 1);
+    CHECK(counts.flaky == 1);
+    CHECK(counts.skipped == 1);
+  }
+
+  TEST_CASE("a recipe whose deploy recorded nothing is errored, never passed") {
+    RecipeResult result;
+    result.steps.push_back({.phase = Phase::probe, .kind = StepKind::check, .name = "c"});
+    judge(result);
+    CHECK(result.status == Status::errored);
+    CHECK(result.level == 0);
+  }
+
   TEST_CASE("errored beats failed beats passed; nothing run is skipped") {
     CHECK(overall_status({}) == Status::skipped);
     CHECK(overall_status({kDeployed, step(Phase::probe, StepKind::check, Status::skipped)}) ==

@@ -1,4 +1,5 @@
 #include <regex>
+#include <set>
 
 #include "runner.hpp"
 #include "settings.hpp"
@@ -12,6 +13,16 @@ std::filesystem::path write_config(const test::TemporaryDirectory& folder, const
   std::ofstream(path) << text;
   return path;
 }
+GivenSettings flags(std::initializer_list<std::pair<std::string, std::vector<std::string>>> given,
+                    std::optional<std::string> config = std::nullopt) {
+  GivenSettings settings{.config_file = std::move(config)};
+  for (const auto& [key, values] : given) settings.flags[key] = values;
+  return settings;
+}
+
+Settings from_config(const test::TemporaryDirectory& folder, const std::string& text) {
+  return resolve_settings({.config_file = write_config(folder, text).string()}, {});
+}
 }  // namespace
 
 TEST_SUITE("settings") {
@@ -21,9 +32,8 @@ TEST_SUITE("settings") {
                                                 "domain_suffix": "config.test", "keep": "always"})");
     test::ScopedEnvironment abra("CC_CI_ABRA", "/from/env");
     test::ScopedEnvironment suffix("CC_CI_DOMAIN_SUFFIX", "env.test");
-    GivenSettings given{.config_file = config.string()};
-    given.domain_suffix = "flag.test";
-    const Settings settings = resolve_settings(given, {"/default/plugins"});
+    const Settings settings =
+        resolve_settings(flags({{"domain_suffix", {"flag.test"}}}, config.string()), {"/default/plugins"});
     CHECK(settings.abra == "/from/env");
     CHECK(settings.domain_suffix == "flag.test");
     CHECK(settings.jobs == 3);
@@ -44,24 +54,84 @@ TEST_SUITE("settings") {
     CHECK(settings.report_dir == "cc-ci-report");
   }
 
+  TEST_CASE("every key of the settings table is accepted in the config file") {
+    test::TemporaryDirectory folder;
+    const Settings settings = from_config(folder, R"({"timeout": 60, "fail_fast": true, "retries": 2,
+        "history": "old", "timeout_deploy": 5, "timeout_probe": 6, "timeout_teardown": 7, "jobs": 2,
+        "connect_to": "::127.0.0.1:8443", "keep": "on-failure", "report_dir": "r", "plugins": ["p"],
+        "abra": "a", "server": "s:2", "domain_suffix": "ci.test"})");
+    CHECK(settings.run_timeout == std::chrono::seconds(60));
+    CHECK(settings.fail_fast);
+    CHECK(settings.retries == 2);
+    CHECK(settings.history == "old");
+    CHECK(settings.timeouts.teardown == std::chrono::seconds(7));
+    CHECK(settings.servers == std::vector<ServerSlot>{{"s", 2}});
+    // And the table names each key once.
+    std::set<std::string_view> keys;
+    for (const auto& spec : settings_table()) CHECK(keys.insert(spec.key).second);
+  }
+
+  TEST_CASE("./cc-ci.json in the working directory is never read unless named") {
+    test::TemporaryDirectory folder;
+    write_config(folder, R"({"jobs": 7})");
+    const auto previous = std::filesystem::current_path();
+    std::filesystem::current_path(folder.path());
+    const Settings settings = resolve_settings({}, {});
+    std::filesystem::current_path(previous);
+    CHECK(settings.jobs == 1);
+  }
+
+  TEST_CASE("integers are whole numbers in range, wherever they come from") {
+    test::TemporaryDirectory folder;
+    for (const char* bad : {R"({"jobs": 2.7})", R"({"jobs": true})", R"({"jobs": "2"})", R"({"jobs": 1e20})"})
+      CHECK_THROWS_WITH_AS(from_config(folder, bad), doctest::Contains("must be a whole number"), UsageError);
+    CHECK_THROWS_WITH_AS(from_config(folder, R"({"jobs": 4294967297})"), doctest::Contains("from 1 to 256"),
+                         UsageError);
+    CHECK_THROWS_WITH_AS(from_config(folder, R"({"fail_fast": "yes"})"), doctest::Contains("true or false"),
+                         UsageError);
+    for (const char* bad : {"0", "2.7", "", "9223372036854775807", "99999999999999999999", "-1", "3x"})
+      CHECK_THROWS_WITH_AS(resolve_settings(flags({{"timeout", {bad}}}), {}),
+                           doctest::Contains("--timeout: expected a whole number from 1 to 604800"),
+                           UsageError);
+    test::ScopedEnvironment jobs("CC_CI_JOBS", "0");
+    CHECK_THROWS_WITH_AS(resolve_settings({}, {}), doctest::Contains("CC_CI_JOBS"), UsageError);
+  }
+
   TEST_CASE("bad settings are one clear UsageError each") {
     test::TemporaryDirectory folder;
-    CHECK_THROWS_WITH_AS(
-        resolve_settings({.config_file = write_config(folder, R"({"jbos": 2})").string()}, {}),
-        doctest::Contains("unknown key \"jbos\""), UsageError);
-    CHECK_THROWS_WITH_AS(resolve_settings({.config_file = write_config(folder, "[1, 2]").string()}, {}),
-                         doctest::Contains("is not a JSON object"), UsageError);
+    CHECK_THROWS_WITH_AS(from_config(folder, R"({"jbos": 2})"), doctest::Contains("unknown key \"jbos\""),
+                         UsageError);
+    CHECK_THROWS_WITH_AS(from_config(folder, "[1, 2]"), doctest::Contains("is not a JSON object"),
+                         UsageError);
     CHECK_THROWS_WITH_AS(resolve_settings({.config_file = (folder.path() / "missing.json").string()}, {}),
                          doctest::Contains("does not exist"), UsageError);
-    CHECK_THROWS_WITH_AS(resolve_settings({.jobs = 0}, {}), doctest::Contains("--jobs"), UsageError);
-    CHECK_THROWS_WITH_AS(resolve_settings({.keep = "sometimes"}, {}),
+    CHECK_THROWS_WITH_AS(resolve_settings(flags({{"jobs", {"0"}}}), {}), doctest::Contains("--jobs"),
+                         UsageError);
+    CHECK_THROWS_WITH_AS(resolve_settings(flags({{"keep", {"sometimes"}}}), {}),
                          doctest::Contains("never, on-failure or always"), UsageError);
-    GivenSettings connect;
-    connect.connect_to = {"127.0.0.1:443"};
-    CHECK_THROWS_WITH_AS(resolve_settings(connect, {}),
+    CHECK_THROWS_WITH_AS(resolve_settings(flags({{"connect_to", {"127.0.0.1:443"}}}), {}),
                          doctest::Contains("HOST:PORT:CONNECT_HOST:CONNECT_PORT"), UsageError);
-    CHECK_THROWS_WITH_AS(resolve_settings({.ca_file = "/no/such/ca.pem"}, {}),
+    CHECK_THROWS_WITH_AS(resolve_settings(flags({{"connect_to", {"::127.0.0.1:99999"}}}), {}),
+                         doctest::Contains("not a port"), UsageError);
+    CHECK_NOTHROW(validate_connect_to("app.test:443:[::1]:8443"));
+    CHECK_NOTHROW(validate_connect_to(":::"));
+    CHECK_THROWS_WITH_AS(resolve_settings(flags({{"ca_file", {"/no/such/ca.pem"}}}), {}),
                          doctest::Contains("no such file"), UsageError);
+    const auto not_pem = write_config(folder, "not a certificate");
+    CHECK_THROWS_WITH_AS(resolve_settings(flags({{"ca_file", {not_pem.string()}}}), {}),
+                         doctest::Contains("no PEM certificate"), UsageError);
+  }
+
+  TEST_CASE("the domain suffix is a short lower-case DNS name, never a path") {
+    for (const char* bad : {"/../../../../etc/passwd", "a/b.test", "CI.example", "a..b", "-a.test", "a-.test",
+                            "a_b.test", "x.test/", "a b.test"})
+      CHECK_THROWS_WITH_AS(resolve_settings(flags({{"domain_suffix", {bad}}}), {}),
+                           doctest::Contains("--domain-suffix"), UsageError);
+    const std::string long_suffix = std::string(50, 'a') + ".test";
+    CHECK_THROWS_WITH_AS(resolve_settings(flags({{"domain_suffix", {long_suffix}}}), {}),
+                         doctest::Contains("64-character"), UsageError);
+    CHECK(resolve_settings(flags({{"domain_suffix", {".ci.example.org"}}}), {}).domain_suffix ==
+          "ci.example.org");
   }
 
   TEST_CASE("servers may carry a capacity") {
@@ -70,10 +140,11 @@ TEST_SUITE("settings") {
     CHECK_THROWS_WITH_AS(parse_server("s:0"), doctest::Contains("from 1 to 1000"), UsageError);
     CHECK_THROWS_WITH_AS(parse_server("s:x"), doctest::Contains("CAPACITY"), UsageError);
     CHECK_THROWS_WITH_AS(parse_server(":2"), doctest::Contains("needs a name"), UsageError);
-    GivenSettings twice;
-    twice.servers = {"a", "a:2"};
-    CHECK_THROWS_WITH_AS(resolve_settings(twice, {}), doctest::Contains("given twice"), UsageError);
-    CHECK_THROWS_WITH_AS(resolve_settings({.retries = 11}, {}), doctest::Contains("--retries"), UsageError);
+    CHECK_THROWS_WITH_AS(parse_server("../x"), doctest::Contains("not a server name"), UsageError);
+    CHECK_THROWS_WITH_AS(resolve_settings(flags({{"server", {"a", "a:2"}}}), {}),
+                         doctest::Contains("given twice"), UsageError);
+    CHECK_THROWS_WITH_AS(resolve_settings(flags({{"retries", {"11"}}}), {}), doctest::Contains("--retries"),
+                         UsageError);
   }
 
   TEST_CASE("timeouts: the user's, else the plugin's, else the defaults") {
