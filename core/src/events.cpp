@@ -12,7 +12,21 @@ namespace ccci {
 
 using nlohmann::json;
 
-EventWriter::EventWriter(const std::filesystem::path& file) {
+namespace {
+
+bool write_all(int fd, std::string_view data) {
+  for (size_t written = 0; written < data.size();) {
+    const ssize_t count = ::write(fd, data.data() + written, data.size() - written);
+    if (count < 0 && errno == EINTR) continue;
+    if (count <= 0) return false;
+    written += static_cast<size_t>(count);
+  }
+  return true;
+}
+
+}  // namespace
+
+EventWriter::EventWriter(const std::filesystem::path& file, int secrets_fd) : secrets_fd_(secrets_fd) {
   fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd_ < 0) throw std::runtime_error("cannot open " + file.string() + ": " + std::strerror(errno));
 }
@@ -22,14 +36,19 @@ EventWriter::~EventWriter() {
 }
 
 void EventWriter::write(const json& event) {
-  const std::string line = event.dump() + "\n";
-  size_t written = 0;
-  while (written < line.size()) {
-    const ssize_t count = ::write(fd_, line.data() + written, line.size() - written);
-    if (count < 0 && errno == EINTR) continue;
-    if (count < 0) throw std::runtime_error(std::string("cannot write an event: ") + std::strerror(errno));
-    written += static_cast<size_t>(count);
-  }
+  // Invalid UTF-8 from a plugin or abra becomes U+FFFD instead of an exception.
+  const std::string line = event.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  if (!write_all(fd_, line))
+    throw std::runtime_error(std::string("cannot write an event: ") + std::strerror(errno));
+}
+
+void EventWriter::secret_added(const std::string& value) {
+  if (secrets_fd_ < 0) return;
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string line;
+  for (const unsigned char c : value) (line += kDigits[c >> 4]) += kDigits[c & 15];
+  // Without this the host could log the value in clear: better to stop than to leak.
+  if (!write_all(secrets_fd_, line + "\n")) throw std::runtime_error("cannot hand a secret to the host");
 }
 
 void EventWriter::phase_started(Phase phase, std::chrono::seconds timeout) {

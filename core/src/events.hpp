@@ -14,7 +14,8 @@ namespace ccci {
 /// The child's side: a LifecycleObserver that appends events to a file.
 class EventWriter final : public LifecycleObserver {
  public:
-  explicit EventWriter(const std::filesystem::path& file);
+  /// `secrets_fd`: where secret_added() writes (a pipe to the host, never a file); -1 drops them.
+  explicit EventWriter(const std::filesystem::path& file, int secrets_fd = -1);
   EventWriter(const EventWriter&) = delete;
   EventWriter& operator=(const EventWriter&) = delete;
   ~EventWriter() override;
@@ -25,12 +26,14 @@ class EventWriter final : public LifecycleObserver {
   void kept(const std::string& what) override;
   void checks_declared(const std::vector<std::string>& checks) override;
   void test_finished() override;
+  void secret_added(const std::string& value) override;
   /// The child could not run the test at all.
   void fatal(const std::string& message);
 
  private:
   void write(const nlohmann::json& event);
   int fd_ = -1;
+  int secrets_fd_ = -1;
 };
 
 /// The host's side: reads the complete lines added since the last call and

@@ -1,5 +1,6 @@
 #include "lifecycle.hpp"
 
+#include <fcntl.h>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/basic_file_sink.h>
 
@@ -22,7 +23,8 @@ using Clock = std::chrono::steady_clock;
 // and handed to the observer at once, so a crash later loses nothing.
 class RunContext final : public Context {
  public:
-  RunContext(const RecipeJob& job, LifecycleObserver& observer, const PlanSink& plan)
+  RunContext(const RecipeJob& job, LifecycleObserver& observer, const PlanSink& plan,
+             const Redactor* known = nullptr)
       : job_(job),
         observer_(observer),
         plan_(plan),
@@ -30,6 +32,8 @@ class RunContext final : public Context {
             job.abra, redactor_, [this](std::string_view text) { log(text); },
             plan ? AbraClient::Sink([this](std::string_view line) { plan_(phase_, line); })
                  : AbraClient::Sink()) {
+    if (known) redactor_.add_all(*known);
+    redactor_.set_listener([&observer](const std::string& secret) { observer.secret_added(secret); });
     if (!plan_ && !job.log_file.empty()) {
       log_ = std::make_shared<spdlog::logger>(
           job.recipe, std::make_shared<spdlog::sinks::basic_file_sink_mt>(job.log_file.string()));
@@ -281,8 +285,9 @@ void plan_lifecycle(RecipeTest& test, const RecipeJob& job, const PlanSink& plan
   walk_lifecycle(test, job, unheard, plan);
 }
 
-void run_teardown(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer) {
-  RunContext ctx(job, observer, {});
+void run_teardown(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer,
+                  const Redactor& known) {
+  RunContext ctx(job, observer, {}, &known);
   ctx.begin(Phase::teardown, job.timeouts.teardown);
   ctx.guard("teardown", [&] { test.teardown(ctx); });
   observer.teardown_finished();
@@ -296,10 +301,12 @@ std::vector<std::string> declared_checks(RecipeTest& test, const RecipeJob& job)
   return checks;
 }
 
-int execute_job_file(const std::filesystem::path& job_file) {
+int execute_job_file(const std::filesystem::path& job_file, int secrets_fd) {
+  // Ours alone: abra and whatever the plugin starts must not inherit it.
+  if (secrets_fd >= 0) ::fcntl(secrets_fd, F_SETFD, FD_CLOEXEC);
   std::ifstream in(job_file);
   const RecipeJob job = job_from_json(nlohmann::json::parse(in));
-  EventWriter events(job.events_file);
+  EventWriter events(job.events_file, secrets_fd);
   try {
     const Plugin plugin(job.plugin_file);
     if (plugin.recipe() != job.recipe)

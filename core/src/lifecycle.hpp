@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ccci/redactor.hpp"
 #include "job.hpp"
 #include "report.hpp"
 
@@ -27,6 +28,9 @@ class LifecycleObserver {
   /// The test process ran the whole lifecycle. Its absence means the process
   /// ended early (a plugin that called exit(), a crash), whatever its exit code.
   virtual void test_finished() {}
+  /// A value the test registered as secret: the host redacts it from what the
+  /// test process prints and uses it for its own teardown.
+  virtual void secret_added(const std::string& /*value*/) {}
 };
 
 using PlanSink = std::function<void(Phase, std::string_view)>;
@@ -46,9 +50,11 @@ std::vector<std::string> declared_checks(RecipeTest& test, const RecipeJob& job)
 /// The child's side of a recipe test (`cc-ci exec-one`): loads the job's
 /// plugin, declares its checks, runs its lifecycle and says it finished, all
 /// as events for the host. Returns the process exit code.
-int execute_job_file(const std::filesystem::path& job_file);
+/// `secrets_fd` (if not -1) is the host's pipe for the secrets the test registers.
+int execute_job_file(const std::filesystem::path& job_file, int secrets_fd);
 
-/// Only the teardown phase of `test` (the host uses it when a test process died).
-void run_teardown(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer);
+/// Only the teardown phase of `test` (the host uses it when a test process
+/// died), redacting every secret `known` holds.
+void run_teardown(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer, const Redactor& known);
 
 }  // namespace ccci

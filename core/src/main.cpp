@@ -106,7 +106,7 @@ int command_list(const Settings& settings) {
   }
   Settings listing = settings;
   if (listing.domain_suffix.empty()) listing.domain_suffix = "example.test";
-  for (const auto& entry : plan_run(plugins, {}, listing)) {
+  for (const auto& entry : plan_run(plugins, {}, listing, work_root(default_state_dir(), "RUN-ID"))) {
     std::string tags;
     for (const auto& tag : entry.info.tags) tags += (tags.empty() ? "" : ", ") + tag;
     std::cout << entry.job.recipe << "  (" << entry.plugin->file().string() << ")\n";
@@ -123,7 +123,7 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
   const bool placeholder_suffix = settings.domain_suffix.empty();
   if (placeholder_suffix) settings.domain_suffix = "example.test";
   const auto plugins = load_plugins(settings.plugin_paths);
-  const auto planned = plan_run(plugins, recipes, settings);
+  const auto planned = plan_run(plugins, recipes, settings, work_root(default_state_dir(), "RUN-ID"));
   std::cout << "plan: " << planned.size() << " recipe test(s), " << settings.jobs
             << " at a time; nothing below is run\n";
   if (placeholder_suffix) std::cout << "note: no --domain-suffix given; domains below use example.test\n";
@@ -160,8 +160,8 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
   // All plugins load and pass their checks on this thread before any test starts.
   const auto plugins = load_plugins(settings.plugin_paths);
   if (plugins.empty()) throw UsageError("no recipe plugins found; give --plugins DIR");
-  const auto planned = plan_run(plugins, recipes, settings);
   const std::string run_id = new_run_id();
+  const auto planned = plan_run(plugins, recipes, settings, work_root(default_state_dir(), run_id));
 
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
@@ -177,6 +177,8 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
                           .state_dir = default_state_dir()};
   RunReport report = run_planned(self_executable(), planned, schedule, stop, view->callbacks(), run_id);
   view->finish();
+  std::error_code ignored;
+  std::filesystem::remove_all(work_root(default_state_dir(), run_id), ignored);
   write_reports(report, settings.report_dir);
 
   for (const auto& recipe : report.recipes) {
@@ -279,6 +281,8 @@ int main(int argc, char** argv) {
   auto* exec_one = app.add_subcommand("exec-one", "Run one recipe test for the host (internal)");
   exec_one->group("");  // hidden from --help
   exec_one->add_option("--job", job_file, "The job file")->required();
+  int secrets_fd = -1;
+  exec_one->add_option("--secrets-fd", secrets_fd, "The host's pipe for secrets");
 
   try {
     app.parse(argc, argv);
@@ -292,7 +296,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (exec_one->parsed()) return execute_job_file(job_file);
+    if (exec_one->parsed()) return execute_job_file(job_file, secrets_fd);
     if (settings_command->parsed()) {
       std::cout << settings_markdown();
       return kExitPassed;

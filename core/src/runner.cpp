@@ -60,8 +60,13 @@ std::string new_run_id() {
   return std::string(stamp) + "-" + random_hex(6);
 }
 
+fs::path work_root(const fs::path& state_dir, const std::string& run_id) {
+  return fs::absolute(state_dir) / "work" / run_id;
+}
+
 std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
-                                    const std::vector<std::string>& selection, const Settings& settings) {
+                                    const std::vector<std::string>& selection, const Settings& settings,
+                                    const fs::path& work_root) {
   std::vector<const Plugin*> chosen;
   if (selection.empty()) {
     for (const auto& plugin : plugins) chosen.push_back(&plugin);
@@ -100,7 +105,7 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
     job.server = settings.servers[index % settings.servers.size()].name;
     job.domain = make_domain(job.recipe, settings.domain_suffix);
     job.abra.executable = settings.abra;
-    const fs::path work = report_dir / "work" / job.recipe;
+    const fs::path work = work_root / job.recipe;
     job.abra.abra_dir = (work / "abra").string();
     job.http.ca_file = settings.ca_file.empty() ? "" : fs::absolute(settings.ca_file).string();
     job.http.connect_to = settings.connect_to;
@@ -234,9 +239,13 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
       }
       job.server = *server;
       // A clean slate: nothing from an earlier run in this report dir is reused.
+      // The work folder is private (0700): its ABRA_DIR links to the shared
+      // servers, whose env files hold other apps' settings.
       const fs::path work = job.events_file.parent_path();
       fs::remove_all(work);
       fs::create_directories(work);
+      fs::permissions(work.parent_path(), fs::perms::owner_all);
+      fs::permissions(work, fs::perms::owner_all);
       fs::create_directories(job.log_file.parent_path());
       fs::remove(job.log_file);
       prepare_abra_dir(job.abra.abra_dir);
@@ -247,6 +256,8 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
         result = supervise(self, job, job_file, stop, progress);
       }
       result.log = fs::relative(job.log_file, job.log_file.parent_path().parent_path()).string();
+      std::error_code ignored;
+      fs::remove_all(work, ignored);
       pool.release(*server);
       if (progress.recipe_finished) progress.recipe_finished(result);
       if (schedule.fail_fast && (result.status == Status::failed || result.status == Status::errored)) {

@@ -25,9 +25,15 @@ struct PlannedRecipe {
 };
 
 /// One planned test per selected recipe (all when `selection` is empty),
-/// servers assigned round-robin. Throws UsageError for an unknown recipe.
+/// servers assigned round-robin, each with a private work folder (its own
+/// ABRA_DIR, job file and events) under `work_root`: outside the report
+/// folder, whose contents are published. Throws UsageError for an unknown recipe.
 std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
-                                    const std::vector<std::string>& selection, const Settings& settings);
+                                    const std::vector<std::string>& selection, const Settings& settings,
+                                    const std::filesystem::path& work_root);
+
+/// Where a run's work folders go: <state dir>/work/<run id>.
+std::filesystem::path work_root(const std::filesystem::path& state_dir, const std::string& run_id);
 
 struct Schedule {
   int jobs = 1;

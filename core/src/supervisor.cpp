@@ -1,14 +1,20 @@
 #include "supervisor.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <thread>
 
 #include "ccci/abra_recipe.hpp"
 #include "ccci/process.hpp"
+#include "ccci/redactor.hpp"
 #include "events.hpp"
 #include "lifecycle.hpp"
 
@@ -23,7 +29,8 @@ namespace {
 // Collects what the child reports, and what the host adds.
 class Collector final : public LifecycleObserver {
  public:
-  Collector(const RecipeJob& job, const Progress& progress) : job_(job), progress_(progress) {}
+  Collector(const RecipeJob& job, const Progress& progress, const Redactor& redactor)
+      : job_(job), progress_(progress), redactor_(redactor) {}
 
   void phase_started(Phase phase, std::chrono::seconds timeout) override {
     phase_ = phase;
@@ -34,7 +41,8 @@ class Collector final : public LifecycleObserver {
   }
   void step_finished(const StepResult& step) override {
     StepResult named = step;
-    named.name = prefix_ + step.name;
+    named.name = prefix_ + redactor_.apply(step.name);
+    named.message = redactor_.apply(step.message);  // the child redacts too; this catches what it missed
     steps_.push_back(named);
     if (progress_.step_finished) progress_.step_finished(job_, named);
   }
@@ -65,6 +73,7 @@ class Collector final : public LifecycleObserver {
 
   const RecipeJob& job_;
   const Progress& progress_;
+  const Redactor& redactor_;
   std::string prefix_;
   std::optional<Phase> phase_;
   Clock::time_point phase_deadline_ = Clock::time_point::max();
@@ -78,6 +87,109 @@ class Collector final : public LifecycleObserver {
 };
 
 constexpr int kHostTeardownAttempts = 3;
+
+// The test process's two pipes back to the host: the secrets its plugin
+// registers (one hex-encoded value per line, never on disk), and its raw
+// stdout/stderr, which reach the recipe's log only after redaction with them.
+class ChildChannels {
+ public:
+  ChildChannels(const fs::path& log_file, Redactor& redactor) : redactor_(redactor) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+      throw CommandError(std::string("cannot make a pipe: ") + std::strerror(errno));
+    secrets_read_ = fds[0];
+    secrets_write_ = fds[1];
+    log_fd_ = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  }
+  ChildChannels(const ChildChannels&) = delete;
+  ChildChannels& operator=(const ChildChannels&) = delete;
+  ~ChildChannels() {
+    for (int fd : {secrets_read_, secrets_write_, log_fd_})
+      if (fd >= 0) ::close(fd);
+  }
+
+  int secrets_write_end() const { return secrets_write_; }
+  /// Once the child has its copy, ours goes, so end of file means the child is gone.
+  void child_started(int output_fd) {
+    ::close(secrets_write_);
+    secrets_write_ = -1;
+    output_fd_ = output_fd;
+    ::fcntl(output_fd_, F_SETFL, ::fcntl(output_fd_, F_GETFL) | O_NONBLOCK);
+  }
+
+  /// Waits up to `wait` for either pipe, then takes in what there is: secrets
+  /// first, so a value the child registered before printing it is masked.
+  void pump(std::chrono::milliseconds wait) {
+    pollfd fds[2] = {{secrets_read_, POLLIN, 0}, {output_fd_, POLLIN, 0}};
+    ::poll(fds, output_fd_ >= 0 ? 2 : 1, static_cast<int>(wait.count()));
+    read_secrets();
+    if (output_fd_ >= 0) read_output();
+  }
+
+  /// The rest, after the child ended.
+  void finish() {
+    read_secrets();
+    if (output_fd_ >= 0) read_output();
+    if (!pending_output_.empty()) write_log(pending_output_ + "\n");
+    pending_output_.clear();
+  }
+
+ private:
+  static std::string unhex(std::string_view hex) {
+    std::string bytes;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2)
+      bytes += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+    return bytes;
+  }
+
+  void read_secrets() {
+    char buffer[4096];
+    for (ssize_t count; (count = ::read(secrets_read_, buffer, sizeof buffer)) > 0;)
+      pending_secrets_.append(buffer, static_cast<size_t>(count));
+    for (size_t end; (end = pending_secrets_.find('\n')) != std::string::npos;) {
+      const std::string line = pending_secrets_.substr(0, end);
+      pending_secrets_.erase(0, end + 1);
+      if (line.size() % 2 == 0 && line.find_first_not_of("0123456789abcdef") == std::string::npos)
+        redactor_.add(unhex(line));
+    }
+  }
+
+  void read_output() {
+    char buffer[8192];
+    for (ssize_t count; (count = ::read(output_fd_, buffer, sizeof buffer)) > 0;)
+      pending_output_.append(buffer, static_cast<size_t>(count));
+    // Whole lines only: a secret split over two reads is still masked.
+    const auto end = pending_output_.rfind('\n');
+    if (end != std::string::npos) {
+      write_log(pending_output_.substr(0, end + 1));
+      pending_output_.erase(0, end + 1);
+    }
+    if (pending_output_.size() > kLongestLine) {  // a runaway line without newline
+      write_log(pending_output_ + "\n");
+      pending_output_.clear();
+    }
+  }
+
+  void write_log(const std::string& text) {
+    if (log_fd_ < 0) return;
+    const std::string redacted = redactor_.apply(text);
+    for (size_t done = 0; done < redacted.size();) {
+      const ssize_t count = ::write(log_fd_, redacted.data() + done, redacted.size() - done);
+      if (count < 0 && errno == EINTR) continue;
+      if (count <= 0) return;  // a full disk loses log lines, never the run
+      done += static_cast<size_t>(count);
+    }
+  }
+
+  static constexpr size_t kLongestLine = 64 * 1024;
+  Redactor& redactor_;
+  int secrets_read_ = -1;
+  int secrets_write_ = -1;
+  int output_fd_ = -1;
+  int log_fd_ = -1;
+  std::string pending_secrets_;
+  std::string pending_output_;
+};
 
 // The standard abra teardown, for when the test process cannot do its own.
 class StandardTeardown final : public AbraRecipe {
@@ -93,21 +205,32 @@ std::string phase_name(const std::optional<Phase>& phase) {
 RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::path& job_file,
                        const RunStop& stop, const Progress& progress) {
   const auto started = Clock::now();
-  Collector collector(job, progress);
+  Redactor redactor;  // fed by the test process: the host's own teardown and logs use it too
+  Collector collector(job, progress, redactor);
   EventReader events(job.events_file);
 
   std::optional<int> status;
   bool fatal = false;    // the test process said why it could not run the test
   std::string ended_by;  // why the host ended the test process, if it did
+  std::optional<ChildChannels> channels;
+  auto drain_events = [&] {
+    for (const auto& message : events.drain(collector)) {
+      collector.add(collector.phase_.value_or(Phase::deploy), Status::errored, "test process",
+                    redactor.apply(message));
+      fatal = true;
+    }
+  };
   try {
-    Subprocess child(Command{.argv = {self.string(), "exec-one", "--job", job_file.string()},
-                             .output = Output::file,
-                             .output_file = job.log_file.string()});
+    channels.emplace(job.log_file, redactor);
+    Subprocess child(
+        Command{.argv = {self.string(), "exec-one", "--job", job_file.string(), "--secrets-fd", "3"},
+                .timeout = std::chrono::milliseconds::max(),
+                .output = Output::capture,
+                .extra_fd = channels->secrets_write_end()});
+    channels->child_started(child.output_fd());
     while (!(status = child.poll())) {
-      for (const auto& message : events.drain(collector)) {
-        collector.add(collector.phase_.value_or(Phase::deploy), Status::errored, "test process", message);
-        fatal = true;
-      }
+      channels->pump(20ms);
+      drain_events();
       if (auto reason = stop.reason()) {
         ended_by = *reason;
       } else if (Clock::now() > collector.phase_deadline_) {
@@ -119,15 +242,12 @@ RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::pat
         status = child.terminate(2s);
         break;
       }
-      std::this_thread::sleep_for(20ms);
     }
+    channels->finish();
   } catch (const CommandError& error) {
     ended_by = std::string("cannot start the test process: ") + error.what();
   }
-  for (const auto& message : events.drain(collector)) {
-    collector.add(collector.phase_.value_or(Phase::deploy), Status::errored, "test process", message);
-    fatal = true;
-  }
+  drain_events();
 
   // Anything but a test process that walked the whole lifecycle and exited 0
   // is an error, whatever steps it recorded before: a plugin that calls exit()
@@ -177,7 +297,7 @@ RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::pat
       for (int attempt = 1; attempt <= kHostTeardownAttempts; ++attempt) {
         collector.host_takes_over(attempt);
         const size_t first_step = collector.steps_.size();
-        run_teardown(teardown, job, collector);
+        run_teardown(teardown, job, collector, redactor);
         const bool clean = std::all_of(collector.steps_.begin() + static_cast<std::ptrdiff_t>(first_step),
                                        collector.steps_.end(),
                                        [](const StepResult& step) { return step.status == Status::passed; });

@@ -1,11 +1,18 @@
 #include "ccci/abra_client.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
+
+#include "ccci/text.hpp"
 
 namespace ccci {
 namespace {
@@ -24,6 +31,42 @@ struct AbraForms {
   static constexpr std::string_view kSecretTableHeader = "VALUE";
   // Running a command in a service container: `abra app run <domain> <service> -- <command…>` (unverified).
   static constexpr const char* kEndOfFlags = "--";
+};
+
+// A private file holding a secret for one abra call; removed when it goes.
+class SecretFile {
+ public:
+  explicit SecretFile(const std::string& value) {
+    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+    std::string pattern =
+        (runtime && *runtime ? std::string(runtime) : std::filesystem::temp_directory_path().string()) +
+        "/cc-ci-secret-XXXXXX";
+    const int fd = ::mkstemp(pattern.data());  // 0600, and a name no one else holds
+    if (fd < 0) throw CommandError("cannot create a file for a secret: " + std::string(std::strerror(errno)));
+    path_ = pattern;
+    bool written = ::fchmod(fd, 0600) == 0;
+    for (size_t done = 0; written && done < value.size();) {
+      const ssize_t count = ::write(fd, value.data() + done, value.size() - done);
+      if (count < 0 && errno == EINTR) continue;
+      written = count > 0;
+      if (written) done += static_cast<size_t>(count);
+    }
+    written = ::close(fd) == 0 && written;
+    if (!written) {
+      std::filesystem::remove(path_);
+      throw CommandError("cannot write a file for a secret");
+    }
+  }
+  SecretFile(const SecretFile&) = delete;
+  SecretFile& operator=(const SecretFile&) = delete;
+  ~SecretFile() {
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
 };
 
 std::string quote(const std::string& word) {
@@ -77,6 +120,27 @@ std::vector<std::string> split_cells(const std::string& line) {
   return cells;
 }
 
+// A line of box-drawing characters (and spaces) only: ┌─┬─┐, ├─┼─┤, └─┴─┘, or +---+.
+bool is_table_border(std::string_view line) {
+  static constexpr std::string_view kBoxDrawing[] = {"\u2500", "\u250c", "\u2510", "\u2514", "\u2518",
+                                                     "\u251c", "\u2524", "\u252c", "\u2534", "\u253c"};
+  bool any = false;
+  for (size_t i = 0; i < line.size();) {
+    if (line[i] == ' ' || line[i] == '-' || line[i] == '+') {
+      any = any || line[i] != ' ';
+      ++i;
+      continue;
+    }
+    const auto match =
+        std::find_if(std::begin(kBoxDrawing), std::end(kBoxDrawing),
+                     [&](std::string_view piece) { return line.substr(i, piece.size()) == piece; });
+    if (match == std::end(kBoxDrawing)) return false;
+    any = true;
+    i += match->size();
+  }
+  return any;
+}
+
 }  // namespace
 
 std::string format_command_line(const std::vector<std::string>& argv) {
@@ -85,12 +149,21 @@ std::string format_command_line(const std::vector<std::string>& argv) {
   return line;
 }
 
-std::vector<std::pair<std::string, std::string>> parse_generated_secrets(std::string_view output) {
-  std::vector<std::pair<std::string, std::string>> secrets;
-  std::istringstream lines{std::string(output)};
+GeneratedSecrets parse_generated_secrets(std::string_view raw_output) {
+  GeneratedSecrets parsed;
+  const std::string output = strip_ansi(raw_output);
+  std::istringstream lines{output};
   std::optional<size_t> name_column;
   std::optional<size_t> value_column;
+  size_t columns = 0;
   for (std::string line; std::getline(lines, line);) {
+    const auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos) continue;
+    // abra's own log lines and the table's borders carry no value.
+    if (line.compare(first, 4, "INFO") == 0 || line.compare(first, 4, "WARN") == 0 ||
+        line.compare(first, 4, "DEBU") == 0 || line.compare(first, 4, "FATA") == 0)
+      continue;
+    if (is_table_border(line)) continue;
     const auto cells = split_cells(line);
     if (!value_column) {
       const auto name = std::find(cells.begin(), cells.end(), AbraForms::kSecretNameHeader);
@@ -98,13 +171,18 @@ std::vector<std::pair<std::string, std::string>> parse_generated_secrets(std::st
       if (name != cells.end() && value != cells.end()) {
         name_column = static_cast<size_t>(name - cells.begin());
         value_column = static_cast<size_t>(value - cells.begin());
+        columns = cells.size();
+      } else {
+        parsed.understood = false;  // text before any table: it may hold anything
       }
       continue;
     }
-    if (cells.size() > std::max(*name_column, *value_column))
-      secrets.emplace_back(cells[*name_column], cells[*value_column]);
+    if (cells.size() == columns)
+      parsed.secrets.emplace_back(cells[*name_column], cells[*value_column]);
+    else
+      parsed.understood = false;  // a wrapped or torn row: a value may be in pieces
   }
-  return secrets;
+  return parsed;
 }
 
 AbraClient::AbraClient(AbraSettings settings, Redactor& redactor, Sink log, Sink plan)
@@ -116,6 +194,10 @@ CommandResult AbraClient::execute(const std::vector<std::string>& args, const In
   command.argv.insert(command.argv.end(), args.begin(), args.end());
   // abra 0.13 refuses to run without a terminal, even with -n.
   command.output = Output::pseudo_terminal;
+  // No styling: parsers and logs want words. Escape codes are stripped as well,
+  // for an abra that colours anyway.
+  command.env["NO_COLOR"] = "1";
+  command.env["TERM"] = "dumb";
   if (!settings_.abra_dir.empty()) command.env["ABRA_DIR"] = settings_.abra_dir;
 
   const std::string line = redactor_.apply(format_command_line(command.argv));
@@ -133,8 +215,15 @@ CommandResult AbraClient::execute(const std::vector<std::string>& args, const In
 
   log_("$ " + line);
   CommandResult result = run_command(command);
-  if (inspect) inspect(result.output);
-  if (!result.output.empty()) log_(redactor_.apply(result.output));
+  result.output = strip_ansi(result.output);
+  // An inspector that could not account for every line withholds the output:
+  // what it did not understand may hold a secret it could not register.
+  const bool loggable = inspect ? inspect(result.output) : true;
+  if (!loggable)
+    log_("  (output withheld: " + std::to_string(result.output.size()) +
+         " bytes that could not be fully parsed for secrets)");
+  else if (!result.output.empty())
+    log_(redactor_.apply(result.output));
   log_("  -> " + result.describe() + " in " + std::to_string(result.duration.count()) + " ms");
   return result;
 }
@@ -161,19 +250,38 @@ void AbraClient::app_new(const std::string& recipe, const std::string& server, c
 void AbraClient::generate_secrets(const std::string& domain) {
   const std::vector<std::string> args = {"app", "secret", "generate", domain, "--all"};
   // The output carries the new values: register them before it is logged.
-  CommandResult result = execute(args, [this](const std::string& output) {
-    for (auto& [name, value] : parse_generated_secrets(output)) {
+  bool understood = true;
+  CommandResult result = execute(args, [&](const std::string& output) {
+    GeneratedSecrets parsed = parse_generated_secrets(output);
+    for (auto& [name, value] : parsed.secrets) {
       redactor_.add(value);
       secrets_[name] = std::move(value);
     }
+    understood = parsed.understood;
+    return understood;
   });
+  // Neither the output nor abra's reason is shown: either may hold a value.
+  if (!result.ok() && !understood)
+    throw AbraFailure("abra " + format_command_line(args) + ": " + result.describe() +
+                      " (output withheld: it could not be fully parsed for secrets)");
   if (!result.ok()) fail(args, result);
+  if (!understood)
+    throw AbraFailure(
+        "abra " + format_command_line(args) +
+        ": could not read the generated secrets from its output (withheld from the log), so they "
+        "could not be redacted");
 }
 
 void AbraClient::insert_secret(const std::string& domain, const std::string& name, const std::string& version,
                                const std::string& value) {
   redactor_.add(value);
-  run({"app", "secret", "insert", domain, name, version, value});
+  if (plan_) {
+    run({"app", "secret", "insert", domain, name, version, "-f", "<a 0600 file holding the value>"});
+    return;
+  }
+  // Never on a command line, where any user's `ps` reads it: a 0600 file, removed afterwards.
+  const SecretFile file(value);
+  run({"app", "secret", "insert", domain, name, version, "-f", file.path().string()});
   secrets_[name] = value;
 }
 
@@ -191,6 +299,7 @@ std::string AbraClient::app_run(const std::string& domain, const std::string& se
   CommandResult result = execute(args, [&](const std::string& output) {
     if (reveal)
       for (auto& value : reveal(output)) redactor_.add(std::move(value));
+    return true;
   });
   if (!result.ok()) fail(args, result);
   return redactor_.apply(result.output);

@@ -1,12 +1,14 @@
 #include "ccci/expect.hpp"
 
+#include "ccci/text.hpp"
+
 namespace ccci {
 namespace {
 
 // Enough of a body to recognise it in a failure message, on one line.
 std::string excerpt(const std::string& body) {
   constexpr size_t kLimit = 120;
-  std::string shown = body.substr(0, kLimit);
+  std::string shown = cut_utf8(body, kLimit);
   for (char& c : shown)
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
   return "\"" + shown + (body.size() > kLimit ? "…\"" : "\"");

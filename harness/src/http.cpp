@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 
+#include "ccci/text.hpp"
+
 namespace ccci {
 namespace {
 
@@ -111,7 +113,7 @@ HttpRequest& HttpRequest::bearer(const std::string& token) {
 nlohmann::json HttpResponse::json() const {
   auto parsed = nlohmann::json::parse(body, nullptr, false);
   if (parsed.is_discarded()) {
-    std::string shown = body.substr(0, 80);
+    std::string shown = cut_utf8(body, 80);
     throw CheckFailure("expected a JSON body, got \"" + shown + (body.size() > 80 ? "…\"" : "\""));
   }
   return parsed;

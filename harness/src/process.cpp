@@ -1,18 +1,20 @@
 #include "ccci/process.hpp"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+#include <utmp.h>
 
+#include <algorithm>
 #include <boost/process/args.hpp>
 #include <boost/process/child.hpp>
-#include <boost/process/env.hpp>
-#include <boost/process/environment.hpp>
 #include <boost/process/exe.hpp>
 #include <boost/process/extend.hpp>
 #include <boost/process/search_path.hpp>
@@ -59,27 +61,69 @@ class FileDescriptor {
 
 // Runs in the forked child before exec: a new session (so the host can kill
 // the whole process group), output to our pipe/pty/file, stdin from /dev/null,
-// and death with the thread that started it, so no command outlives cc-ci.
+// one extra descriptor as fd 3 if asked, every other descriptor closed on exec
+// (no log file or pipe of the host leaks into abra), and death with the thread
+// that started it, so no command outlives cc-ci. Any failure ends the child
+// before exec: a half set-up child must never run the command.
 struct ChildSetup : bp::extend::handler {
   int output_fd;
-  bool controlling_terminal;
+  bool terminal;
+  int extra_fd;
   pid_t parent;
+  char** environment;
+
+  template <typename Executor>
+  void on_setup(Executor& exec) const {
+    exec.env = environment;  // built by us: Boost 1.74's environment lookup over-reads (ASan)
+  }
 
   template <typename Executor>
   void on_exec_setup(Executor& exec) const {
     auto fail = [&exec](const char* what) {
-      exec.set_error(std::error_code(errno, std::system_category()), what);
+      exec.set_error(std::error_code(errno, std::system_category()), what);  // tells the parent
+      ::_exit(127);
     };
-    if (::setsid() < 0) return fail("setsid");
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) return fail("prctl");
+    if (terminal) {
+      if (::login_tty(output_fd) < 0) fail("login_tty");  // setsid, controlling tty, stdio
+    } else {
+      if (::setsid() < 0) fail("setsid");
+      const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (null_fd < 0) fail("open /dev/null");
+      if (::dup2(null_fd, 0) < 0 || ::dup2(output_fd, 1) < 0 || ::dup2(output_fd, 2) < 0) fail("dup2");
+    }
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) fail("prctl");
     if (::getppid() != parent) ::_exit(127);  // the parent is already gone
-    if (controlling_terminal && ::ioctl(output_fd, TIOCSCTTY, 0) < 0) return fail("TIOCSCTTY");
-    const int null_fd = ::open("/dev/null", O_RDONLY);
-    if (null_fd < 0) return fail("open /dev/null");
-    // A terminal is also stdin, as for a user at a shell.
-    const int input_fd = controlling_terminal ? output_fd : null_fd;
-    if (::dup2(input_fd, 0) < 0 || ::dup2(output_fd, 1) < 0 || ::dup2(output_fd, 2) < 0) return fail("dup2");
+    int first_closed = 3;
+    if (extra_fd >= 0) {
+      if (extra_fd == 3) {
+        if (::fcntl(3, F_SETFD, 0) < 0) fail("fcntl");
+      } else if (::dup2(extra_fd, 3) < 0) {
+        fail("dup2");
+      }
+      first_closed = 4;
+    }
+    if (::close_range(static_cast<unsigned>(first_closed), ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+      for (int fd = first_closed; fd < 4096; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
+};
+
+// The child's environment: ours, with `overrides` added or replacing.
+class Environment {
+ public:
+  explicit Environment(const std::map<std::string, std::string>& overrides) {
+    for (char** entry = ::environ; entry != nullptr && *entry != nullptr; ++entry) {
+      const std::string_view text(*entry);
+      if (!overrides.contains(std::string(text.substr(0, text.find('='))))) entries_.emplace_back(text);
+    }
+    for (const auto& [key, value] : overrides) entries_.push_back(key + "=" + value);
+    for (auto& entry : entries_) pointers_.push_back(entry.data());
+    pointers_.push_back(nullptr);
+  }
+  char** get() { return pointers_.data(); }
+
+ private:
+  std::vector<std::string> entries_;
+  std::vector<char*> pointers_;
 };
 
 std::string resolve_executable(const std::string& name) {
@@ -95,26 +139,51 @@ struct PseudoTerminal {
 };
 
 PseudoTerminal open_pseudo_terminal() {
-  FileDescriptor master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (master.get() < 0) throw_errno("posix_openpt");
-  if (::grantpt(master.get()) < 0 || ::unlockpt(master.get()) < 0) throw_errno("grantpt");
-  char name[128];
-  if (::ptsname_r(master.get(), name, sizeof name) != 0) throw_errno("ptsname");
-  FileDescriptor slave(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (slave.get() < 0) throw_errno(std::string("open ") + name);
-  // Wide enough that table output is not wrapped; no echo, no "\n" -> "\r\n".
+  // Wide enough that table output is not wrapped.
   winsize size{};
   size.ws_col = 200;
   size.ws_row = 50;
-  ::ioctl(slave.get(), TIOCSWINSZ, &size);
+  int master = -1;
+  int slave = -1;
+  if (::openpty(&master, &slave, nullptr, nullptr, &size) < 0) throw_errno("openpty");
+  PseudoTerminal terminal{FileDescriptor(master), FileDescriptor(slave)};
+  if (::fcntl(master, F_SETFD, FD_CLOEXEC) < 0 || ::fcntl(slave, F_SETFD, FD_CLOEXEC) < 0)
+    throw_errno("fcntl");
+  // No echo, no "\n" -> "\r\n".
   termios modes{};
-  if (::tcgetattr(slave.get(), &modes) == 0) {
+  if (::tcgetattr(slave, &modes) == 0) {
     modes.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     modes.c_oflag &= ~static_cast<tcflag_t>(ONLCR);
-    ::tcsetattr(slave.get(), TCSANOW, &modes);
+    ::tcsetattr(slave, TCSANOW, &modes);
   }
-  return PseudoTerminal{std::move(master), std::move(slave)};
+  return terminal;
 }
+
+// The start and the end of a command's output, at most about `limit` bytes in
+// memory however much it prints: the start holds tables and the end the error.
+class BoundedOutput {
+ public:
+  explicit BoundedOutput(size_t limit) : half_(std::max<size_t>(limit / 2, 1)) {}
+  void append(std::string_view data) {
+    total_ += data.size();
+    const size_t to_head = std::min(data.size(), half_ - std::min(half_, head_.size()));
+    head_.append(data.substr(0, to_head));
+    tail_.append(data.substr(to_head));
+    if (tail_.size() > 2 * half_) tail_.erase(0, tail_.size() - half_);
+  }
+  std::string take() {
+    if (head_.size() + tail_.size() == total_) return head_ + tail_;
+    const std::string end = tail_.size() > half_ ? tail_.substr(tail_.size() - half_) : tail_;
+    return head_ + "\n[... " + std::to_string(total_ - head_.size() - end.size()) +
+           " bytes of output cut ...]\n" + end;
+  }
+
+ private:
+  size_t half_;
+  size_t total_ = 0;
+  std::string head_;
+  std::string tail_;
+};
 
 }  // namespace
 
@@ -169,13 +238,16 @@ Subprocess::Subprocess(const Command& command) {
       break;
   }
 
-  bp::environment environment = boost::this_process::environment();
-  for (const auto& [key, value] : command.env) environment[key] = value;
-
+  Environment environment(command.env);
   std::vector<std::string> arguments(command.argv.begin() + 1, command.argv.end());
   std::error_code error;
-  bp::child child(bp::exe = executable, bp::args = arguments, bp::env = environment,
-                  ChildSetup{{}, child_end.get(), command.output == Output::pseudo_terminal, ::getpid()},
+  bp::child child(bp::exe = executable, bp::args = arguments,
+                  ChildSetup{{},
+                             child_end.get(),
+                             command.output == Output::pseudo_terminal,
+                             command.extra_fd,
+                             ::getpid(),
+                             environment.get()},
                   error);
   if (error) throw CommandError(command.argv.front() + ": cannot start: " + error.message());
   pid_ = child.id();
@@ -195,9 +267,17 @@ Subprocess::~Subprocess() {
 
 std::optional<int> Subprocess::poll() {
   if (status_ || pid_ <= 0) return status_;
+  // Look without reaping: while the leader is a zombie its id cannot be
+  // reused, so the group can be ended safely first. Whatever it left running
+  // in its group (a daemon abra forked, a plugin's helper) ends with it.
+  siginfo_t info{};
+  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid != pid_)
+    return status_;
+  ::killpg(pid_, SIGKILL);
   int status = 0;
-  const pid_t done = ::waitpid(pid_, &status, WNOHANG);
-  if (done == pid_) status_ = status;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  status_ = status;
   return status_;
 }
 
@@ -213,13 +293,8 @@ int Subprocess::terminate(std::chrono::milliseconds grace) {
   while (!poll() && Clock::now() < give_up) std::this_thread::sleep_for(10ms);
   if (!status_) {
     signal_group(SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    status_ = status;
+    while (!poll()) std::this_thread::sleep_for(1ms);  // poll() ends the rest of the group, then reaps
   }
-  // Members of the group that outlived the leader go too.
-  ::killpg(pid_, SIGKILL);
   return *status_;
 }
 
@@ -228,6 +303,7 @@ CommandResult run_command(const Command& command) {
   const auto deadline = started + command.timeout;
   Subprocess process(command);
   CommandResult result;
+  BoundedOutput kept(command.max_output);
 
   const int fd = process.output_fd();
   bool end_of_output = fd < 0;
@@ -254,7 +330,7 @@ CommandResult run_command(const Command& command) {
     if (ready <= 0) continue;
     const ssize_t count = ::read(fd, buffer, sizeof buffer);
     if (count > 0)
-      result.output.append(buffer, static_cast<size_t>(count));
+      kept.append({buffer, static_cast<size_t>(count)});
     else if (count == 0 || errno != EINTR)
       end_of_output = true;  // EIO on a pty whose last writer closed
   }
@@ -262,9 +338,9 @@ CommandResult run_command(const Command& command) {
   if (fd >= 0 && result.timed_out) {
     ::fcntl(fd, F_SETFL, O_NONBLOCK);
     ssize_t count;
-    while ((count = ::read(fd, buffer, sizeof buffer)) > 0)
-      result.output.append(buffer, static_cast<size_t>(count));
+    while ((count = ::read(fd, buffer, sizeof buffer)) > 0) kept.append({buffer, static_cast<size_t>(count)});
   }
+  result.output = kept.take();
 
   decode_wait_status(*status, result);
   std::erase(result.output, '\r');

@@ -1,5 +1,7 @@
 #include "ccci/webdav.hpp"
 
+#include "ccci/text.hpp"
+
 namespace ccci::webdav {
 namespace {
 
@@ -16,7 +18,7 @@ HttpResponse send(const HttpClient& client, std::string method, const std::strin
 
 [[noreturn]] void refuse(const std::string& method, const std::string& url, const HttpResponse& response) {
   throw CheckFailure("WebDAV " + method + " " + url + ": HTTP " + std::to_string(response.status) +
-                     (response.body.empty() ? "" : " (" + response.body.substr(0, 120) + ")"));
+                     (response.body.empty() ? "" : " (" + cut_utf8(response.body, 120) + ")"));
 }
 
 }  // namespace

@@ -43,7 +43,12 @@ class CcCi(SandboxTestCase):
         for call in calls:
             self.assertTrue(call["tty"])
             self.assertEqual(call["argv"][0], "-n")
-            self.assertEqual(call["abra_dir"], str(self.report_dir / "work" / "custom-html" / "abra"))
+            self.assertEqual(call["abra_dir"],
+                             str(self.sandbox.root / "state" / "work" / run.results["run_id"] / "custom-html" / "abra"))
+        # The private work folder is gone, and the report folder reaches nowhere outside itself.
+        self.assertFalse((self.sandbox.root / "state" / "work" / run.results["run_id"]).exists())
+        self.assertEqual([p for p in run.report_dir.rglob("*") if p.is_symlink()], [])
+        self.assertFalse((run.report_dir / "work").exists())
         self.assert_nothing_left()
 
     def test_jobs_and_server_pool_run_every_recipe(self):

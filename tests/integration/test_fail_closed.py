@@ -3,6 +3,7 @@
 reported as passed, and nothing of its app is left behind."""
 
 import sys
+from pathlib import Path
 
 from support import RECIPES, TEST_PLUGINS, SandboxTestCase, main
 
@@ -52,6 +53,68 @@ class FailClosed(SandboxTestCase):
         self.assert_valid_report(run)
         self.assertEqual(run.recipe("custom-html")["status"], "skipped")
         self.assertIn("did not run", run.stderr)
+        self.assert_nothing_left()
+
+
+    # ---------------------------------------------------------------- secrets
+
+    def written(self, run):
+        """Everything a run wrote that a person or a CI server could read."""
+        text = run.stdout + run.stderr
+        for path in run.report_dir.rglob("*"):
+            if path.is_file():
+                text += path.read_text(errors="replace")
+        return text
+
+    def test_a_coloured_secrets_table_is_read_and_its_values_redacted(self):
+        secret_log = self.folder / "generated.txt"
+        run = self.cc_ci("run", "nextcloud", env={"FAKE_ABRA_SECRET_LOG": str(secret_log),
+                                                   "FAKE_ABRA_FORCE_COLOR": "1"})
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        values = secret_log.read_text().split()
+        self.assertEqual(len(values), 3)
+        written = self.written(run)
+        for value in values:
+            self.assertNotIn(value, written)
+        self.assertNotIn("\x1b[", (run.report_dir / "logs/nextcloud.log").read_text())
+        # abra was asked not to colour at all.
+        self.assertTrue(all(c["no_color"] == "1" and c["term"] == "dumb" for c in self.calls()))
+        self.assert_nothing_left()
+
+    def test_a_secrets_table_that_cannot_be_read_whole_is_withheld_and_fails(self):
+        secret_log = self.folder / "generated.txt"
+        run = self.cc_ci("run", "nextcloud", env={"FAKE_ABRA_SECRET_LOG": str(secret_log),
+                                                   "FAKE_ABRA_TABLE_WIDTH": "30"})
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        step = run.step("nextcloud", "app secret generate")
+        self.assertEqual(step["status"], "failed")
+        self.assertIn("could not read the generated secrets", step["message"])
+        written = self.written(run)
+        self.assertIn("output withheld", written)
+        for value in secret_log.read_text().split():
+            for piece in (value[:12], value[-12:]):  # neither half of a wrapped value
+                self.assertNotIn(piece, written)
+        self.assert_nothing_left()
+
+    def test_an_inserted_secret_is_never_on_a_command_line_nor_printed(self):
+        inserted = 'inserted-S3cr3t"value\\7f3a'
+        run = self.cc_ci("run", "secret-test", plugins=[TEST_PLUGINS / "secret"],
+                         env={"CCCI_TEST_SECRET": inserted})
+        self.assertEqual(run.code, 1)  # a check fails on purpose
+        insert = [c for c in self.calls() if c["argv"][1:4] == ["app", "secret", "insert"]]
+        self.assertEqual(len(insert), 1)
+        self.assertIn("-f", insert[0]["argv"])
+        for call in self.calls():
+            self.assertFalse(any(inserted in word for word in call["argv"]), call["argv"])
+        # The file it came from is gone, and it was private while it existed.
+        self.assertFalse(Path(insert[0]["argv"][-1]).exists())
+        log = (run.report_dir / "logs/secret-test.log").read_text()
+        self.assertIn("stdout: the smtp password is [REDACTED]", log)
+        self.assertIn('stderr: {"password":"[REDACTED]"}', log)
+        written = self.written(run)
+        self.assertNotIn(inserted, written)
+        self.assertNotIn('inserted-S3cr3t\\"value\\\\7f3a', written)  # its JSON-escaped form
         self.assert_nothing_left()
 
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -99,5 +100,18 @@ class HttpsServer {
   Subprocess process_;
   int port_ = 0;
 };
+
+/// base64 of `bytes`, from coreutils' base64: an oracle independent of cc-ci's own encoder.
+inline std::string base64(const std::string& bytes) {
+  char name[] = "/tmp/cc-ci-base64-XXXXXX";
+  const int fd = ::mkstemp(name);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  std::ofstream(name, std::ios::binary) << bytes;
+  const auto result = run_command({.argv = {"base64", "-w0", name}});
+  std::filesystem::remove(name);
+  REQUIRE(result.ok());
+  return result.output;
+}
 
 }  // namespace ccci::test

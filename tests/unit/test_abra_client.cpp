@@ -33,9 +33,37 @@ TEST_SUITE("abra client") {
         "┌──────────┬──────────┐\n│ NAME     │ VALUE    │\n├──────────┼──────────┤\n"
         "│ db_pass  │ s3cr3t1  │\n│ token    │ t0k3n    │\n└──────────┴──────────┘\n";
     using Secrets = std::vector<std::pair<std::string, std::string>>;
-    CHECK(parse_generated_secrets(output) == Secrets{{"db_pass", "s3cr3t1"}, {"token", "t0k3n"}});
-    CHECK(parse_generated_secrets("| NAME | VALUE |\n| a | b |\n") == Secrets{{"a", "b"}});
-    CHECK(parse_generated_secrets("WARN no secrets to generate\n").empty());
+    CHECK(parse_generated_secrets(output).secrets == Secrets{{"db_pass", "s3cr3t1"}, {"token", "t0k3n"}});
+    CHECK(parse_generated_secrets(output).understood);
+    CHECK(parse_generated_secrets("| NAME | VALUE |\n| a | b |\n").secrets == Secrets{{"a", "b"}});
+    CHECK(parse_generated_secrets("WARN no secrets to generate\n").secrets.empty());
+    CHECK(parse_generated_secrets("WARN no secrets to generate\n").understood);
+  }
+
+  TEST_CASE("a coloured secrets table, as abra prints it on a terminal, is read whole") {
+    // Captured shape: bold header cells, coloured log level, box-drawn borders.
+    const std::string output =
+        "\x1b[1;36mINFO\x1b[0m generating secrets for nextcloud\n"
+        "┌────────────────┬──────────────────────────────────┐\n"
+        "│ \x1b[1mNAME          \x1b[0m │ \x1b[1mVALUE                           \x1b[0m │\n"
+        "├────────────────┼──────────────────────────────────┤\n"
+        "│ admin_password │ 9f8e7d6c5b4a39281706f5e4d3c2b1a0 │\n"
+        "│ db_password    │ 0a1b2c3d4e5f60718293a4b5c6d7e8f9 │\n"
+        "└────────────────┴──────────────────────────────────┘\n";
+    const auto parsed = parse_generated_secrets(output);
+    CHECK(parsed.understood);
+    REQUIRE(parsed.secrets.size() == 2);
+    CHECK(parsed.secrets[1] ==
+          std::pair<std::string, std::string>{"db_password", "0a1b2c3d4e5f60718293a4b5c6d7e8f9"});
+  }
+
+  TEST_CASE("output that is not fully understood is flagged, so it is never logged") {
+    // A table wrapped by a narrow terminal: the value is split over two rows.
+    const std::string wrapped =
+        "│ NAME        │ VALUE        │\n│ db_password │ 0a1b2c3d4e5f │\n60718293a4b5c6d7e8f9 │\n";
+    CHECK_FALSE(parse_generated_secrets(wrapped).understood);
+    CHECK_FALSE(parse_generated_secrets("db_password=0a1b2c3d\n").understood);  // no table at all
+    CHECK_FALSE(parse_generated_secrets("│ NAME │ VALUE │\n│ a │ b │ c │\n").understood);
   }
 
   TEST_CASE("abra runs in a terminal, with -n and the client's ABRA_DIR") {

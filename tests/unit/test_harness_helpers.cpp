@@ -20,6 +20,25 @@ HttpClient client_for(const test::HttpsServer& server) {
 }  // namespace
 
 TEST_SUITE("helpers") {
+  TEST_CASE("strip_ansi removes colour, cursor and title sequences, and nothing else") {
+    CHECK(ccci::strip_ansi("\x1b[1;36mINFO\x1b[0m done") == "INFO done");
+    CHECK(ccci::strip_ansi("\x1b]0;title\x07│ NAME │\x1b[2K") == "│ NAME │");
+    CHECK(ccci::strip_ansi("plain │ text") == "plain │ text");
+    CHECK(ccci::strip_ansi("cut \x1b[") == "cut ");  // a truncated sequence at the end
+  }
+
+  TEST_CASE("cut_utf8 never splits a character; valid_utf8 replaces broken bytes") {
+    const std::string text = "ab\u00e9\u20ac";  // a b é €: 1+1+2+3 bytes
+    CHECK(ccci::cut_utf8(text, 3) == "ab");
+    CHECK(ccci::cut_utf8(text, 4) == "ab\u00e9");
+    CHECK(ccci::cut_utf8(text, 6) == "ab\u00e9");
+    CHECK(ccci::cut_utf8(text, 100) == text);
+    CHECK(ccci::valid_utf8(text) == text);
+    CHECK(ccci::valid_utf8("a\xff\xc3") == "a\ufffd\ufffd");
+    CHECK(ccci::valid_utf8("\xed\xa0\x80") == "\ufffd\ufffd\ufffd");  // a surrogate is not UTF-8
+    CHECK(ccci::valid_utf8("\xc0\xaf") == "\ufffd\ufffd");            // nor an overlong '/'
+  }
+
   TEST_CASE("text_between finds the first enclosed text") {
     CHECK(text_between("generated random password is 'x1y2'\nok", "is '", "'") == "x1y2");
     CHECK_FALSE(text_between("nothing here", "is '", "'"));

@@ -1,4 +1,6 @@
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "ccci/process.hpp"
 #include "support.hpp"
@@ -7,6 +9,70 @@ using namespace ccci;
 using namespace std::chrono_literals;
 
 TEST_SUITE("process") {
+  TEST_CASE("a variable that is set is replaced, not doubled; the rest are inherited") {
+    const test::ScopedEnvironment home("CCCI_INHERITED", "kept");
+    const auto result =
+        run_command({.argv = {"sh", "-c", "env | grep -c '^CCCI_PROBE='; printf %s \"$CCCI_INHERITED\""},
+                     .env = {{"CCCI_PROBE", "1"}}});
+    const test::ScopedEnvironment probe("CCCI_PROBE", "0");
+    const auto replaced =
+        run_command({.argv = {"sh", "-c", "env | grep -c '^CCCI_PROBE='"}, .env = {{"CCCI_PROBE", "1"}}});
+    CHECK(result.output == "1\nkept");
+    CHECK(replaced.output == "1\n");
+  }
+
+  TEST_CASE("only stdio and the extra descriptor reach the command; no other file leaks") {
+    const int leaked = ::open("/dev/null", O_RDONLY);  // no O_CLOEXEC, like a log file opened with fopen
+    REQUIRE(leaked >= 0);
+    int pipe_fds[2];
+    REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+    const auto result =
+        run_command({.argv = {"sh", "-c", "ls /proc/self/fd; echo hello >&3"}, .extra_fd = pipe_fds[1]});
+    ::close(leaked);
+    ::close(pipe_fds[1]);
+    char buffer[16] = {};
+    CHECK(::read(pipe_fds[0], buffer, sizeof buffer - 1) == 6);
+    ::close(pipe_fds[0]);
+    CHECK(std::string(buffer) == "hello\n");
+    // 0, 1, 2, 3 and the one ls itself opens to read the folder.
+    std::istringstream listed(result.output);
+    int count = 0;
+    for (std::string line; std::getline(listed, line);) count += !line.empty();
+    CHECK(count == 5);
+  }
+
+  TEST_CASE("output beyond the cap keeps its start and end and says how much was cut") {
+    const auto result = run_command(
+        {.argv = {"sh", "-c", "echo START; head -c 300000 /dev/zero | tr '\\0' x; echo; echo END"},
+         .max_output = 1000});
+    CHECK(result.ok());
+    CHECK(result.output.size() < 1200);
+    CHECK(result.output.starts_with("START\n"));
+    CHECK(result.output.ends_with("END\n"));
+    CHECK(result.output.find("bytes of output cut") != std::string::npos);
+  }
+
+  TEST_CASE("what a command leaves running in its group ends with it") {
+    test::TemporaryDirectory folder;
+    const auto pid_file = folder.path() / "pid";
+    const auto result =
+        run_command({.argv = {"sh", "-c", "sleep 300 & echo $! > " + pid_file.string()}, .timeout = 30s});
+    CHECK(result.ok());
+    std::ifstream in(pid_file);
+    pid_t straggler = 0;
+    in >> straggler;
+    REQUIRE(straggler > 0);
+    // Killed before the leader was reaped; at most a zombie until init reaps it.
+    bool gone = false;
+    for (int i = 0; i < 500 && !gone; ++i) {
+      std::ifstream stat("/proc/" + std::to_string(straggler) + "/stat");
+      std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+      gone = text.empty() || text.find(") Z") != std::string::npos;
+      if (!gone) std::this_thread::sleep_for(10ms);
+    }
+    CHECK(gone);
+  }
+
   TEST_CASE("run_command captures output and the exit code") {
     const auto result = run_command({.argv = {"sh", "-c", "echo out; echo err >&2; exit 3"}});
     CHECK(result.exit_code == 3);

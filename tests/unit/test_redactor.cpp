@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
 #include "ccci/redactor.hpp"
+#include "support.hpp"
 
 using ccci::Redactor;
+namespace test = ccci::test;
 
 TEST_SUITE("redactor") {
   TEST_CASE("every occurrence of a secret is masked") {
@@ -33,5 +35,33 @@ TEST_SUITE("redactor") {
     Redactor redactor;
     redactor.add("RED");
     CHECK(redactor.apply("RED RED") == "[REDACTED] [REDACTED]");
+  }
+
+  TEST_CASE("encoded forms of a secret are masked too") {
+    Redactor redactor;
+    const std::string secret = "p@ss w\"ord/42+x";
+    redactor.add(secret);
+    CHECK(redactor.apply("q=p%40ss%20w%22ord%2F42%2Bx") == "q=[REDACTED]");             // URL-encoded
+    CHECK(redactor.apply(R"({"pw":"p@ss w\"ord/42+x"})") == R"({"pw":"[REDACTED]"})");  // JSON-escaped
+    // HTTP basic auth: base64("admin:" + secret), and the same after prefixes of other lengths.
+    for (const std::string user : {"admin:", "ad:", "a:"}) {
+      const std::string header = "Authorization: Basic " + test::base64(user + secret);
+      const std::string masked = redactor.apply(header);
+      CHECK(masked.find("[REDACTED]") != std::string::npos);
+      CHECK(masked.find(test::base64(user + secret)) == std::string::npos);
+    }
+  }
+
+  TEST_CASE("a listener hears each new secret once, and add_all copies them") {
+    Redactor redactor;
+    std::vector<std::string> heard;
+    redactor.set_listener([&](const std::string& secret) { heard.push_back(secret); });
+    redactor.add("first-secret");
+    redactor.add("first-secret");
+    redactor.add("second-secret");
+    CHECK(heard == std::vector<std::string>{"first-secret", "second-secret"});
+    Redactor copy;
+    copy.add_all(redactor);
+    CHECK(copy.apply("first-secret second-secret") == "[REDACTED] [REDACTED]");
   }
 }

@@ -53,6 +53,8 @@ class AbraClient {
   /// Generates every secret the recipe declares; the values are redacted from
   /// then on, and secret() returns them.
   void generate_secrets(const std::string& domain);
+  /// Inserts a secret through a 0600 file (`app secret insert … FILE -f`):
+  /// the value never appears on a command line.
   void insert_secret(const std::string& domain, const std::string& name, const std::string& version,
                      const std::string& value);
   void deploy(const std::string& domain);
@@ -75,8 +77,10 @@ class AbraClient {
   std::string secret(const std::string& name) const;
 
  private:
-  using Inspector = std::function<void(const std::string& raw_output)>;
-  /// Runs the command; `inspect` sees the raw output before it is logged.
+  /// Sees a command's output before it is logged; returns false when it could
+  /// not account for all of it, and the output is then withheld from the log.
+  using Inspector = std::function<bool(const std::string& output)>;
+  /// Runs the command; `inspect` sees the output (ANSI stripped) before it is logged.
   CommandResult execute(const std::vector<std::string>& args, const Inspector& inspect = {});
   [[noreturn]] void fail(const std::vector<std::string>& args, const CommandResult& result) const;
 
@@ -91,7 +95,14 @@ class AbraClient {
 /// The command line `abra -n <args…>` as a user would type it (for logs and plans).
 std::string format_command_line(const std::vector<std::string>& argv);
 
-/// {name, value} of each secret in the table `abra app secret generate` prints.
-std::vector<std::pair<std::string, std::string>> parse_generated_secrets(std::string_view output);
+/// What `abra app secret generate` printed: {name, value} of each secret in its
+/// table, and whether every line of the output was accounted for (log lines,
+/// borders, the header, rows of the header's width). When not, the output may
+/// hold a value that was not found, and must not be shown anywhere.
+struct GeneratedSecrets {
+  std::vector<std::pair<std::string, std::string>> secrets;
+  bool understood = true;
+};
+GeneratedSecrets parse_generated_secrets(std::string_view output);
 
 }  // namespace ccci

@@ -31,6 +31,10 @@ struct Command {
   std::chrono::milliseconds timeout{60'000};  ///< then the whole process group is killed
   Output output = Output::capture;
   std::string output_file{};  ///< for Output::file
+  int extra_fd = -1;          ///< given to the child as its fd 3 (e.g. a pipe back to us); -1: none
+  /// Output kept in memory: the first and last half of this many bytes, with
+  /// a line saying how much was cut between them.
+  size_t max_output = 4 << 20;
 };
 
 struct CommandResult {
@@ -46,7 +50,8 @@ struct CommandResult {
 };
 
 /// A child process running in its own session (so its process group can be
-/// killed as a whole) that dies with the thread that started it.
+/// killed as a whole) that dies with the thread that started it. When it ends,
+/// whatever is left of its process group is killed before it is reaped.
 class Subprocess {
  public:
   /// Starts `command`; throws CommandError when it cannot be started.
