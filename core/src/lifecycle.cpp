@@ -308,7 +308,7 @@ int execute_job_file(const std::filesystem::path& job_file, int secrets_fd) {
   const RecipeJob job = job_from_json(nlohmann::json::parse(in));
   EventWriter events(job.events_file, secrets_fd);
   try {
-    const Plugin plugin(job.plugin_file);
+    const LoadedPlugin plugin(job.plugin_file);
     if (plugin.recipe() != job.recipe)
       throw PluginError("plugin " + job.plugin_file.string() + " now tests " + plugin.recipe() + ", not " +
                         job.recipe);

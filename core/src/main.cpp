@@ -97,7 +97,7 @@ void add_settings(CLI::App& command, GivenSettings& given,
 }
 
 int command_list(const Settings& settings) {
-  const auto plugins = load_plugins(settings.plugin_paths);
+  const auto plugins = load_plugins(settings.plugin_paths, self_executable());
   if (plugins.empty()) {
     std::cout << "no recipe plugins found in";
     for (const auto& path : settings.plugin_paths) std::cout << ' ' << path.string();
@@ -113,8 +113,8 @@ int command_list(const Settings& settings) {
     if (!tags.empty()) std::cout << "  tags: " << tags << '\n';
     std::cout << "  ready when: GET " << entry.info.ready.path << " answers " << entry.info.ready.status
               << '\n';
-    for (const auto& check : declared_checks(*entry.plugin->create(), entry.job))
-      std::cout << "  check: " << check << '\n';
+    for (const auto& line : plan_in_child(self_executable(), entry.job))
+      if (line.line.starts_with("check: ")) std::cout << "  " << line.line << '\n';
   }
   return kExitPassed;
 }
@@ -122,7 +122,7 @@ int command_list(const Settings& settings) {
 int command_plan(Settings settings, const std::vector<std::string>& recipes) {
   const bool placeholder_suffix = settings.domain_suffix.empty();
   if (placeholder_suffix) settings.domain_suffix = "example.test";
-  const auto plugins = load_plugins(settings.plugin_paths);
+  const auto plugins = load_plugins(settings.plugin_paths, self_executable());
   const auto planned = plan_run(plugins, recipes, settings, work_root(default_state_dir(), "RUN-ID"));
   std::cout << "plan: " << planned.size() << " recipe test(s), " << settings.jobs
             << " at a time; nothing below is run\n";
@@ -135,7 +135,7 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
               << "  ABRA_DIR " << job.abra.abra_dir << '\n';
     Phase shown = Phase::teardown;
     bool first = true;
-    plan_lifecycle(*entry.plugin->create(), job, [&](Phase phase, std::string_view line) {
+    for (const auto& [phase, line] : plan_in_child(self_executable(), job)) {
       if (first || phase != shown) {
         const auto timeout = phase == Phase::deploy  ? job.timeouts.deploy
                              : phase == Phase::probe ? job.timeouts.probe
@@ -145,7 +145,7 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
         first = false;
       }
       std::cout << "    " << line << '\n';
-    });
+    }
     if (job.keep != KeepPolicy::never)
       std::cout << "  (teardown is skipped under --keep " << to_string(job.keep) << ")\n";
   }
@@ -158,7 +158,7 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
         "no domain suffix: give --domain-suffix (e.g. ci.example.org), CC_CI_DOMAIN_SUFFIX, or "
         "\"domain_suffix\" in cc-ci.json");
   // All plugins load and pass their checks on this thread before any test starts.
-  const auto plugins = load_plugins(settings.plugin_paths);
+  const auto plugins = load_plugins(settings.plugin_paths, self_executable());
   if (plugins.empty()) throw UsageError("no recipe plugins found; give --plugins DIR");
   const std::string run_id = new_run_id();
   const auto planned = plan_run(plugins, recipes, settings, work_root(default_state_dir(), run_id));
@@ -280,9 +280,15 @@ int main(int argc, char** argv) {
       "settings", "Print the settings table (flags, environment, config keys) as Markdown");
   auto* exec_one = app.add_subcommand("exec-one", "Run one recipe test for the host (internal)");
   exec_one->group("");  // hidden from --help
-  exec_one->add_option("--job", job_file, "The job file")->required();
+  exec_one->add_option("--job", job_file, "The job file");
   int secrets_fd = -1;
   exec_one->add_option("--secrets-fd", secrets_fd, "The host's pipe for secrets");
+  std::string describe_file;
+  exec_one->add_option("--describe", describe_file, "Describe this plugin file (recipe, info) as JSON");
+  bool plan_only = false;
+  exec_one->add_flag("--plan", plan_only, "Walk the job dry and write its plan as JSON");
+  std::string answer_file;
+  exec_one->add_option("--answer", answer_file, "Where --describe and --plan write their answer");
 
   try {
     app.parse(argc, argv);
@@ -296,7 +302,11 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (exec_one->parsed()) return execute_job_file(job_file, secrets_fd);
+    if (exec_one->parsed()) {
+      if (!describe_file.empty()) return describe_plugin(describe_file, answer_file);
+      if (plan_only) return plan_job(job_file, answer_file);
+      return execute_job_file(job_file, secrets_fd);
+    }
     if (settings_command->parsed()) {
       std::cout << settings_markdown();
       return kExitPassed;

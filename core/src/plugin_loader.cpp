@@ -1,37 +1,130 @@
 #include "plugin_loader.hpp"
 
+#include <elf.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <iostream>
 #include <map>
+
+#include "ccci/process.hpp"
+#include "lifecycle.hpp"
 
 namespace ccci {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 
 namespace {
+
 constexpr const char* kInfoSymbol = "ccci_plugin_info";
 constexpr const char* kFactorySymbol = "ccci_create_recipe_test";
+
+// A bounds-checked view of an ELF file's bytes.
+class ElfFile {
+ public:
+  ElfFile(std::string_view bytes, std::string name) : bytes_(bytes), name_(std::move(name)) {}
+
+  template <typename T>
+  T read(uint64_t offset) const {
+    if (offset > bytes_.size() || bytes_.size() - offset < sizeof(T)) fail("is truncated or corrupt");
+    T value;
+    std::memcpy(&value, bytes_.data() + offset, sizeof(T));
+    return value;
+  }
+  std::string_view string_at(uint64_t offset) const {
+    if (offset >= bytes_.size()) fail("is truncated or corrupt");
+    const auto end = bytes_.find('\0', offset);
+    if (end == std::string_view::npos) fail("is truncated or corrupt");
+    return bytes_.substr(offset, end - offset);
+  }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw PluginError("plugin " + name_ + ": " + what);
+  }
+
+ private:
+  std::string_view bytes_;
+  std::string name_;
+};
+
 }  // namespace
 
-Plugin::Plugin(const fs::path& file) : file_(file) {
+int read_abi_version_from(std::string_view bytes, const std::string& name) {
+  const ElfFile elf(bytes, name);
+  if (bytes.size() < EI_NIDENT || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0)
+    elf.fail("not a loadable shared library (not an ELF file)");
+  if (bytes[EI_CLASS] != ELFCLASS64 || bytes[EI_DATA] != ELFDATA2LSB)
+    elf.fail("not a loadable shared library (not a 64-bit little-endian ELF file)");
+  const auto header = elf.read<Elf64_Ehdr>(0);
+  if (header.e_type != ET_DYN) elf.fail("not a loadable shared library (not a shared object)");
+  if (header.e_shentsize != sizeof(Elf64_Shdr) || header.e_phentsize != sizeof(Elf64_Phdr))
+    elf.fail("is truncated or corrupt");
+
+  // The exported symbol, from the dynamic symbol table.
+  std::optional<Elf64_Sym> info;
+  for (uint16_t i = 0; i < header.e_shnum && !info; ++i) {
+    const auto section = elf.read<Elf64_Shdr>(header.e_shoff + uint64_t{i} * sizeof(Elf64_Shdr));
+    if (section.sh_type != SHT_DYNSYM || section.sh_entsize != sizeof(Elf64_Sym)) continue;
+    if (section.sh_link >= header.e_shnum) elf.fail("is truncated or corrupt");
+    const auto strings =
+        elf.read<Elf64_Shdr>(header.e_shoff + uint64_t{section.sh_link} * sizeof(Elf64_Shdr));
+    const uint64_t count = section.sh_size / sizeof(Elf64_Sym);
+    for (uint64_t s = 0; s < count; ++s) {
+      const auto symbol = elf.read<Elf64_Sym>(section.sh_offset + s * sizeof(Elf64_Sym));
+      if (symbol.st_shndx == SHN_UNDEF || symbol.st_name >= strings.sh_size) continue;
+      if (elf.string_at(strings.sh_offset + symbol.st_name) == kInfoSymbol) {
+        info = symbol;
+        break;
+      }
+    }
+  }
+  if (!info)
+    elf.fail(std::string("missing entry point ") + kInfoSymbol + " (was it built with CCCI_PLUGIN?)");
+  if (info->st_size < sizeof(int)) elf.fail(std::string(kInfoSymbol) + " is too small");
+
+  // Its address, as a place in the file: the loaded segment that holds it.
+  for (uint16_t i = 0; i < header.e_phnum; ++i) {
+    const auto segment = elf.read<Elf64_Phdr>(header.e_phoff + uint64_t{i} * sizeof(Elf64_Phdr));
+    if (segment.p_type != PT_LOAD || info->st_value < segment.p_vaddr ||
+        info->st_value - segment.p_vaddr + sizeof(int32_t) > segment.p_filesz)
+      continue;
+    // abi_version is the record's first member, an int needing no relocation.
+    return elf.read<int32_t>(segment.p_offset + (info->st_value - segment.p_vaddr));
+  }
+  elf.fail(std::string(kInfoSymbol) + " lies outside the file's loaded segments");
+}
+
+int read_abi_version(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw PluginError("plugin " + file.string() + ": cannot be read");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return read_abi_version_from(bytes, file.string());
+}
+
+namespace {
+
+void check_abi(const fs::path& file) {
+  const int version = read_abi_version(file);
+  if (version != kAbiVersion)
+    throw PluginError("plugin " + file.string() + ": ABI version " + std::to_string(version) +
+                      " does not match this cc-ci's ABI version " + std::to_string(kAbiVersion) +
+                      "; rebuild the plugin against this cc-ci");
+}
+
+}  // namespace
+
+LoadedPlugin::LoadedPlugin(const fs::path& file) : file_(file) {
   const std::string name = file.string();
+  check_abi(file);  // before any of its code can run
   boost::system::error_code error;
   library_ = std::make_shared<boost::dll::shared_library>();
   library_->load(boost::dll::fs::path(name),
                  boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, error);
-  if (error) {
-    // dlerror() says why (e.g. "invalid ELF header", a missing dependency).
-    std::string why = error.message();
-    throw PluginError("plugin " + name + ": not a loadable shared library (" + why + ")");
-  }
-  // The plain C info comes first: nothing else is used before the ABI matches.
-  if (!library_->has(kInfoSymbol))
-    throw PluginError("plugin " + name + ": missing entry point " + kInfoSymbol +
-                      " (was it built with CCCI_PLUGIN?)");
+  if (error)  // dlerror() says why (e.g. a missing dependency)
+    throw PluginError("plugin " + name + ": not a loadable shared library (" + error.message() + ")");
   const auto& info = library_->get<const PluginInfo>(kInfoSymbol);
-  if (info.abi_version != kAbiVersion)
-    throw PluginError("plugin " + name + ": ABI version " + std::to_string(info.abi_version) +
-                      " does not match this cc-ci's ABI version " + std::to_string(kAbiVersion) +
-                      "; rebuild the plugin against this cc-ci");
   if (info.recipe == nullptr || *info.recipe == '\0')
     throw PluginError("plugin " + name + ": names no recipe in " + kInfoSymbol);
   recipe_ = info.recipe;
@@ -41,7 +134,7 @@ Plugin::Plugin(const fs::path& file) : file_(file) {
   factory_ = &library_->get_alias<RecipeTestFactory>(kFactorySymbol);
 }
 
-std::shared_ptr<RecipeTest> Plugin::create() const {
+std::shared_ptr<RecipeTest> LoadedPlugin::create() const {
   std::unique_ptr<RecipeTest> test = factory_();
   if (!test) throw PluginError("plugin " + file_.string() + ": its factory returned nothing");
   // The deleter holds the library, so the code of ~RecipeTest is still mapped when it runs.
@@ -49,6 +142,93 @@ std::shared_ptr<RecipeTest> Plugin::create() const {
   RecipeTest* raw = test.release();
   return std::shared_ptr<RecipeTest>(raw, [library](RecipeTest* object) { delete object; });
 }
+
+json to_json(const RecipeInfo& info) {
+  json conditions = json::array();
+  for (const auto& [pointer, value] : info.ready.json_equals) conditions.push_back({pointer, value});
+  return {{"tags", info.tags},
+          {"ready", {{"path", info.ready.path}, {"status", info.ready.status}, {"json_equals", conditions}}},
+          {"timeouts_s",
+           {{"deploy", info.timeouts.deploy.count()},
+            {"probe", info.timeouts.probe.count()},
+            {"teardown", info.timeouts.teardown.count()}}}};
+}
+
+RecipeInfo recipe_info_from_json(const json& in) {
+  RecipeInfo info;
+  info.tags = in.at("tags").get<std::vector<std::string>>();
+  const auto& ready = in.at("ready");
+  info.ready.path = ready.at("path").get<std::string>();
+  info.ready.status = ready.at("status").get<long>();
+  for (const auto& condition : ready.at("json_equals"))
+    info.ready.json_equals.emplace_back(condition.at(0).get<std::string>(),
+                                        condition.at(1).get<std::string>());
+  const auto& timeouts = in.at("timeouts_s");
+  info.timeouts.deploy = std::chrono::seconds(timeouts.at("deploy").get<long long>());
+  info.timeouts.probe = std::chrono::seconds(timeouts.at("probe").get<long long>());
+  info.timeouts.teardown = std::chrono::seconds(timeouts.at("teardown").get<long long>());
+  return info;
+}
+
+namespace {
+
+void write_answer(const fs::path& answer, const json& content) {
+  std::ofstream out(answer, std::ios::trunc);
+  out << content.dump(-1, ' ', false, json::error_handler_t::replace);
+  out.close();
+  if (!out) throw std::runtime_error("cannot write " + answer.string());
+}
+
+// A private folder for one child's answer, removed afterwards.
+class AnswerFolder {
+ public:
+  AnswerFolder() {
+    std::string pattern = (fs::temp_directory_path() / "cc-ci-plugin-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw PluginError("cannot make a temporary folder");
+    path_ = pattern;
+  }
+  AnswerFolder(const AnswerFolder&) = delete;
+  AnswerFolder& operator=(const AnswerFolder&) = delete;
+  ~AnswerFolder() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+// Runs `self exec-one ARGS… --answer FILE` and returns what it wrote there.
+json ask_child(const fs::path& self, std::vector<std::string> args, const fs::path& plugin_file,
+               const char* while_doing) {
+  const AnswerFolder folder;
+  const fs::path answer = folder / "answer.json";
+  std::vector<std::string> argv = {self.string(), "exec-one"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--answer", answer.string()});
+  const CommandResult result = run_command(
+      {.argv = argv, .timeout = kDescribeTimeout, .output = Output::capture, .max_output = 64 * 1024});
+  const std::string plugin = "plugin " + plugin_file.string() + ": ";
+  std::string said = result.output;
+  while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
+  if (const auto newline = said.rfind('\n'); newline != std::string::npos) said.erase(0, newline + 1);
+  if (result.timed_out)
+    throw PluginError(plugin + "did not answer within " + std::to_string(kDescribeTimeout.count()) + "s " +
+                      while_doing);
+  if (result.signal != 0) throw PluginError(plugin + result.describe() + " " + while_doing);
+  std::ifstream in(answer);
+  json content = json::parse(in, nullptr, false);
+  if (result.exit_code != 0 || content.is_discarded() || !content.is_object()) {
+    if (!said.empty() && result.exit_code != 0)
+      throw PluginError(said.starts_with("plugin ") ? said : plugin + said);
+    throw PluginError(plugin + "the process " + while_doing + " " + result.describe() +
+                      " without an answer (did the plugin call exit()?)");
+  }
+  return content;
+}
+
+}  // namespace
 
 std::vector<fs::path> find_plugin_files(const std::vector<fs::path>& locations) {
   std::vector<fs::path> files;
@@ -71,11 +251,13 @@ std::vector<fs::path> find_plugin_files(const std::vector<fs::path>& locations) 
   return files;
 }
 
-std::vector<Plugin> load_plugins(const std::vector<fs::path>& locations) {
+std::vector<Plugin> load_plugins(const std::vector<fs::path>& locations, const fs::path& self) {
   std::vector<Plugin> plugins;
   std::map<std::string, fs::path> claimed;
   for (const auto& file : find_plugin_files(locations)) {
-    Plugin plugin(file);
+    check_abi(file);
+    const json answer = ask_child(self, {"--describe", file.string()}, file, "while loading");
+    Plugin plugin(file, answer.at("recipe").get<std::string>(), recipe_info_from_json(answer.at("info")));
     auto [existing, inserted] = claimed.emplace(plugin.recipe(), file);
     if (!inserted)
       throw PluginError("plugins " + existing->second.string() + " and " + file.string() +
@@ -85,6 +267,53 @@ std::vector<Plugin> load_plugins(const std::vector<fs::path>& locations) {
   std::sort(plugins.begin(), plugins.end(),
             [](const Plugin& a, const Plugin& b) { return a.recipe() < b.recipe(); });
   return plugins;
+}
+
+std::vector<PlanLine> plan_in_child(const fs::path& self, const RecipeJob& job) {
+  const AnswerFolder folder;
+  const fs::path job_file = folder / "job.json";
+  std::ofstream(job_file) << to_json(job).dump();
+  const json answer =
+      ask_child(self, {"--job", job_file.string(), "--plan"}, job.plugin_file, "while planning");
+  std::vector<PlanLine> lines;
+  for (const auto& line : answer.at("plan"))
+    lines.push_back(
+        {phase_from_string(line.at("phase").get<std::string>()), line.at("line").get<std::string>()});
+  return lines;
+}
+
+int describe_plugin(const fs::path& plugin_file, const fs::path& answer) {
+  try {
+    const LoadedPlugin plugin(plugin_file);
+    RecipeInfo info;
+    try {
+      info = plugin.create()->info();
+    } catch (const std::exception& error) {
+      throw PluginError("plugin " + plugin_file.string() + ": info() failed: " + error.what());
+    }
+    write_answer(answer, {{"recipe", plugin.recipe()}, {"info", to_json(info)}});
+    return 0;
+  } catch (const std::exception& error) {
+    std::cout << error.what() << std::endl;
+    return 2;
+  }
+}
+
+int plan_job(const fs::path& job_file, const fs::path& answer) {
+  try {
+    std::ifstream in(job_file);
+    const RecipeJob job = job_from_json(json::parse(in));
+    const LoadedPlugin plugin(job.plugin_file);
+    json lines = json::array();
+    plan_lifecycle(*plugin.create(), job, [&](Phase phase, std::string_view line) {
+      lines.push_back({{"phase", to_string(phase)}, {"line", line}});
+    });
+    write_answer(answer, {{"plan", lines}});
+    return 0;
+  } catch (const std::exception& error) {
+    std::cout << error.what() << std::endl;
+    return 2;
+  }
 }
 
 }  // namespace ccci

@@ -94,11 +94,7 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
     const Plugin& plugin = *chosen[index];
     PlannedRecipe entry;
     entry.plugin = &plugin;
-    try {
-      entry.info = plugin.create()->info();
-    } catch (const std::exception& error) {
-      throw UsageError("plugin " + plugin.file().string() + ": info() failed: " + error.what());
-    }
+    entry.info = plugin.info();
     RecipeJob& job = entry.job;
     job.plugin_file = fs::absolute(plugin.file());
     job.recipe = plugin.recipe();

@@ -56,6 +56,26 @@ class FailClosed(SandboxTestCase):
         self.assert_nothing_left()
 
 
+    # ---------------------------------------------------------------- no plugin code in the host
+
+    def test_a_plugin_that_crashes_or_exits_while_loading_is_one_clear_error(self):
+        for fault, command, fragment in (("load:segv", "plan", "killed by signal 11"),
+                                         ("load:exit0", "list", "without an answer"),
+                                         ("info:segv", "plan", "killed by signal 11"),
+                                         ("info:throw", "run", "info() failed: fault-test: thrown in info")):
+            with self.subTest(fault=fault):
+                recipes = [] if command == "list" else ["fault-test"]
+                run = self.cc_ci(command, *recipes, plugins=[FAULT], env={"CCCI_TEST_FAULT": fault})
+                self.assert_one_line_error(run, "fault-test.so", fragment)
+        self.assertEqual(self.calls(), [])
+        self.assert_nothing_left()
+
+    def test_a_plugin_that_hangs_while_planning_does_not_hang_cc_ci(self):
+        # info() is fine; the dry walk of its deploy hangs, in a child the host ends.
+        run = self.cc_ci("plan", "fault-test", plugins=[FAULT], env={"CCCI_TEST_FAULT": "deploy:hang"},
+                         timeout=150)
+        self.assert_one_line_error(run, "fault-test.so", "did not answer within 60s while planning")
+
     # ---------------------------------------------------------------- secrets
 
     def written(self, run):
