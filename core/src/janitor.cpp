@@ -59,6 +59,17 @@ RunningMarker::~RunningMarker() {
   fs::remove(path_, ignored);
 }
 
+std::vector<std::string> remove_dead_markers(const fs::path& state_dir) {
+  std::vector<std::string> removed;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(state_dir / "running", error)) {
+    if (!entry.is_regular_file() || run_is_alive(entry.path())) continue;
+    if (fs::remove(entry.path(), error)) removed.push_back(entry.path().filename().string());
+  }
+  std::sort(removed.begin(), removed.end());
+  return removed;
+}
+
 std::vector<Leftover> find_leftovers(const fs::path& abra_dir, const std::string& suffix,
                                      const fs::path& state_dir) {
   std::vector<Leftover> found;

@@ -35,4 +35,8 @@ struct Leftover {
 std::vector<Leftover> find_leftovers(const std::filesystem::path& abra_dir, const std::string& suffix,
                                      const std::filesystem::path& state_dir);
 
+/// Removes the running markers of runs that are no longer alive (a killed
+/// run leaves its markers behind). Returns the domains whose markers went.
+std::vector<std::string> remove_dead_markers(const std::filesystem::path& state_dir);
+
 }  // namespace ccci

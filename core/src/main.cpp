@@ -157,7 +157,17 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
     throw UsageError(
         "no domain suffix: give --domain-suffix (e.g. ci.example.org), CC_CI_DOMAIN_SUFFIX, or "
         "\"domain_suffix\" in cc-ci.json");
-  // All plugins load and pass their checks on this thread before any test starts.
+  // The report must be writable before anything is deployed: a run whose
+  // report cannot be written would deploy, tear down and tell no one.
+  try {
+    std::filesystem::create_directories(settings.report_dir);
+    write_file_atomically(settings.report_dir / ".cc-ci-can-write", "");
+    std::filesystem::remove(settings.report_dir / ".cc-ci-can-write");
+  } catch (const std::exception& error) {
+    throw UsageError("--report-dir " + settings.report_dir.string() + ": cannot write there (" +
+                     error.what() + ")");
+  }
+  // All plugins load and pass their checks before any test starts.
   const auto plugins = load_plugins(settings.plugin_paths, self_executable());
   if (plugins.empty()) throw UsageError("no recipe plugins found; give --plugins DIR");
   const std::string run_id = new_run_id();
@@ -165,6 +175,8 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
 
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
+  std::signal(SIGHUP, on_interrupt);  // a closed terminal or SSH session: tear down, as for Ctrl-C
+  std::signal(SIGPIPE, SIG_IGN);      // a reader of our output that went away is no reason to leak apps
 
   std::cout << "cc-ci run " << run_id << ": " << planned.size() << " recipe test(s), " << settings.jobs
             << " at a time; report in " << settings.report_dir.string() << std::endl;
@@ -179,7 +191,14 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
   view->finish();
   std::error_code ignored;
   std::filesystem::remove_all(work_root(default_state_dir(), run_id), ignored);
-  write_reports(report, settings.report_dir);
+  try {
+    write_reports(report, settings.report_dir);
+  } catch (const std::exception& error) {
+    // The apps are torn down; say so, and never exit 0 without a report.
+    std::cerr << "cc-ci: error: the run finished but its report could not be written: " << error.what()
+              << std::endl;
+    return report.interrupted ? kExitInterrupted : kExitFailed;
+  }
 
   for (const auto& recipe : report.recipes) {
     std::cout << recipe.recipe << ": " << to_string(recipe.status) << ", level " << recipe.level << " ("
@@ -210,6 +229,9 @@ int command_janitor(const Settings& settings, bool dry_run) {
   const auto leftovers = find_leftovers(abra_dir, settings.domain_suffix, default_state_dir());
   if (leftovers.empty()) {
     std::cout << "janitor: nothing left behind under " << (abra_dir / "servers").string() << std::endl;
+    if (!dry_run)
+      for (const auto& domain : remove_dead_markers(default_state_dir()))
+        std::cout << "janitor: removed the stale running marker of " << domain << std::endl;
     return kExitPassed;
   }
   Redactor redactor;
@@ -230,6 +252,9 @@ int command_janitor(const Settings& settings, bool dry_run) {
       std::cout << "janitor: could not remove " << leftover.domain << ": " << error.what() << std::endl;
     }
   }
+  if (!dry_run)
+    for (const auto& domain : remove_dead_markers(default_state_dir()))
+      std::cout << "janitor: removed the stale running marker of " << domain << std::endl;
   return failures > 0 ? kExitFailed : kExitPassed;
 }
 

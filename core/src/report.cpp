@@ -1,10 +1,15 @@
 #include "report.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
+
+#include "ccci/text.hpp"
 
 namespace ccci {
 
@@ -70,7 +75,8 @@ std::string describe(const StepResult& step) {
   return text;
 }
 
-std::string xml_escape(std::string_view text) {
+std::string xml_escape(std::string_view raw) {
+  const std::string text = valid_utf8(raw);
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
@@ -332,20 +338,59 @@ std::string to_junit(const RunReport& report) {
          " time=\"" + seconds(total) + "\">\n" + suites + "</testsuites>\n";
 }
 
+namespace {
+
+[[noreturn]] void fail_io(const std::string& what) {
+  throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
 void write_file_atomically(const std::filesystem::path& path, const std::string& content) {
-  const auto temporary = path.string() + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + temporary);
+  // Temp file, fsync, rename, fsync of the folder: after a crash or power
+  // loss a reader finds the old file or the new one, whole, never half.
+  const std::string temporary = path.string() + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail_io("cannot create " + temporary);
+  auto give_up = [&](const std::string& what) {
+    const int error = errno;
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    errno = error;
+    fail_io(what);
+  };
+  for (size_t done = 0; done < content.size();) {
+    const ssize_t count = ::write(fd, content.data() + done, content.size() - done);
+    if (count < 0 && errno == EINTR) continue;
+    if (count <= 0) give_up("cannot write " + temporary);
+    done += static_cast<size_t>(count);
   }
-  std::filesystem::rename(temporary, path);
+  if (::fsync(fd) < 0) give_up("cannot sync " + temporary);
+  if (::close(fd) < 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    errno = error;
+    fail_io("cannot close " + temporary);
+  }
+  if (::rename(temporary.c_str(), path.c_str()) < 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    errno = error;
+    fail_io("cannot rename " + temporary + " to " + path.string());
+  }
+  const std::string folder = path.has_parent_path() ? path.parent_path().string() : ".";
+  const int folder_fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (folder_fd >= 0) {
+    ::fsync(folder_fd);
+    ::close(folder_fd);
+  }
 }
 
 void write_reports(const RunReport& report, const std::filesystem::path& directory) {
   std::filesystem::create_directories(directory);
-  write_file_atomically(directory / "results.json", to_json(report).dump(2) + "\n");
+  // Content never stops a report: bytes that are not UTF-8 become U+FFFD.
+  write_file_atomically(directory / "results.json",
+                        to_json(report).dump(2, ' ', false, json::error_handler_t::replace) + "\n");
   write_file_atomically(directory / "junit.xml", to_junit(report));
 }
 

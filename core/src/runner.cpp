@@ -234,24 +234,34 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
         continue;
       }
       job.server = *server;
-      // A clean slate: nothing from an earlier run in this report dir is reused.
-      // The work folder is private (0700): its ABRA_DIR links to the shared
-      // servers, whose env files hold other apps' settings.
+      // Nothing thrown here may end the run (std::terminate in a worker): the
+      // test is errored instead. supervise() tears down whatever it deployed.
       const fs::path work = job.events_file.parent_path();
-      fs::remove_all(work);
-      fs::create_directories(work);
-      fs::permissions(work.parent_path(), fs::perms::owner_all);
-      fs::permissions(work, fs::perms::owner_all);
-      fs::create_directories(job.log_file.parent_path());
-      fs::remove(job.log_file);
-      prepare_abra_dir(job.abra.abra_dir);
-      const fs::path job_file = work / "job.json";
-      std::ofstream(job_file) << to_json(job).dump(2);
-      {
+      try {
+        // A clean slate. The work folder is private (0700): its ABRA_DIR links
+        // to the shared servers, whose env files hold other apps' settings.
+        fs::remove_all(work);
+        fs::create_directories(work);
+        fs::permissions(work.parent_path(), fs::perms::owner_all);
+        fs::permissions(work, fs::perms::owner_all);
+        fs::create_directories(job.log_file.parent_path());
+        fs::remove(job.log_file);
+        prepare_abra_dir(job.abra.abra_dir);
+        const fs::path job_file = work / "job.json";
+        write_file_atomically(job_file, to_json(job).dump(2));
         const RunningMarker running(schedule.state_dir, job.domain);  // keeps the janitor away
         result = supervise(self, job, job_file, stop, progress);
+        result.log = fs::relative(job.log_file, job.log_file.parent_path().parent_path()).string();
+      } catch (const std::exception& error) {
+        if (result.steps.empty()) {
+          result = RecipeResult{.recipe = job.recipe, .server = job.server, .domain = job.domain};
+          result.steps.push_back({.phase = Phase::deploy,
+                                  .name = "prepare the test",
+                                  .status = Status::errored,
+                                  .message = std::string("cc-ci could not run this test: ") + error.what()});
+          judge(result);
+        }
       }
-      result.log = fs::relative(job.log_file, job.log_file.parent_path().parent_path()).string();
       std::error_code ignored;
       fs::remove_all(work, ignored);
       pool.release(*server);

@@ -1,5 +1,8 @@
 #include "ccci/abra_recipe.hpp"
 
+#include <chrono>
+#include <functional>
+
 #include "ccci/abra_client.hpp"
 
 namespace ccci {
@@ -14,11 +17,36 @@ void AbraRecipe::deploy(Context& ctx) {
   ctx.step("app deploy", [&] { abra.deploy(ctx.domain()); });
 }
 
+namespace {
+
+// Runs `body` with the abra calls in it bounded by `share` of the time left in
+// the phase, so a hanging command cannot starve the ones after it.
+void with_share(Context& ctx, double share, const std::function<void()>& body) {
+  const auto deadline = ctx.deadline();
+  const auto now = std::chrono::steady_clock::now();
+  if (deadline != std::chrono::steady_clock::time_point::max() && deadline > now)
+    ctx.abra().set_deadline(
+        now + std::chrono::duration_cast<std::chrono::steady_clock::duration>((deadline - now) * share));
+  try {
+    body();
+  } catch (...) {
+    ctx.abra().set_deadline(deadline);
+    throw;
+  }
+  ctx.abra().set_deadline(deadline);
+}
+
+}  // namespace
+
 void AbraRecipe::teardown(Context& ctx) {
   AbraClient& abra = ctx.abra();
-  before_teardown(ctx);
-  ctx.step("app undeploy", [&] {
-    if (!abra.undeploy(ctx.domain())) ctx.log("app was not deployed; nothing to undeploy");
+  // A quarter for the plugin's hook, then half of what is left for undeploy:
+  // `app rm` always gets its turn, whatever hangs before it.
+  with_share(ctx, 0.25, [&] { before_teardown(ctx); });
+  with_share(ctx, 0.5, [&] {
+    ctx.step("app undeploy", [&] {
+      if (!abra.undeploy(ctx.domain())) ctx.log("app was not deployed; nothing to undeploy");
+    });
   });
   ctx.step("app rm", [&] {
     if (!abra.remove(ctx.domain())) ctx.log("app had no env file; nothing to remove");

@@ -7,6 +7,7 @@ written) validates against docs/results-v1.schema.json.
     test_cc_ci.py --list | NAME...
 """
 
+import json
 import signal
 import subprocess
 import sys
@@ -228,6 +229,28 @@ class CcCi(SandboxTestCase):
 
     def test_sigterm_during_deploy_tears_down_and_exits_130(self):
         self.interrupt_during_deploy(signal.SIGTERM)
+
+    def test_sighup_during_deploy_tears_down_and_exits_130(self):
+        self.interrupt_during_deploy(signal.SIGHUP)
+
+    def test_a_reader_that_goes_away_does_not_stop_teardown(self):
+        # Whoever reads cc-ci's output (a CI log streamer, `| head`) quits mid-run.
+        process = self.start_cc_ci("run", "custom-html", env={"FAKE_ABRA_FAULTS": "app.deploy=converge-slow:5"})
+        self.wait_for(lambda: any(s for s in self.sandbox.leftovers() if s.startswith("stack")), what="the deploy")
+        process.stdout.close()
+        process.wait(timeout=90)
+        process.stderr.close()
+        self.assertNotEqual(process.returncode, -signal.SIGPIPE)
+        results = json.loads((self.report_dir / "results.json").read_text())
+        self.assertEqual(results["recipes"][0]["status"], "passed")
+        self.assert_nothing_left()
+
+    def test_a_report_dir_that_cannot_be_written_stops_before_anything_is_deployed(self):
+        taken = self.folder / "a-file"
+        taken.write_text("not a folder")
+        run = self.cc_ci("run", "--jobs", "2", "custom-html", "hedgedoc", "--report-dir", str(taken))
+        self.assert_one_line_error(run, "--report-dir", "cannot write there")
+        self.assertEqual(self.calls(), [])
 
     def test_a_second_interrupt_says_teardown_is_still_running(self):
         process = self.start_cc_ci("run", "custom-html", env={"FAKE_ABRA_FAULTS": "app.deploy=converge-slow:30,"

@@ -56,6 +56,17 @@ class FailClosed(SandboxTestCase):
         self.assert_nothing_left()
 
 
+    def test_a_hanging_undeploy_still_leaves_app_rm_its_turn(self):
+        # The stack goes, then abra waits for Docker forever: undeploy is cut
+        # at its share of the phase, and app rm still runs in the same teardown.
+        run = self.cc_ci("run", "custom-html", "--timeout-teardown", "30",
+                         env={"FAKE_ABRA_FAULTS": "app.undeploy=converge-hang"})
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        self.assertIn("timed out", run.step("custom-html", "app undeploy")["message"])
+        self.assertEqual(run.step("custom-html", "app rm")["status"], "passed")
+        self.assert_nothing_left()
+
     # ---------------------------------------------------------------- no plugin code in the host
 
     def test_a_plugin_that_crashes_or_exits_while_loading_is_one_clear_error(self):

@@ -141,6 +141,9 @@ class Scheduling(SandboxTestCase):
         swept = self.janitor()
         self.assertEqual(swept.returncode, 0, swept.stdout + swept.stderr)
         self.assertRegex(swept.stdout, r"removed cust-[0-9a-f]{6}\.cc-ci\.test on default \(it was still deployed\)")
+        # The killed run's marker goes too, so markers never pile up.
+        self.assertRegex(swept.stdout, r"removed the stale running marker of cust-[0-9a-f]{6}\.cc-ci\.test")
+        self.assertEqual(list((self.sandbox.root / "state" / "running").iterdir()), [])
         self.assert_nothing_left()
         self.assertIn("nothing left behind", self.janitor().stdout)
 

@@ -151,10 +151,39 @@ TEST_SUITE("report") {
     test::TemporaryDirectory folder;
     const auto path = folder.path() / "results.json";
     write_file_atomically(path, "one");
+    // A reader that opened the old report keeps reading it whole: the new one
+    // is a new file renamed over it, not the old one rewritten in place.
+    std::ifstream reader(path);
     write_file_atomically(path, "two");
+    std::string seen;
+    reader >> seen;
+    CHECK(seen == "one");
     CHECK(test::read_file(path) == "two");
     int files = 0;
     for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(folder.path())) ++files;
     CHECK(files == 1);  // no temporary left behind
+  }
+
+  TEST_CASE("a report that cannot be written says why and leaves no temporary file") {
+    test::TemporaryDirectory folder;
+    std::filesystem::create_directory(folder.path() / "taken");
+    // rename() cannot replace a folder with a file: the write fails after the temporary was made.
+    CHECK_THROWS_WITH_AS(write_file_atomically(folder.path() / "taken", "x"),
+                         doctest::Contains("cannot rename"), std::runtime_error);
+    int files = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(folder.path())) ++files;
+    CHECK(files == 1);
+  }
+
+  TEST_CASE("bytes that are not UTF-8 never stop a report") {
+    RunReport report;
+    report.recipes.push_back({.recipe = "r", .status = Status::failed});
+    report.recipes[0].steps.push_back(
+        {.name = "app undeploy", .status = Status::failed, .message = "abra said \xff\xfe\xc3 and stopped"});
+    test::TemporaryDirectory folder;
+    write_reports(report, folder.path());
+    const auto results = nlohmann::json::parse(test::read_file(folder.path() / "results.json"));
+    CHECK(results["recipes"][0]["steps"][0]["message"] == "abra said \ufffd\ufffd\ufffd and stopped");
+    CHECK(test::read_file(folder.path() / "junit.xml").find("\xff") == std::string::npos);
   }
 }
