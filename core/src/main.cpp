@@ -153,6 +153,11 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
 }
 
 int command_run(const Settings& settings, const std::vector<std::string>& recipes) {
+  // From the start: a signal while plugins load still ends in a report and 130.
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  std::signal(SIGHUP, on_interrupt);  // a closed terminal or SSH session: tear down, as for Ctrl-C
+  std::signal(SIGPIPE, SIG_IGN);      // a reader of our output that went away is no reason to leak apps
   if (settings.domain_suffix.empty())
     throw UsageError(
         "no domain suffix: give --domain-suffix (e.g. ci.example.org), CC_CI_DOMAIN_SUFFIX, or "
@@ -172,11 +177,6 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
   if (plugins.empty()) throw UsageError("no recipe plugins found; give --plugins DIR");
   const std::string run_id = new_run_id();
   const auto planned = plan_run(plugins, recipes, settings, work_root(default_state_dir(), run_id));
-
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
-  std::signal(SIGHUP, on_interrupt);  // a closed terminal or SSH session: tear down, as for Ctrl-C
-  std::signal(SIGPIPE, SIG_IGN);      // a reader of our output that went away is no reason to leak apps
 
   std::cout << "cc-ci run " << run_id << ": " << planned.size() << " recipe test(s), " << settings.jobs
             << " at a time; report in " << settings.report_dir.string() << std::endl;

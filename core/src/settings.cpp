@@ -121,7 +121,8 @@ class Sources {
     config_ = json::parse(in, nullptr, false);
     if (config_.is_discarded() || !config_.is_object())
       throw UsageError("config file " + file_ + " is not a JSON object");
-    for (const auto& [key, value] : config_.items()) {
+    for (const auto& item : config_.items()) {
+      const std::string& key = item.key();
       const auto& table = settings_table();
       if (std::none_of(table.begin(), table.end(), [&](const SettingSpec& spec) { return spec.key == key; }))
         throw UsageError("config file " + file_ + ": unknown key \"" + key + "\"");

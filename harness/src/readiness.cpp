@@ -1,6 +1,7 @@
 #include "ccci/readiness.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <thread>
 
 namespace ccci {
@@ -42,15 +43,28 @@ std::optional<std::string> wait_until(Clock::time_point deadline,
 
 ReadyWhen json_conditions(const std::vector<std::pair<std::string, std::string>>& json_equals) {
   if (json_equals.empty()) return {};
-  return [json_equals](const HttpResponse& response) -> std::optional<std::string> {
+  // Checked once, here: a bad pointer or value is the plugin's mistake, not the app's.
+  std::vector<std::pair<nlohmann::json::json_pointer, nlohmann::json>> wanted;
+  for (const auto& [pointer, text] : json_equals) {
+    try {
+      wanted.emplace_back(nlohmann::json::json_pointer(pointer), nlohmann::json::parse(text));
+    } catch (const nlohmann::json::exception& error) {
+      throw std::invalid_argument("readiness condition " + pointer + " = " + text + ": " + error.what());
+    }
+  }
+  return [wanted](const HttpResponse& response) -> std::optional<std::string> {
     const auto document = nlohmann::json::parse(response.body, nullptr, false);
     if (document.is_discarded()) return "the body is not JSON yet";
-    for (const auto& [pointer, text] : json_equals) {
-      const nlohmann::json::json_pointer where(pointer);
-      const auto expected = nlohmann::json::parse(text);
-      if (!document.contains(where)) return "JSON has no " + pointer + " yet";
-      if (document.at(where) != expected)
-        return "JSON " + pointer + " is " + document.at(where).dump() + ", waiting for " + expected.dump();
+    for (const auto& [where, expected] : wanted) {
+      try {
+        if (!document.contains(where)) return "JSON has no " + where.to_string() + " yet";
+        if (document.at(where) != expected)
+          return "JSON " + where.to_string() + " is " +
+                 document.at(where).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                 ", waiting for " + expected.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      } catch (const nlohmann::json::exception&) {
+        return "JSON has no " + where.to_string() + " yet";  // e.g. a name where the body has an array
+      }
     }
     return std::nullopt;
   };

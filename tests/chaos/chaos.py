@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Seeded chaos: cc-ci runs with faults at every abra subcommand, plugins that
-throw, crash or hang, several jobs at once, and SIGINT/SIGTERM at random
-moments. After every run it asserts what cc-ci promises:
+throw, crash, hang or exit at any hook, hostile abra output (colour, invalid
+UTF-8, megabytes of it), several jobs at once, and SIGINT/SIGTERM/SIGHUP at
+random moments. After every run it asserts what cc-ci promises:
 
 - no app is left in the fake's state (env files, stacks, secrets, volumes);
 - results.json exists and validates against docs/results-v1.schema.json;
 - every recipe has a final status;
 - the exit code is 130 if a signal stopped the run, else 1 when a recipe
-  failed or errored and 0 when none did;
-- no secret value appears in any log, report or output.
+  failed, errored or was not tested, and 0 when all passed;
+- no false pass: a plugin told to break is never reported passed;
+- no secret value appears in any log, report or output, nor on any abra
+  command line.
 
     chaos.py --seeds 1-16          (a range or a comma list; the same seed is the same run)
 
@@ -43,7 +46,11 @@ SUBCOMMANDS = ["app.new", "app.secret.generate", "app.deploy", "app.undeploy", "
 DEPLOY_MODES = ["fail", "hang", "slow:0.5", "crash", "fail-after-stack", "converge-hang", "converge-slow:1"]
 TEARDOWN_MODES = ["fail#1", "crash#1", "slow:0.5"]
 APP_RECIPES = ["custom-html", "hedgedoc", "keycloak", "nextcloud", "gitea", "matrix-synapse"]
-PLUGIN_RECIPES = {"crash-test": "crash", "hang-test": "hang", "throw-test": "throw", "secret-test": "secret"}
+PLUGIN_RECIPES = {"crash-test": "crash", "hang-test": "hang", "throw-test": "throw", "secret-test": "secret",
+                  "fault-test": "fault"}
+# Where the fault plugin breaks, and how (see tests/plugins/fault/fault.cpp).
+PLUGIN_FAULTS = [f"{where}:{what}" for where in ("deploy", "check2", "teardown")
+                 for what in ("exit0", "exit1", "segv", "throw")] + ["check2:hang", "deploy:nothing"]
 
 
 def scenario(seed):
@@ -59,7 +66,10 @@ def scenario(seed):
         "jobs": rng.randint(1, 3),
         "faults": ",".join(faults),
         "app_mode": rng.choice(["", "", "", "error-500"]),
-        "signal": rng.choice([None, None, signal.SIGINT, signal.SIGTERM]),
+        "plugin_fault": rng.choice(PLUGIN_FAULTS),
+        "colour": rng.choice(["", "", "1"]),
+        "noise": rng.choice(["", "", "", "utf8", "huge"]),
+        "signal": rng.choice([None, None, signal.SIGINT, signal.SIGTERM, signal.SIGHUP]),
         "signal_after": round(rng.uniform(0.2, 4.0), 2),
     }
 
@@ -72,7 +82,8 @@ def check(condition, message):
 def run_seed(seed, folder):
     plan = scenario(seed)
     sandbox = Sandbox(folder / "sandbox", extra_recipes={
-        "crash-test": "test-app", "hang-test": "test-app", "throw-test": "test-app", "secret-test": "secret-app"})
+        "crash-test": "test-app", "hang-test": "test-app", "throw-test": "test-app", "secret-test": "secret-app",
+        "fault-test": "test-app"})
     sandbox.start()
     try:
         report = folder / "report"
@@ -80,7 +91,9 @@ def run_seed(seed, folder):
         env = sandbox.environment()
         env.update({"FAKE_ABRA_FAULTS": plan["faults"], "FAKE_ABRA_FAULT_LOG": str(folder / "faults.log"),
                     "FAKE_APP_MODE": plan["app_mode"], "FAKE_ABRA_SECRET_LOG": str(secrets_log),
-                    "CCCI_TEST_SECRET": f"chaos-secret-{seed}-x9"})
+                    "CCCI_TEST_SECRET": f"chaos-secret-{seed}-x9", "CCCI_TEST_FAULT": plan["plugin_fault"],
+                    "FAKE_ABRA_FORCE_COLOR": plan["colour"], "FAKE_ABRA_NOISE": plan["noise"],
+                    "FAKE_ABRA_CALL_LOG": str(folder / "calls.jsonl")})
         command = [CC_CI, "run", *plan["recipes"], "--jobs", str(plan["jobs"]), "--report-dir", str(report),
                    "--plugins", str(RECIPES), "--timeout-deploy", "4", "--timeout-probe", "4",
                    "--timeout-teardown", "20"]
@@ -110,13 +123,20 @@ def run_seed(seed, folder):
         if process.returncode == 130:
             check(signalled and results["interrupted"], "exit 130 without an interrupt")
         else:
-            bad = any(s in ("failed", "errored") for s in statuses)
+            bad = any(s in ("failed", "errored", "skipped") for s in statuses)
             check(process.returncode == (1 if bad else 0), f"exit {process.returncode} with statuses {statuses}")
             check(not results["interrupted"], "interrupted but did not exit 130")
+        by_recipe = {r["recipe"]: r for r in results["recipes"]}
+        if "fault-test" in by_recipe:  # every fault it is given must show
+            check(by_recipe["fault-test"]["status"] != "passed",
+                  f"false pass: fault-test with {plan['plugin_fault']} passed")
         written = stdout + stderr + "".join(p.read_text(errors="replace") for p in report.rglob("*") if p.is_file())
         secrets = secrets_log.read_text().split() if secrets_log.exists() else []
+        secrets.append(f"chaos-secret-{seed}-x9")
+        calls = (folder / "calls.jsonl").read_text(errors="replace") if (folder / "calls.jsonl").exists() else ""
         for value in secrets:
             check(value not in written, "a secret leaked")
+            check(value not in calls, "a secret was on an abra command line")
         return plan, process.returncode, statuses
     finally:
         sandbox.stop()

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support import Run, SandboxTestCase, main  # noqa: E402
+from support import SOURCE, Run, SandboxTestCase, main  # noqa: E402
 
 
 def only(paths, what):
@@ -45,6 +45,14 @@ class Sdk(SandboxTestCase):
         flags = subprocess.run(["pkg-config", "--cflags", "--libs", "cc-ci-harness"], env=env, capture_output=True,
                                text=True, check=True).stdout
         self.assertIn("-lcc-ci-harness", flags)
+        # The SDK is versioned as a whole: kAbiVersion, the pkg-config variable and the SONAME agree.
+        abi = subprocess.run(["pkg-config", "--variable=abi_version", "cc-ci-harness"], env=env, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        header = (SOURCE / "core" / "include" / "ccci" / "plugin.hpp").read_text()
+        self.assertIn(f"inline constexpr int kAbiVersion = {abi};", header)
+        library = Path(env["LD_LIBRARY_PATH"]) / "libcc-ci-harness.so"
+        dynamic = subprocess.run(["readelf", "-d", str(library)], capture_output=True, text=True, check=True).stdout
+        self.assertIn(f"Library soname: [libcc-ci-harness.so.{abi}]", dynamic)
 
         scaffold = subprocess.run([str(cc_ci), "new-recipe", "probe-app", "--dir", str(self.folder / "sdk")],
                                   env=env, capture_output=True, text=True)

@@ -20,6 +20,12 @@ struct Recorder final : LifecycleObserver {
       if (step.name == name) return &step;
     return nullptr;
   }
+  /// The step of that name; the test fails (not crashes) when there is none.
+  const StepResult& step(const std::string& name) const {
+    const StepResult* found = find(name);
+    REQUIRE_MESSAGE(found != nullptr, "no step named \"" << name << "\"");
+    return *found;
+  }
 };
 
 // A recipe test without abra: each hook does what the test case says.
@@ -64,9 +70,9 @@ TEST_SUITE("lifecycle") {
     CHECK(test.calls == std::vector<std::string>{"deploy", "teardown"});
     CHECK(recorder.phases == std::vector<Phase>{Phase::deploy, Phase::probe, Phase::teardown});
     REQUIRE(recorder.find("deploy it"));
-    CHECK(recorder.find("deploy it")->status == Status::failed);
+    CHECK(recorder.step("deploy it").status == Status::failed);
     REQUIRE(recorder.find("readiness and checks"));
-    CHECK(recorder.find("readiness and checks")->status == Status::skipped);
+    CHECK(recorder.step("readiness and checks").status == Status::skipped);
     CHECK(recorder.torn_down);
   }
 
@@ -76,8 +82,8 @@ TEST_SUITE("lifecycle") {
     Recorder recorder;
     run_lifecycle(test, job(), recorder);
     REQUIRE(recorder.find("deploy()"));
-    CHECK(recorder.find("deploy()")->status == Status::errored);
-    CHECK(recorder.find("deploy()")->message == "uncaught exception: boom");
+    CHECK(recorder.step("deploy()").status == Status::errored);
+    CHECK(recorder.step("deploy()").message == "uncaught exception: boom");
     CHECK(recorder.torn_down);
   }
 
@@ -92,9 +98,9 @@ TEST_SUITE("lifecycle") {
       CHECK(ctx.check("says yes", [] {}));
     };
     run_lifecycle(test, quick, recorder);
-    CHECK(recorder.find("says no")->status == Status::failed);
-    CHECK(recorder.find("cannot run")->status == Status::errored);
-    CHECK(recorder.find("says yes")->status == Status::passed);
+    CHECK(recorder.step("says no").status == Status::failed);
+    CHECK(recorder.step("cannot run").status == Status::errored);
+    CHECK(recorder.step("says yes").status == Status::passed);
   }
 
   TEST_CASE("secrets registered by a plugin are redacted from step messages") {
@@ -105,7 +111,7 @@ TEST_SUITE("lifecycle") {
     };
     Recorder recorder;
     run_lifecycle(test, job(), recorder);
-    CHECK(recorder.find("login")->message == "[REDACTED] was refused");
+    CHECK(recorder.step("login").message == "[REDACTED] was refused");
   }
 
   TEST_CASE("--keep always skips teardown and says how to remove the app") {

@@ -20,7 +20,8 @@
 //   };
 //   CCCI_PLUGIN(CustomHtml, "custom-html")
 //
-// Change anything in this header's types or meaning => bump kAbiVersion.
+// Change anything in this header's types or meaning, or in any installed harness
+// header => bump kAbiVersion (and `abi_version` in meson.build, which checks it).
 #pragma once
 
 #include <boost/config.hpp>
@@ -37,7 +38,7 @@
 namespace ccci {
 
 /// The version of this header. The loader refuses a plugin built against another one.
-inline constexpr int kAbiVersion = 1;
+inline constexpr int kAbiVersion = 2;
 
 /// What the host reads from a plugin before trusting it (exported as `ccci_plugin_info`).
 struct PluginInfo {
