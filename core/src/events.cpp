@@ -14,6 +14,8 @@ using nlohmann::json;
 
 namespace {
 
+constexpr std::chrono::seconds kLongestPhase{7LL * 24 * 3600};
+
 bool write_all(int fd, std::string_view data) {
   for (size_t written = 0; written < data.size();) {
     const ssize_t count = ::write(fd, data.data() + written, data.size() - written);
@@ -86,11 +88,14 @@ std::vector<std::string> EventReader::drain(LifecycleObserver& observer) {
   for (size_t end; (end = partial_.find('\n', start)) != std::string::npos; start = end + 1) {
     const json event = json::parse(partial_.substr(start, end - start), nullptr, false);
     if (event.is_discarded() || !event.is_object()) continue;  // not ours; never trusted
-    const std::string type = event.value("event", "");
     try {
+      const std::string type = event.value("event", "");
       if (type == "phase") {
         const Phase parsed = phase_from_string(event.at("phase").get<std::string>());
-        observer.phase_started(parsed, std::chrono::seconds(event.at("timeout_s").get<long long>()));
+        const auto seconds = event.at("timeout_s").get<long long>();
+        // The host adds this to its clock: a value past a week is not a timeout cc-ci sets.
+        if (seconds < 0 || seconds > kLongestPhase.count()) continue;
+        observer.phase_started(parsed, std::chrono::seconds(seconds));
       } else if (type == "step") {
         observer.step_finished(step_from_json(event.at("step")));
       } else if (type == "teardown_finished") {

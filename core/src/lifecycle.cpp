@@ -56,7 +56,7 @@ class RunContext final : public Context {
     while (text.ends_with('\n')) text.pop_back();
     log_->info(text);
   }
-  void add_secret(std::string value) override { redactor_.add(std::move(value)); }
+  void add_secret(std::string value) override { redactor_.add(value); }
 
   bool step(const std::string& name, const std::function<void()>& action) override {
     return record(StepKind::action, name, action);

@@ -207,8 +207,10 @@ json ask_child(const fs::path& self, std::vector<std::string> args, const fs::pa
   std::vector<std::string> argv = {self.string(), "exec-one"};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--answer", answer.string()});
-  const CommandResult result = run_command(
-      {.argv = argv, .timeout = kDescribeTimeout, .output = Output::capture, .max_output = 64 * 1024});
+  const CommandResult result = run_command({.argv = argv,
+                                            .timeout = kDescribeTimeout,
+                                            .output = Output::capture,
+                                            .max_output = size_t{64} * 1024});
   const std::string plugin = "plugin " + plugin_file.string() + ": ";
   std::string said = result.output;
   while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();

@@ -195,7 +195,7 @@ class Resolver {
 
   std::optional<Raw> raw(std::string_view key) const { return sources_.find(setting(key)); }
 
-  std::string text(std::string_view key, std::string fallback) const {
+  std::string text(std::string_view key, const std::string& fallback) const {
     auto found = raw(key);
     return found ? found->values.back() : fallback;
   }

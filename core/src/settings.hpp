@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -26,7 +27,7 @@ class UsageError : public std::runtime_error {
 };
 
 /// How a setting's value is written and checked.
-enum class SettingKind {
+enum class SettingKind : std::uint8_t {
   text,     ///< one string
   list,     ///< repeatable flag; a JSON string or array; env split on `separator`
   integer,  ///< a whole number within [min, max]; "2.7", "true", "1e3" are refused
@@ -40,9 +41,9 @@ struct SettingSpec {
   std::string_view env;         ///< e.g. "CC_CI_TIMEOUT_DEPLOY"
   std::string_view value_name;  ///< e.g. "S"; empty for a flag
   SettingKind kind;
-  long long min = 0;  ///< integer and seconds only
+  char separator = ',';  ///< list only: how the env var separates values
+  long long min = 0;     ///< integer and seconds only
   long long max = 0;
-  char separator = ',';       ///< list only: how the env var separates values
   std::string_view help;      ///< one sentence, for --help and the README
   std::string_view fallback;  ///< what applies when nothing is given, in words
 };

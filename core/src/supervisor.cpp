@@ -181,7 +181,7 @@ class ChildChannels {
     }
   }
 
-  static constexpr size_t kLongestLine = 64 * 1024;
+  static constexpr size_t kLongestLine = size_t{64} * 1024;
   Redactor& redactor_;
   int secrets_read_ = -1;
   int secrets_write_ = -1;

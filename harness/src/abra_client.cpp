@@ -298,7 +298,7 @@ std::string AbraClient::app_run(const std::string& domain, const std::string& se
   args.insert(args.end(), command.begin(), command.end());
   CommandResult result = execute(args, [&](const std::string& output) {
     if (reveal)
-      for (auto& value : reveal(output)) redactor_.add(std::move(value));
+      for (const auto& value : reveal(output)) redactor_.add(value);
     return true;
   });
   if (!result.ok()) fail(args, result);

@@ -59,7 +59,7 @@ GitClient::GitClient(HttpSettings http, std::string host, Sink log)
 }
 
 fs::path GitClient::scratch(const std::string& name) const {
-  const fs::path folder = home_ / "work" / name;
+  fs::path folder = home_ / "work" / name;
   fs::remove_all(folder);
   fs::create_directories(folder);
   return folder;

@@ -70,7 +70,7 @@ void Redactor::insert_form(std::string form) {
   forms_.insert(position, std::move(form));
 }
 
-void Redactor::add(std::string secret) {
+void Redactor::add(const std::string& secret) {
   if (secret.empty()) return;
   Listener listener;
   {
@@ -92,7 +92,7 @@ void Redactor::add_all(const Redactor& other) {
     std::scoped_lock lock(other.mutex_);
     secrets = other.originals_;
   }
-  for (auto& secret : secrets) add(std::move(secret));
+  for (const auto& secret : secrets) add(secret);
 }
 
 std::string Redactor::apply(std::string_view text) const {

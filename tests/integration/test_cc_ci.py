@@ -253,8 +253,8 @@ class CcCi(SandboxTestCase):
         self.assertEqual(self.calls(), [])
 
     def test_a_second_interrupt_says_teardown_is_still_running(self):
-        process = self.start_cc_ci("run", "custom-html", env={"FAKE_ABRA_FAULTS": "app.deploy=converge-slow:30,"
-                                                                                   "app.undeploy=slow:3"})
+        faults = "app.deploy=converge-slow:30,app.undeploy=slow:3"
+        process = self.start_cc_ci("run", "custom-html", env={"FAKE_ABRA_FAULTS": faults})
         self.wait_for(lambda: any(s for s in self.sandbox.leftovers() if s.startswith("stack")), what="the deploy")
         process.send_signal(signal.SIGINT)
         time.sleep(1.0)  # teardown is under way (undeploy takes 3 s)
@@ -399,7 +399,6 @@ class CcCi(SandboxTestCase):
         self.assertIn("FATA secret not generated: db_password", refused.stderr)
         self.assertEqual(self.sandbox.fake_abra("app", "rm", domain, "--force").returncode, 0)
         self.assert_nothing_left()
-
 
 
 if __name__ == "__main__":

@@ -55,7 +55,6 @@ class FailClosed(SandboxTestCase):
         self.assertIn("did not run", run.stderr)
         self.assert_nothing_left()
 
-
     def test_a_hanging_undeploy_still_leaves_app_rm_its_turn(self):
         # The stack goes, then abra waits for Docker forever: undeploy is cut
         # at its share of the phase, and app rm still runs in the same teardown.
@@ -99,8 +98,8 @@ class FailClosed(SandboxTestCase):
 
     def test_a_coloured_secrets_table_is_read_and_its_values_redacted(self):
         secret_log = self.folder / "generated.txt"
-        run = self.cc_ci("run", "nextcloud", env={"FAKE_ABRA_SECRET_LOG": str(secret_log),
-                                                   "FAKE_ABRA_FORCE_COLOR": "1"})
+        run = self.cc_ci("run", "nextcloud",
+                         env={"FAKE_ABRA_SECRET_LOG": str(secret_log), "FAKE_ABRA_FORCE_COLOR": "1"})
         self.assertEqual(run.code, 0, run.stdout + run.stderr)
         values = secret_log.read_text().split()
         self.assertEqual(len(values), 3)
@@ -114,8 +113,8 @@ class FailClosed(SandboxTestCase):
 
     def test_a_secrets_table_that_cannot_be_read_whole_is_withheld_and_fails(self):
         secret_log = self.folder / "generated.txt"
-        run = self.cc_ci("run", "nextcloud", env={"FAKE_ABRA_SECRET_LOG": str(secret_log),
-                                                   "FAKE_ABRA_TABLE_WIDTH": "30"})
+        run = self.cc_ci("run", "nextcloud",
+                         env={"FAKE_ABRA_SECRET_LOG": str(secret_log), "FAKE_ABRA_TABLE_WIDTH": "30"})
         self.assertEqual(run.code, 1, run.stdout + run.stderr)
         self.assert_valid_report(run)
         step = run.step("nextcloud", "app secret generate")

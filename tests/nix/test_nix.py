@@ -243,14 +243,14 @@ class NixTestCase(unittest.TestCase):
         self.assertNotIn("/run/secrets", json.dumps(dynamic))
 
         without = self.evaluate(WOODPECKER, extra="{ services.cc-ci.janitor.enable = lib.mkForce false; "
-                                                          "services.cc-ci.wildcardCertificate.enable = lib.mkForce false; }")
+                                "services.cc-ci.wildcardCertificate.enable = lib.mkForce false; }")
         self.assertEqual(sorted(without["units"]), ["cc-ci-abra-server-swarm1.example.org.service",
                                                     "cc-ci-abra-server-swarm2.example.org.service",
                                                     "cc-ci-runner.service"])
 
     def test_drone_runner(self):
         result = self.evaluate(WOODPECKER, extra='{ services.cc-ci.runner.type = "drone"; '
-                                                        'services.cc-ci.runner.server = lib.mkForce "drone.example.org"; }')
+                               'services.cc-ci.runner.server = lib.mkForce "drone.example.org"; }')
         runner = result["units"]["cc-ci-runner.service"]
         environment = unit_environment(runner)
         self.assertEqual(environment["DRONE_RPC_HOST"], "drone.example.org")

@@ -19,6 +19,7 @@ TEST_SUITE("plugin loader") {
   TEST_CASE("the bundled plugins load, sorted by recipe, and create tests") {
     const auto plugins = load_plugins({recipes()}, cc_ci());
     std::vector<std::string> names;
+    names.reserve(plugins.size());
     for (const auto& plugin : plugins) names.push_back(plugin.recipe());
     CHECK(names == std::vector<std::string>{"custom-html", "gitea", "hedgedoc", "keycloak", "matrix-synapse",
                                             "nextcloud"});

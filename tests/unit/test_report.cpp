@@ -184,6 +184,6 @@ TEST_SUITE("report") {
     write_reports(report, folder.path());
     const auto results = nlohmann::json::parse(test::read_file(folder.path() / "results.json"));
     CHECK(results["recipes"][0]["steps"][0]["message"] == "abra said \ufffd\ufffd\ufffd and stopped");
-    CHECK(test::read_file(folder.path() / "junit.xml").find("\xff") == std::string::npos);
+    CHECK(test::read_file(folder.path() / "junit.xml").find('\xff') == std::string::npos);
   }
 }

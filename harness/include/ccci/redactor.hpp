@@ -24,7 +24,7 @@ class Redactor {
   Redactor& operator=(const Redactor&) = delete;
 
   /// Adds a secret and its encoded forms. Empty values are ignored (they would match everywhere).
-  void add(std::string secret);
+  void add(const std::string& secret);
   /// Every secret `other` knows.
   void add_all(const Redactor& other);
   /// `text` with every known secret masked, longest first.

@@ -5,7 +5,6 @@ Modes: unhealthy       /api/healthz keeps saying "fail" (never ready)
        push-rejected   pushes are refused (403)
 """
 
-import json
 import os
 import subprocess
 import time
