@@ -32,7 +32,8 @@ class LintGate(unittest.TestCase):
         shutil.rmtree(self.root, ignore_errors=True)
 
     def lint(self):
-        return subprocess.run([sys.executable, str(LINT), "--root", str(self.root)], capture_output=True, text=True)
+        command = [sys.executable, str(LINT), "--root", str(self.root), "--build", str(self.root / "build")]
+        return subprocess.run(command, capture_output=True, text=True)
 
     def test_a_clean_tree_passes(self):
         result = self.lint()
@@ -51,6 +52,29 @@ class LintGate(unittest.TestCase):
                         lines)
         self.assertTrue(any(line.startswith("tools/unused.py:1: flake8: F401") for line in lines), lines)
         self.assertEqual(lines[-1].split(" in ")[0], "lint: 3 findings")
+
+    def test_clang_tidy_reads_each_target_as_one_unit_and_still_names_the_file(self):
+        # Without --build, tools/lint configures ROOT/build-lint in unity mode:
+        # a bug in the second source of a target is found and named by its own
+        # path, and the generated unity source itself is never a finding.
+        shutil.copy(SOURCE / ".clang-tidy", self.root)
+        (self.root / "meson.build").write_text(
+            "project('planted', 'cpp', default_options: ['cpp_std=c++20'])\n"
+            "executable('planted', 'core/fine.cpp', 'core/moved.cpp', 'core/main.cpp')\n")
+        (self.root / "core" / "moved.cpp").write_text(
+            "#include <string>\n#include <utility>\n\n"
+            "std::string moved(std::string text) {\n"
+            "  std::string taken = std::move(text);\n"
+            "  return taken + text;\n"
+            "}\n")
+        (self.root / "core" / "main.cpp").write_text("int answer();\n\nint main() {\n  return answer();\n}\n")
+        result = subprocess.run([sys.executable, str(LINT), "--root", str(self.root)], capture_output=True, text=True)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        lines = result.stdout.splitlines()
+        self.assertTrue(any(line.startswith("core/moved.cpp:6: clang-tidy:") and "bugprone-use-after-move" in line
+                            for line in lines), lines)
+        self.assertEqual(lines[-1].split(" in ")[0], "lint: 1 finding", lines)
+        self.assertTrue(list((self.root / "build-lint").glob("**/*unity*.cpp")), "no unity source was made")
 
 
 if __name__ == "__main__":

@@ -74,6 +74,9 @@ inline std::string read_file(const fs::path& path) {
   return text.str();
 }
 
+/// The app URL the HTTPS tests ask for; HttpsServer answers for any host.
+inline const std::string kAppBase = "https://app.cc-ci.test";
+
 /// tests/support/https_server.py on 127.0.0.1 with its own test CA.
 class HttpsServer {
  public:

@@ -11,8 +11,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kBase = "https://app.cc-ci.test";
-
 HttpClient client_for(const test::HttpsServer& server) {
   return HttpClient({.ca_file = server.ca_file(), .connect_to = {server.connect_to()}});
 }
@@ -91,41 +89,41 @@ TEST_SUITE("helpers") {
   TEST_CASE("JSON pointer assertions and redirects") {
     test::HttpsServer server;
     const auto http = client_for(server);
-    auto json = expect_http(http, {.url = kBase + "/json"});
+    auto json = expect_http(http, {.url = test::kAppBase + "/json"});
     json.status(200).json_equals("/a/b/1", 2).json_equals("/name", "x");
     CHECK(json.json_at("/a/b") == nlohmann::json{1, 2});
     CHECK_THROWS_WITH_AS(json.json_equals("/name", "y"),
                          doctest::Contains("JSON /name is \"x\", expected \"y\""), CheckFailure);
     CHECK_THROWS_WITH_AS(json.json_at("/missing"), doctest::Contains("JSON body has no /missing"),
                          CheckFailure);
-    CHECK_THROWS_WITH_AS(expect_http(http, {.url = kBase + "/echo"}).json_at("/a"),
+    CHECK_THROWS_WITH_AS(expect_http(http, {.url = test::kAppBase + "/echo"}).json_at("/a"),
                          doctest::Contains("expected a JSON body"), CheckFailure);
-    expect_http(http, {.url = kBase + "/redirect"}).redirects_to("/target");
-    CHECK_THROWS_WITH_AS(expect_http(http, {.url = kBase + "/json"}).redirects_to("/"),
+    expect_http(http, {.url = test::kAppBase + "/redirect"}).redirects_to("/target");
+    CHECK_THROWS_WITH_AS(expect_http(http, {.url = test::kAppBase + "/json"}).redirects_to("/"),
                          doctest::Contains("expected a redirect, got status 200"), CheckFailure);
   }
 
   TEST_CASE("a client keeps its cookies, as one browser session") {
     test::HttpsServer server;
     const auto session = client_for(server);
-    session.get(kBase + "/set-cookie");
-    CHECK(session.get(kBase + "/cookie").body == "session=abc123");
+    session.get(test::kAppBase + "/set-cookie");
+    CHECK(session.get(test::kAppBase + "/cookie").body == "session=abc123");
     // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the copy is what is tested
     auto copy = session;  // copies share the session
-    CHECK(copy.get(kBase + "/cookie").body == "session=abc123");
-    CHECK(client_for(server).get(kBase + "/cookie").body.empty());  // a new client is a new session
+    CHECK(copy.get(test::kAppBase + "/cookie").body == "session=abc123");
+    CHECK(client_for(server).get(test::kAppBase + "/cookie").body.empty());  // a new client is a new session
   }
 
   TEST_CASE("WebDAV put, get and remove with basic auth") {
     test::HttpsServer server;
     const auto http = client_for(server);
     const Credentials user{"u", "p"};
-    webdav::put(http, kBase + "/dav/f.txt", user, "hello");
-    CHECK(webdav::get(http, kBase + "/dav/f.txt", user) == "hello");
-    webdav::remove(http, kBase + "/dav/f.txt", user);
-    CHECK_THROWS_WITH_AS(webdav::get(http, kBase + "/dav/f.txt", user), doctest::Contains("HTTP 404"),
-                         CheckFailure);
-    CHECK_THROWS_WITH_AS(webdav::put(http, kBase + "/dav/f.txt", {"u", "wrong"}, "x"),
+    webdav::put(http, test::kAppBase + "/dav/f.txt", user, "hello");
+    CHECK(webdav::get(http, test::kAppBase + "/dav/f.txt", user) == "hello");
+    webdav::remove(http, test::kAppBase + "/dav/f.txt", user);
+    CHECK_THROWS_WITH_AS(webdav::get(http, test::kAppBase + "/dav/f.txt", user),
+                         doctest::Contains("HTTP 404"), CheckFailure);
+    CHECK_THROWS_WITH_AS(webdav::put(http, test::kAppBase + "/dav/f.txt", {"u", "wrong"}, "x"),
                          doctest::Contains("WebDAV PUT https://app.cc-ci.test/dav/f.txt: HTTP 401"),
                          CheckFailure);
   }

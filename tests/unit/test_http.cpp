@@ -6,15 +6,11 @@
 using namespace ccci;
 using namespace std::chrono_literals;
 
-namespace {
-const std::string kBase = "https://app.cc-ci.test";
-}
-
 TEST_SUITE("http") {
   TEST_CASE("TLS is verified against the given CA and requests reach loopback through connect-to") {
     test::HttpsServer server;
     const HttpClient client({.ca_file = server.ca_file(), .connect_to = {server.connect_to()}});
-    const auto response = client.get(kBase + "/status/200");
+    const auto response = client.get(test::kAppBase + "/status/200");
     CHECK(response.status == 200);
     CHECK(response.body == "status 200");
   }
@@ -22,7 +18,7 @@ TEST_SUITE("http") {
   TEST_CASE("a certificate from an unknown CA is refused") {
     test::HttpsServer server;
     const HttpClient client({.connect_to = {server.connect_to()}});
-    CHECK_THROWS_AS(client.get(kBase + "/status/200"), HttpError);
+    CHECK_THROWS_AS(client.get(test::kAppBase + "/status/200"), HttpError);
   }
 
   TEST_CASE("a name the certificate does not cover is refused") {
@@ -36,7 +32,7 @@ TEST_SUITE("http") {
     test::HttpsServer server;
     const HttpClient client({.ca_file = server.ca_file(), .connect_to = {server.connect_to()}});
     const auto response = client.perform(
-        {.method = "PUT", .url = kBase + "/echo", .headers = {"X-Test: yes"}, .body = "payload"});
+        {.method = "PUT", .url = test::kAppBase + "/echo", .headers = {"X-Test: yes"}, .body = "payload"});
     CHECK(response.status == 200);
     CHECK(response.body == "PUT payload");
     CHECK(response.header("x-test") == "yes");
@@ -98,8 +94,8 @@ TEST_SUITE("readiness") {
     test::HttpsServer server;
     const HttpClient client({.ca_file = server.ca_file(), .connect_to = {server.connect_to()}});
     const auto result =
-        wait_until_ready(client, kBase + "/ready-after/3", 200, std::chrono::steady_clock::now() + 20s,
-                         {.initial = 10ms, .cap = 50ms});
+        wait_until_ready(client, test::kAppBase + "/ready-after/3", 200,
+                         std::chrono::steady_clock::now() + 20s, {.initial = 10ms, .cap = 50ms});
     CHECK(result.ready);
     CHECK(result.attempts == 4);
     CHECK(result.response.body == "ready");
@@ -108,7 +104,7 @@ TEST_SUITE("readiness") {
   TEST_CASE("Traefik's 404 never counts as ready, even when 404 is expected") {
     test::HttpsServer server;
     const HttpClient client({.ca_file = server.ca_file(), .connect_to = {server.connect_to()}});
-    const auto result = wait_until_ready(client, kBase + "/traefik-404", 404,
+    const auto result = wait_until_ready(client, test::kAppBase + "/traefik-404", 404,
                                          std::chrono::steady_clock::now() + 500ms, {.initial = 50ms});
     CHECK_FALSE(result.ready);
     CHECK(result.attempts >= 2);
@@ -118,8 +114,8 @@ TEST_SUITE("readiness") {
   TEST_CASE("a TLS failure is reported as the reason it never became ready") {
     test::HttpsServer server;
     const HttpClient client({.connect_to = {server.connect_to()}});  // no CA
-    const auto result =
-        wait_until_ready(client, kBase + "/status/200", 200, std::chrono::steady_clock::now() + 300ms);
+    const auto result = wait_until_ready(client, test::kAppBase + "/status/200", 200,
+                                         std::chrono::steady_clock::now() + 300ms);
     CHECK_FALSE(result.ready);
     CHECK(result.last_reason.find("certificate") != std::string::npos);
   }
