@@ -6,6 +6,9 @@ namespace ccci {
 
 using nlohmann::json;
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DeployOptions, version, domain_checks, converge_checks,
+                                                lets_encrypt_env)
+
 std::string_view to_string(KeepPolicy policy) {
   switch (policy) {
     case KeepPolicy::never:
@@ -41,10 +44,12 @@ json to_json(const RecipeJob& job) {
           {"recipe", job.recipe},
           {"server", job.server},
           {"domain", job.domain},
+          {"target", to_json(job.target)},
           {"abra",
            {{"executable", job.abra.executable},
             {"abra_dir", job.abra.abra_dir},
-            {"command_timeout_s", job.abra.command_timeout.count()}}},
+            {"command_timeout_s", job.abra.command_timeout.count()},
+            {"deploy", job.abra.deploy}}},
           {"http", {{"ca_file", job.http.ca_file}, {"connect_to", job.http.connect_to}}},
           {"timeouts_s",
            {{"deploy", job.timeouts.deploy.count()},
@@ -66,6 +71,8 @@ RecipeJob job_from_json(const json& in) {
   job.abra.executable = abra.at("executable").get<std::string>();
   job.abra.abra_dir = abra.at("abra_dir").get<std::string>();
   job.abra.command_timeout = std::chrono::seconds(abra.at("command_timeout_s").get<long long>());
+  job.abra.deploy = abra.at("deploy").get<DeployOptions>();
+  job.target = target_from_json(in.at("target"));
   job.http.ca_file = in.at("http").at("ca_file").get<std::string>();
   job.http.connect_to = in.at("http").at("connect_to").get<std::vector<std::string>>();
   const auto& timeouts = in.at("timeouts_s");

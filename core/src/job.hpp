@@ -9,6 +9,7 @@
 
 #include "ccci/abra_client.hpp"
 #include "ccci/plugin.hpp"
+#include "target.hpp"
 
 namespace ccci {
 
@@ -39,6 +40,7 @@ struct RecipeJob {
   std::string recipe;
   std::string server;
   std::string domain;
+  RecipeTarget target;  ///< the revision under test; abra.deploy says how abra deploys it
   AbraSettings abra;
   HttpSettings http;
   PhaseTimeouts timeouts;

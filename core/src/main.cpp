@@ -106,7 +106,8 @@ int command_list(const Settings& settings) {
   }
   Settings listing = settings;
   if (listing.domain_suffix.empty()) listing.domain_suffix = "example.test";
-  for (const auto& entry : plan_run(plugins, {}, listing, work_root(default_state_dir(), "RUN-ID"))) {
+  for (const auto& entry :
+       plan_run(plugins, {}, listing, work_root(default_state_dir(), "RUN-ID"), Targets::skip)) {
     std::string tags;
     for (const auto& tag : entry.info.tags) tags += (tags.empty() ? "" : ", ") + tag;
     std::cout << entry.job.recipe << "  (" << entry.plugin->file().string() << ")\n";
@@ -132,7 +133,14 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
     std::cout << '\n'
               << job.recipe << " on server " << job.server << " as " << job.domain << '\n'
               << "  plugin   " << job.plugin_file.string() << '\n'
-              << "  ABRA_DIR " << job.abra.abra_dir << '\n';
+              << "  ABRA_DIR " << job.abra.abra_dir << '\n'
+              << "  target   " << job.target.describe() << " (ref " << job.target.ref << ", commit "
+              << job.target.commit << ")\n"
+              << "  previous release "
+              << (job.target.previous_release.empty() ? "none" : job.target.previous_release) << '\n'
+              << "  checkout git clone " << job.target.repository.string() << " into ABRA_DIR/recipes/"
+              << job.recipe << ", at " << job.target.commit.substr(0, 8)
+              << (job.target.local_changes ? " plus the working tree's uncommitted changes" : "") << '\n';
     Phase shown = Phase::teardown;
     bool first = true;
     for (const auto& [phase, line] : plan_in_child(self_executable(), job)) {

@@ -24,6 +24,11 @@ std::optional<std::string> dns_name_problem(std::string_view name);
 /// (`<domain with . as _>_<secret>_<version>`) room under Docker's cap.
 std::optional<std::string> domain_suffix_problem(std::string_view suffix);
 
+/// The longest Docker name abra will make for the app `domain` from the
+/// recipe's `.env.sample` (`<stack>_<secret>_<version>` for each
+/// SECRET_<NAME>_VERSION line, and the stack name itself).
+std::string longest_docker_name(std::string_view domain, std::string_view env_sample);
+
 /// abra's stack name for an app: the domain with '.' as '_'.
 std::string stack_name(std::string_view domain);
 

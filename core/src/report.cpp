@@ -260,6 +260,16 @@ json to_json(const RunReport& report) {
                   {"log", recipe.log},
                   {"steps", std::move(steps)}};
     if (!recipe.kept.empty()) entry["kept"] = recipe.kept;
+    if (!recipe.target.commit.empty()) {
+      const RecipeTarget& target = recipe.target;
+      entry["target"] = {{"ref", target.ref},
+                         {"commit", target.commit},
+                         {"version", target.version.empty() ? json(nullptr) : json(target.version)},
+                         {"local_changes", target.local_changes},
+                         {"deployed_as", target.is_release() ? "release" : "chaos"},
+                         {"previous_release",
+                          target.previous_release.empty() ? json(nullptr) : json(target.previous_release)}};
+    }
     recipes.push_back(std::move(entry));
   }
   return {
@@ -327,6 +337,11 @@ std::string to_junit(const RunReport& report) {
               seconds(recipe.duration) + "\" timestamp=\"" + format_rfc3339(report.started_at) + "\">\n" +
               "    <properties>\n" + "      <property name=\"server\" value=\"" + xml_escape(recipe.server) +
               "\"/>\n" + "      <property name=\"domain\" value=\"" + xml_escape(recipe.domain) + "\"/>\n" +
+              (recipe.target.commit.empty()
+                   ? std::string()
+                   : "      <property name=\"target\" value=\"" + xml_escape(recipe.target.describe()) +
+                         "\"/>\n      <property name=\"commit\" value=\"" + xml_escape(recipe.target.commit) +
+                         "\"/>\n") +
               "      <property name=\"level\" value=\"" + std::to_string(recipe.level) + "\"/>\n" +
               "      <property name=\"level_reason\" value=\"" + xml_escape(recipe.level_reason) + "\"/>\n" +
               "    </properties>\n" + cases + "    <system-out>log: " + xml_escape(recipe.log) +

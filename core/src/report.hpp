@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "target.hpp"
+
 namespace ccci {
 
 enum class Phase { deploy, probe, teardown };
@@ -41,8 +43,9 @@ struct RecipeResult {
   int level = 0;
   std::string level_reason{};  ///< why the level is not higher
   std::chrono::milliseconds duration{0};
-  std::string log{};   ///< path of the recipe's log, relative to the report dir
-  std::string kept{};  ///< non-empty when teardown was skipped on purpose: what was kept
+  std::string log{};      ///< path of the recipe's log, relative to the report dir
+  std::string kept{};     ///< non-empty when teardown was skipped on purpose: what was kept
+  RecipeTarget target{};  ///< the revision tested (empty when none was resolved)
   std::vector<StepResult> steps{};
 };
 

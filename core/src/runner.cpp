@@ -12,6 +12,7 @@
 
 #include "ccci/abra_client.hpp"
 #include "janitor.hpp"
+#include "names.hpp"
 
 namespace ccci {
 
@@ -29,18 +30,22 @@ std::string random_hex(size_t digits) {
   return text;
 }
 
-// Each recipe test gets its own ABRA_DIR whose entries link to the shared one:
-// servers and recipe checkouts stay where abra keeps them, while anything a
-// run adds at the top level stays its own.
-void prepare_abra_dir(const fs::path& target) {
-  fs::create_directories(target);
+// Each recipe test gets its own ABRA_DIR whose entries link to the shared one
+// (servers stay where abra keeps them), except recipes/: the test's own clone
+// of the recipe at its target, so that two tests of one recipe at different
+// revisions never see each other's checkout.
+void prepare_abra_dir(const fs::path& abra_dir, const RecipeJob& job) {
+  fs::create_directories(abra_dir / "recipes");
   const fs::path base = default_abra_dir();
   std::error_code error;
-  if (!fs::is_directory(base, error)) return;
-  for (const auto& entry : fs::directory_iterator(base)) {
-    const fs::path link = target / entry.path().filename();
-    if (!fs::exists(fs::symlink_status(link))) fs::create_directory_symlink(fs::absolute(entry.path()), link);
+  if (fs::is_directory(base, error)) {
+    for (const auto& entry : fs::directory_iterator(base)) {
+      const fs::path link = abra_dir / entry.path().filename();
+      if (entry.path().filename() == "recipes" || fs::exists(fs::symlink_status(link))) continue;
+      fs::create_directory_symlink(fs::absolute(entry.path()), link);
+    }
   }
+  if (!job.target.commit.empty()) check_out_target(job.target, abra_dir / "recipes" / job.recipe);
 }
 
 }  // namespace
@@ -66,7 +71,7 @@ fs::path work_root(const fs::path& state_dir, const std::string& run_id) {
 
 std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
                                     const std::vector<std::string>& selection, const Settings& settings,
-                                    const fs::path& work_root) {
+                                    const fs::path& work_root, Targets targets) {
   std::vector<const Plugin*> chosen;
   if (selection.empty()) {
     for (const auto& plugin : plugins) chosen.push_back(&plugin);
@@ -88,6 +93,15 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
     }
   }
 
+  // A target for a recipe this run does not test is a typo, not a no-op:
+  // the run would test the latest release and call it the change.
+  for (const auto& [recipe, request] : settings.targets) {
+    const std::string& name = recipe;  // a lambda may not capture a structured binding (clang 14)
+    if (std::none_of(chosen.begin(), chosen.end(), [&](const Plugin* p) { return p->recipe() == name; }))
+      throw UsageError(std::string(request.ref ? "--ref " : "--recipe-dir ") + name +
+                       "=…: this run does not test recipe \"" + name + "\"");
+  }
+
   std::vector<PlannedRecipe> planned;
   const fs::path report_dir = fs::absolute(settings.report_dir);
   for (size_t index = 0; index < chosen.size(); ++index) {
@@ -101,6 +115,21 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
     job.server = settings.servers[index % settings.servers.size()].name;
     job.domain = make_domain(job.recipe, settings.domain_suffix);
     job.abra.executable = settings.abra;
+    job.abra.deploy = settings.deploy;
+    if (targets == Targets::resolve) {
+      const auto found = settings.targets.find(job.recipe);
+      TargetRequest request = found == settings.targets.end() ? TargetRequest{} : found->second;
+      request.not_the_change.push_back(report_dir);  // a CI engine may put it in the workspace
+      job.target = resolve_target(job.recipe, request, settings.recipes_from);
+      job.abra.deploy.version = job.target.is_release() ? job.target.version : "";
+      // Docker refuses longer names, and abra makes them from the domain and the recipe's secrets.
+      const std::string longest =
+          longest_docker_name(job.domain, read_target_file(job.target, ".env.sample").value_or(""));
+      if (longest.size() > kDockerNameMax)
+        throw UsageError("recipe " + job.recipe + ": abra would name a Docker object " + longest + " (" +
+                         std::to_string(longest.size()) + " characters; Docker allows " +
+                         std::to_string(kDockerNameMax) + "): use a shorter --domain-suffix");
+    }
     const fs::path work = work_root / job.recipe;
     job.abra.abra_dir = (work / "abra").string();
     job.http.ca_file = settings.ca_file.empty() ? "" : fs::absolute(settings.ca_file).string();
@@ -162,7 +191,7 @@ class ServerPool {
 };
 
 RecipeResult not_started(const RecipeJob& job, const std::string& why) {
-  RecipeResult result{.recipe = job.recipe, .server = job.server, .domain = job.domain};
+  RecipeResult result{.recipe = job.recipe, .server = job.server, .domain = job.domain, .target = job.target};
   result.steps.push_back(
       {.phase = Phase::deploy, .name = "not started", .status = Status::skipped, .message = why});
   judge(result);
@@ -246,11 +275,12 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
         fs::permissions(work, fs::perms::owner_all);
         fs::create_directories(job.log_file.parent_path());
         fs::remove(job.log_file);
-        prepare_abra_dir(job.abra.abra_dir);
+        prepare_abra_dir(job.abra.abra_dir, job);
         const fs::path job_file = work / "job.json";
         write_file_atomically(job_file, to_json(job).dump(2));
         const RunningMarker running(schedule.state_dir, job.domain);  // keeps the janitor away
         result = supervise(self, job, job_file, stop, progress);
+        result.target = job.target;
         result.log = fs::relative(job.log_file, job.log_file.parent_path().parent_path()).string();
       } catch (const std::exception& error) {
         if (result.steps.empty()) {
@@ -261,6 +291,7 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
                                   .message = std::string("cc-ci could not run this test: ") + error.what()});
           judge(result);
         }
+        result.target = job.target;
       }
       std::error_code ignored;
       fs::remove_all(work, ignored);

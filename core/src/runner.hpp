@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -24,13 +25,21 @@ struct PlannedRecipe {
   RecipeJob job;
 };
 
+/// Whether plan_run resolves each recipe's target with git (run, plan) or
+/// leaves it empty (listing plugins needs no repository).
+enum class Targets : std::uint8_t { resolve, skip };
+
 /// One planned test per selected recipe (all when `selection` is empty),
 /// servers assigned round-robin, each with a private work folder (its own
 /// ABRA_DIR, job file and events) under `work_root`: outside the report
-/// folder, whose contents are published. Throws UsageError for an unknown recipe.
+/// folder, whose contents are published. Each recipe's target is resolved
+/// before anything runs. Throws UsageError for an unknown recipe, a target
+/// for a recipe not in the run, a target git cannot find, or a name Docker
+/// would refuse.
 std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
                                     const std::vector<std::string>& selection, const Settings& settings,
-                                    const std::filesystem::path& work_root);
+                                    const std::filesystem::path& work_root,
+                                    Targets targets = Targets::resolve);
 
 /// Where a run's work folders go: <state dir>/work/<run id>.
 std::filesystem::path work_root(const std::filesystem::path& state_dir, const std::string& run_id);

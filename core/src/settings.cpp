@@ -4,9 +4,11 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "ccci/abra_client.hpp"
 #include "names.hpp"
 
 namespace ccci {
@@ -68,6 +70,30 @@ constexpr SettingSpec kSettings[] = {
    .kind = SettingKind::integer, .min = 0, .max = 10,
    .help = "rerun a probe check that did not pass up to N times; a later pass is reported as flaky",
    .fallback = "0"},
+  {.key = "ref", .flag = "--ref", .env = "CC_CI_REF", .value_name = "RECIPE=REF",
+   .kind = SettingKind::list,
+   .help = "test this commit, branch or tag of the recipe's repository (a release deploys by version, "
+           "anything else with --chaos); repeatable",
+   .fallback = "the recipe's latest release"},
+  {.key = "recipe_dir", .flag = "--recipe-dir", .env = "CC_CI_RECIPE_DIR", .value_name = "RECIPE=PATH",
+   .kind = SettingKind::list, .separator = ':',
+   .help = "test this local git checkout of the recipe (e.g. a PR workspace), uncommitted changes included; "
+           "repeatable", .fallback = "none"},
+  {.key = "recipes_from", .flag = "--recipes-from", .env = "CC_CI_RECIPES_FROM", .value_name = "DIR",
+   .kind = SettingKind::text,
+   .help = "the folder holding each recipe's git repository as DIR/<recipe> (abra's own clones)",
+   .fallback = "$ABRA_DIR/recipes"},
+  {.key = "lets_encrypt_env", .flag = "--lets-encrypt-env", .env = "CC_CI_LETS_ENCRYPT_ENV", .value_name = "V",
+   .kind = SettingKind::text,
+   .help = "LETS_ENCRYPT_ENV for test apps; empty makes Traefik serve its wildcard certificate, no ACME",
+   .fallback = "empty"},
+  {.key = "domain_checks", .flag = "--domain-checks", .env = "CC_CI_DOMAIN_CHECKS", .kind = SettingKind::flag,
+   .help = "let abra check the app domain's DNS on deploy (test domains usually have none)",
+   .fallback = "off: deploy with --no-domain-checks"},
+  {.key = "converge_checks", .flag = "--converge-checks", .env = "CC_CI_CONVERGE_CHECKS",
+   .kind = SettingKind::flag,
+   .help = "let abra wait for convergence on deploy, as well as cc-ci's own readiness wait",
+   .fallback = "off: deploy with --no-converge-checks"},
   {.key = "history", .flag = "--history", .env = "CC_CI_HISTORY", .value_name = "DIR",
    .kind = SettingKind::text, .help = "a previous report dir: start the recipes that took longest first",
    .fallback = "none"},
@@ -358,6 +384,30 @@ Settings resolve_settings(const GivenSettings& given, const std::vector<fs::path
   settings.history = settings_from.text("history", "");
   settings.fail_fast = settings_from.flag("fail_fast");
   settings.retries = static_cast<int>(settings_from.whole("retries", 0));
+
+  // RECIPE=REF and RECIPE=PATH: one target per recipe, whichever way it is given.
+  auto add_targets = [&](std::string_view key, const std::string& value_name,
+                         const std::function<void(TargetRequest&, std::string)>& set) {
+    for (const auto& item : settings_from.list(key)) {
+      const std::string flag(setting(key).flag);
+      const auto equals = item.find('=');
+      if (equals == std::string::npos || equals == 0 || equals + 1 == item.size())
+        throw UsageError(flag + " " + item + ": expected RECIPE=" + value_name);
+      const std::string recipe = item.substr(0, equals);
+      TargetRequest& request = settings.targets[recipe];
+      if (request.ref || request.recipe_dir)
+        throw UsageError(flag + " " + item + ": recipe " + recipe +
+                         " already has a target (one --ref or --recipe-dir per recipe)");
+      set(request, item.substr(equals + 1));
+    }
+  };
+  add_targets("ref", "REF", [](TargetRequest& request, std::string ref) { request.ref = std::move(ref); });
+  add_targets("recipe_dir", "PATH",
+              [](TargetRequest& request, std::string path) { request.recipe_dir = std::move(path); });
+  settings.recipes_from = settings_from.text("recipes_from", (default_abra_dir() / "recipes").string());
+  settings.deploy.lets_encrypt_env = settings_from.text("lets_encrypt_env", "");
+  settings.deploy.domain_checks = settings_from.flag("domain_checks");
+  settings.deploy.converge_checks = settings_from.flag("converge_checks");
   return settings;
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "job.hpp"
+#include "target.hpp"
 
 namespace ccci {
 
@@ -90,6 +91,10 @@ struct Settings {
   std::optional<std::chrono::seconds> run_timeout;  ///< the whole run's limit
   bool fail_fast = false;
   int retries = 0;  ///< extra attempts for a failed probe check
+  /// --ref / --recipe-dir by recipe; a recipe without one tests its latest release.
+  std::map<std::string, TargetRequest, std::less<>> targets;
+  std::filesystem::path recipes_from;  ///< DIR/<recipe> is each recipe's git repository
+  DeployOptions deploy;                ///< how abra creates and deploys each app
 };
 
 /// Flags win over the environment, which wins over the config file (--config,

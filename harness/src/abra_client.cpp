@@ -22,10 +22,27 @@ namespace {
 struct AbraForms {
   // Global flags placed before every subcommand: never prompt.
   static constexpr const char* kNoInput = "-n";
-  // `app undeploy` of an app that is not deployed (unverified wording).
-  static constexpr std::string_view kNotDeployed = "is not deployed";
-  // `app rm` of an app that has no env file (unverified wording).
-  static constexpr std::string_view kNoSuchApp = "does not exist";
+  // What abra answers when the app is already gone, by command: teardown
+  // takes any of these as done (all unverified; the fake says the first,
+  // FAKE_ABRA_WORDING=alt the second).
+  // `app undeploy` of an app that is not deployed ("… is not deployed?" in abra's source as remembered),
+  // or of an app whose env file is gone.
+  static constexpr std::string_view kNotDeployed[] = {"is not deployed", "cannot find app with name",
+                                                      "does not exist"};
+  // `app rm` of an app that has no env file.
+  static constexpr std::string_view kNoSuchApp[] = {"does not exist", "cannot find app with name"};
+  // Deploying unreleased code, or a checkout with local changes: --chaos.
+  static constexpr const char* kChaos = "--chaos";
+  // Deploy flags for a CI host: no DNS check for test domains, no convergence
+  // wait (cc-ci's readiness decides).
+  static constexpr const char* kNoDomainChecks = "--no-domain-checks";
+  static constexpr const char* kNoConvergeChecks = "--no-converge-checks";
+  // The env key that names Traefik's certificate resolver for the app.
+  static constexpr const char* kLetsEncryptEnv = "LETS_ENCRYPT_ENV";
+  // `recipe lint`'s table header (unverified) and how it marks yes and no.
+  static constexpr std::string_view kLintColumns[] = {"REF", "RULE", "SEVERITY", "SATISFIED", "SKIPPED"};
+  static constexpr std::string_view kYes[] = {"\u2705", "yes", "true", "\u2714"};
+  static constexpr std::string_view kNo[] = {"\u274c", "no", "false", "\u2716"};
   // `app secret generate` prints a box-drawn table NAME | VALUE (unverified).
   static constexpr std::string_view kSecretNameHeader = "NAME";
   static constexpr std::string_view kSecretTableHeader = "VALUE";
@@ -89,7 +106,7 @@ std::string reason(std::string_view output) {
   return last_fatal.empty() ? last : last_fatal;
 }
 
-std::vector<std::string> split_cells(const std::string& line) {
+std::vector<std::string> split_all_cells(const std::string& line) {
   // Box-drawing "│" is three bytes; plain "|" is one.
   std::vector<std::string> cells;
   std::string cell;
@@ -116,8 +133,40 @@ std::vector<std::string> split_cells(const std::string& line) {
     const auto last = c.find_last_not_of(' ');
     c = first == std::string::npos ? "" : c.substr(first, last - first + 1);
   }
+  return cells;
+}
+
+// The cells of a table row, empty ones included, without the pieces outside
+// its outer borders.
+std::vector<std::string> row_cells(const std::string& line) {
+  std::vector<std::string> cells = split_all_cells(line);
+  if (cells.size() >= 2 && cells.front().empty()) cells.erase(cells.begin());
+  if (cells.size() >= 2 && cells.back().empty()) cells.pop_back();
+  return cells;
+}
+
+std::vector<std::string> split_cells(const std::string& line) {
+  std::vector<std::string> cells = split_all_cells(line);
   std::erase_if(cells, [](const std::string& c) { return c.empty(); });
   return cells;
+}
+
+template <size_t N>
+bool contains_any(std::string_view text, const std::string_view (&needles)[N]) {
+  return std::any_of(std::begin(needles), std::end(needles),
+                     [&](std::string_view needle) { return text.find(needle) != std::string_view::npos; });
+}
+
+template <size_t N>
+bool is_one_of(std::string_view text, const std::string_view (&words)[N]) {
+  return std::find(std::begin(words), std::end(words), text) != std::end(words);
+}
+
+bool is_log_line(const std::string& line) {
+  const auto first = line.find_first_not_of(" \t");
+  return first != std::string::npos &&
+         (line.compare(first, 4, "INFO") == 0 || line.compare(first, 4, "WARN") == 0 ||
+          line.compare(first, 4, "DEBU") == 0 || line.compare(first, 4, "FATA") == 0);
 }
 
 // A line of box-drawing characters (and spaces) only: ┌─┬─┐, ├─┼─┤, └─┴─┘, or +---+.
@@ -160,10 +209,7 @@ GeneratedSecrets parse_generated_secrets(std::string_view raw_output) {
     const auto first = line.find_first_not_of(" \t");
     if (first == std::string::npos) continue;
     // abra's own log lines and the table's borders carry no value.
-    if (line.compare(first, 4, "INFO") == 0 || line.compare(first, 4, "WARN") == 0 ||
-        line.compare(first, 4, "DEBU") == 0 || line.compare(first, 4, "FATA") == 0)
-      continue;
-    if (is_table_border(line)) continue;
+    if (is_log_line(line) || is_table_border(line)) continue;
     const auto cells = split_cells(line);
     if (!value_column) {
       const auto name = std::find(cells.begin(), cells.end(), AbraForms::kSecretNameHeader);
@@ -244,8 +290,23 @@ std::string AbraClient::run(const std::vector<std::string>& args) {
 }
 
 void AbraClient::app_new(const std::string& recipe, const std::string& server, const std::string& domain) {
-  run({"app", "new", recipe, "--server", server, "--domain", domain});
+  const DeployOptions& deploy = settings_.deploy;
+  std::vector<std::string> args = {"app", "new", recipe};
+  if (!deploy.version.empty()) args.push_back(deploy.version);
+  args.insert(args.end(), {"--server", server, "--domain", domain});
+  if (deploy.version.empty()) args.emplace_back(AbraForms::kChaos);
+  run(args);
+  set_env(domain, AbraForms::kLetsEncryptEnv, deploy.lets_encrypt_env);
 }
+
+namespace {
+
+void add_deploy_checks(std::vector<std::string>& args, const DeployOptions& deploy) {
+  if (!deploy.domain_checks) args.emplace_back(AbraForms::kNoDomainChecks);
+  if (!deploy.converge_checks) args.emplace_back(AbraForms::kNoConvergeChecks);
+}
+
+}  // namespace
 
 void AbraClient::generate_secrets(const std::string& domain) {
   const std::vector<std::string> args = {"app", "secret", "generate", domain, "--all"};
@@ -347,14 +408,88 @@ void AbraClient::set_env(const std::string& domain, const std::string& key, cons
 }
 
 void AbraClient::deploy(const std::string& domain) {
-  run({"app", "deploy", domain});
+  std::vector<std::string> args = {"app", "deploy", domain};
+  if (settings_.deploy.version.empty()) args.emplace_back(AbraForms::kChaos);
+  add_deploy_checks(args, settings_.deploy);
+  run(args);
+}
+
+void AbraClient::upgrade(const std::string& domain, const std::string& version) {
+  std::vector<std::string> args = {"app", "upgrade", domain, version};
+  add_deploy_checks(args, settings_.deploy);
+  run(args);
+}
+
+LintReport AbraClient::lint(const std::string& recipe) {
+  const std::vector<std::string> args = {"recipe", "lint", recipe};
+  CommandResult result = execute(args);
+  if (!result.ok()) fail(args, result);
+  return parse_lint_table(result.output);
+}
+
+std::vector<LintRule> LintReport::failed_errors() const {
+  std::vector<LintRule> failed;
+  for (const auto& rule : rules)
+    if (rule.severity == "error" && !rule.satisfied && !rule.skipped) failed.push_back(rule);
+  return failed;
+}
+
+LintReport parse_lint_table(std::string_view raw_output) {
+  LintReport report;
+  const std::string output = strip_ansi(raw_output);
+  std::istringstream lines{output};
+  // Column of each of kLintColumns in the header row, once it is seen.
+  std::vector<size_t> column;
+  size_t columns = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find_first_not_of(" \t") == std::string::npos || is_log_line(line) || is_table_border(line))
+      continue;
+    const auto cells = row_cells(line);
+    if (column.empty()) {
+      for (const auto name : AbraForms::kLintColumns) {
+        const auto found = std::find(cells.begin(), cells.end(), name);
+        if (found == cells.end()) break;
+        column.push_back(static_cast<size_t>(found - cells.begin()));
+      }
+      if (column.size() != std::size(AbraForms::kLintColumns)) {
+        column.clear();
+        report.understood = false;  // words before the table: not a lint table
+      }
+      columns = cells.size();
+      continue;
+    }
+    auto yes_no = [&](const std::string& cell, bool& value) {
+      if (is_one_of(cell, AbraForms::kYes))
+        value = true;
+      else if (is_one_of(cell, AbraForms::kNo))
+        value = false;
+      else
+        return false;
+      return true;
+    };
+    LintRule rule;
+    const bool whole = cells.size() == columns;
+    if (whole) {
+      rule.id = cells[column[0]];
+      rule.rule = cells[column[1]];
+      rule.severity = cells[column[2]];
+    }
+    if (!whole || rule.id.size() < 2 || rule.id[0] != 'R' || !yes_no(cells[column[3]], rule.satisfied) ||
+        !yes_no(cells[column[4]], rule.skipped)) {
+      report.understood = false;  // a wrapped or unknown row: a rule may be missing
+      continue;
+    }
+    report.rules.push_back(std::move(rule));
+  }
+  if (report.rules.empty()) report.understood = false;
+  return report;
 }
 
 bool AbraClient::undeploy(const std::string& domain) {
   const std::vector<std::string> args = {"app", "undeploy", domain};
   CommandResult result = execute(args);
   if (result.ok()) return true;
-  if (result.exit_code == 1 && result.output.find(AbraForms::kNotDeployed) != std::string::npos) return false;
+  if (result.exit_code == 1 && contains_any(reason(result.output), AbraForms::kNotDeployed)) return false;
   fail(args, result);
 }
 
@@ -362,7 +497,7 @@ bool AbraClient::remove(const std::string& domain) {
   const std::vector<std::string> args = {"app", "rm", domain, "-f"};
   CommandResult result = execute(args);
   if (result.ok()) return true;
-  if (result.exit_code == 1 && result.output.find(AbraForms::kNoSuchApp) != std::string::npos) return false;
+  if (result.exit_code == 1 && contains_any(reason(result.output), AbraForms::kNoSuchApp)) return false;
   fail(args, result);
 }
 

@@ -87,6 +87,9 @@ class Handler(BaseHTTPRequestHandler):
             with open(self.server.access_log, "a") as log:
                 log.write(json.dumps({"domain": host, "status": status, "time": time.time(),
                                       "ready_at": stack["ready_at"]}) + "\n")
+        # Which revision of the recipe runs, as the fixture recipe's version sets it.
+        headers = dict(headers or {}, **{"X-Fake-Recipe-Version": stack.get("version", ""),
+                                         "X-Fake-Recipe-Marker": stack.get("marker", "")})
         return self.answer(status, body, headers)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PROPFIND = do_MKCOL = route

@@ -22,6 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import catalogue  # noqa: E402
 import state  # noqa: E402
 
 FAKE_ABRA = HERE / "abra"
@@ -69,9 +70,10 @@ class Sandbox:
 
     def start(self):
         self.root.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(state.DEFAULT_CATALOGUE, self.catalogue, dirs_exist_ok=True)
-        for name, fixture in self.extra_recipes.items():
-            shutil.copytree(state.DEFAULT_CATALOGUE / fixture, self.catalogue / name, dirs_exist_ok=True)
+        # The catalogue: a git repository per recipe, with release tags and a later commit.
+        fixtures = {path.name: path for path in sorted(state.DEFAULT_CATALOGUE.iterdir()) if path.is_dir()}
+        fixtures.update({name: state.DEFAULT_CATALOGUE / fixture for name, fixture in self.extra_recipes.items()})
+        self.releases = catalogue.build(self.catalogue, fixtures)
         self.ca, cert, key = make_certificates(self.root / "tls", DOMAIN_SUFFIX)
         for server in self.servers:
             result = self.fake_abra("server", "add", *(["--local"] if server == "default" else [server]))
@@ -96,6 +98,7 @@ class Sandbox:
             "ca_file": str(self.ca),
             "connect_to": [f"::127.0.0.1:{self.port}"],
             "server": self.servers,
+            "recipes_from": str(self.catalogue),
         }, indent=2) + "\n")
         return self
 

@@ -288,7 +288,8 @@ class CcCi(SandboxTestCase):
         self.assertEqual(run.code, 0, run.stderr)
         lines = [line.strip() for line in run.stdout.splitlines()]
         order = [next(i for i, line in enumerate(lines) if wanted in line) for wanted in (
-            "app new custom-html --server default --domain cust-", "app secret generate", "app deploy",
+            "target   1.6.0+1.25.3", "app new custom-html 1.6.0+1.25.3 --server default --domain cust-",
+            "set LETS_ENCRYPT_ENV=", "app secret generate", "app deploy",
             "wait until GET https://cust-", "check: index page is served as HTML", "app undeploy", "app rm")]
         self.assertEqual(order, sorted(order))
         self.assertEqual(self.calls(), [])
@@ -360,7 +361,7 @@ class CcCi(SandboxTestCase):
     def test_a_config_file_in_the_working_directory_is_not_read(self):
         # A checkout under test could set its own settings through ./cc-ci.json.
         (self.folder / "cc-ci.json").write_text('{"domain_suffix": "evil.test", "keep": "always"}')
-        run = self.cc_ci("plan", "custom-html", env={"CC_CI_CONFIG": ""})
+        run = self.cc_ci("plan", "custom-html", env={"CC_CI_CONFIG": "", "CC_CI_RECIPES_FROM": str(self.sandbox.catalogue)})
         self.assertEqual(run.code, 0, run.stderr)
         self.assertNotIn("evil.test", run.stdout)
 

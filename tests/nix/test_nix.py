@@ -431,10 +431,14 @@ class PipelineTest(SandboxTestCase):
         pipeline = yaml.safe_load((SOURCE / "nix" / "pipelines" / file).read_text())
         steps = pipeline["steps"]
         self.assertEqual([s["name"] for s in steps], ["deploy, probe, tear down", "publish results"])
+        # The workspace is what the engine cloned: the recipe's repository at the change.
         workspace = Path(tempfile.mkdtemp(prefix="workspace-", dir=self.folder))
+        subprocess.run(["git", "clone", "--quiet", str(self.sandbox.catalogue / "custom-html"), str(workspace)],
+                       check=True, capture_output=True)
+        environment = {**environment, "DRONE_WORKSPACE": str(workspace)}
         outcomes = []
         for step in steps:
-            script = "set -e\n" + "\n".join(substitute(command) for command in step["commands"])
+            script = "set -e\n" + "\n".join(substitute(command, workspace) for command in step["commands"])
             process = subprocess.run(["bash", "-c", script], cwd=workspace, capture_output=True, text=True,
                                      env=self.environment(environment), timeout=180)
             outcomes.append(process)
@@ -447,7 +451,7 @@ class PipelineTest(SandboxTestCase):
         sandbox = json.loads(self.sandbox.config.read_text())
         extra = ('{ services.cc-ci.servers = lib.mkForce { default = { }; }; services.cc-ci.extraSettings = '
                  f'{{ ca_file = "{sandbox["ca_file"]}"; connect_to = [ "{sandbox["connect_to"][0]}" ]; '
-                 f'domain_suffix = "{sandbox["domain_suffix"]}"; }}; }}')
+                 f'domain_suffix = "{sandbox["domain_suffix"]}"; recipes_from = "{sandbox["recipes_from"]}"; }}; }}')
         process, result = nix_eval(WOODPECKER, store, extra)
         self.assertEqual(process.returncode, 0, process.stderr)
         config = self.folder / "config.json"
@@ -455,23 +459,28 @@ class PipelineTest(SandboxTestCase):
         return {"CC_CI_CONFIG": str(config), "CC_CI_REPORTS_DIR": str(reports),
                 "PATH": f"{store}/cc-ci/bin:{os.environ['PATH']}"}
 
-    def check_published(self, outcomes, reports, build):
+    def check_published(self, outcomes, reports, build, deployed_as="chaos"):
         test, publish = outcomes
         self.assertEqual(test.returncode, 0, test.stdout + test.stderr)
         self.assertEqual(publish.returncode, 0, publish.stdout + publish.stderr)
         target = reports / "custom-html" / build
         results = json.loads((target / "results.json").read_text())
         self.assertEqual([(r["recipe"], r["status"]) for r in results["recipes"]], [("custom-html", "passed")])
+        tested = results["recipes"][0]["target"]
+        self.assertEqual(tested["deployed_as"], deployed_as)
+        # The report folder the pipeline writes into the workspace is not part of the change.
+        self.assertFalse(tested["local_changes"])
         self.assertIn("<testsuites", (target / "junit.xml").read_text())
         self.assertEqual((reports / "custom-html" / "latest").resolve(), target.resolve())
         self.assert_nothing_left()
 
     def test_woodpecker_pipeline_runs_cc_ci_and_publishes(self):
         reports = self.folder / "reports"
-        known = {"CI_REPO_NAME": "custom-html", "CI_PIPELINE_NUMBER": "7"}
+        known = {"CI_REPO_NAME": "custom-html", "CI_PIPELINE_NUMBER": "7", "CI_PIPELINE_EVENT": "pull_request"}
 
-        def substitute(command):  # what Woodpecker does to the file before the shell sees it
-            command = re.sub(r"(?<!\$)\$(CI_[A-Z_]+)", lambda m: known[m.group(1)], command)
+        def substitute(command, workspace):  # what Woodpecker does to the file before the shell sees it
+            values = {**known, "CI_WORKSPACE": str(workspace)}
+            command = re.sub(r"(?<!\$)\$(CI_[A-Z_]+)", lambda m: values[m.group(1)], command)
             return command.replace("$$", "$")
 
         host = self.host_environment(reports)
@@ -480,15 +489,14 @@ class PipelineTest(SandboxTestCase):
         self.assertEqual(pipeline["steps"][1]["when"], [{"status": ["success", "failure"]}])
         self.check_published(outcomes, reports, "7")
 
-        # The second run starts from the first one's history.
-        known["CI_PIPELINE_NUMBER"] = "8"
+        # The second run starts from the first one's history; a cron run checks the latest release.
+        known.update({"CI_PIPELINE_NUMBER": "8", "CI_PIPELINE_EVENT": "cron"})
         _, outcomes = self.run_pipeline("woodpecker.yaml", substitute, host)
-        self.assertTrue((reports / "custom-html" / "8" / "results.json").exists())
-        self.assertEqual(outcomes[0].returncode, 0, outcomes[0].stderr)
+        self.check_published(outcomes, reports, "8", deployed_as="release")
 
     def test_drone_pipeline_runs_cc_ci_and_publishes(self):
         reports = self.folder / "reports"
-        pipeline, outcomes = self.run_pipeline("drone.yml", lambda command: command, {
+        pipeline, outcomes = self.run_pipeline("drone.yml", lambda command, workspace: command, {
             **self.host_environment(reports), "DRONE_REPO_NAME": "custom-html", "DRONE_BUILD_NUMBER": "3"})
         self.assertEqual((pipeline["type"], pipeline["node"]), ("exec", {"type": "cc-ci"}))
         self.assertEqual(pipeline["steps"][1]["when"], {"status": ["success", "failure"]})

@@ -168,8 +168,127 @@ TEST_SUITE("abra client") {
         [&](std::string_view line) { plan.emplace_back(line); });
     dry.app_new("custom-html", "default", "cust-000000.example.test");
     dry.deploy("cust-000000.example.test");
-    REQUIRE(plan.size() == 2);
-    CHECK(plan[0] == "abra -n app new custom-html --server default --domain cust-000000.example.test");
-    CHECK(plan[1] == "abra -n app deploy cust-000000.example.test");
+    REQUIRE(plan.size() == 3);
+    // No release given: the checkout as it is, the way abra deploys unreleased code.
+    CHECK(plan[0] ==
+          "abra -n app new custom-html --server default --domain cust-000000.example.test --chaos");
+    CHECK(plan[1] == "set LETS_ENCRYPT_ENV= in cust-000000.example.test.env");
+    CHECK(plan[2] ==
+          "abra -n app deploy cust-000000.example.test --chaos --no-domain-checks --no-converge-checks");
+  }
+
+  TEST_CASE("a release is created and deployed by version; abra's own checks are asked for only when set") {
+    Redactor redactor;
+    std::vector<std::string> plan;
+    AbraClient dry(
+        {.executable = "abra",
+         .deploy = {.version = "1.6.0+1.25.3",
+                    .domain_checks = true,
+                    .converge_checks = true,
+                    .lets_encrypt_env = "production"}},
+        redactor, [](std::string_view) {}, [&](std::string_view line) { plan.emplace_back(line); });
+    dry.app_new("custom-html", "default", "cust-000000.example.test");
+    dry.deploy("cust-000000.example.test");
+    dry.upgrade("cust-000000.example.test", "1.7.0+1.26.0");
+    REQUIRE(plan.size() == 4);
+    CHECK(plan[0] ==
+          "abra -n app new custom-html 1.6.0+1.25.3 --server default --domain cust-000000.example.test");
+    CHECK(plan[1] == "set LETS_ENCRYPT_ENV=production in cust-000000.example.test.env");
+    CHECK(plan[2] == "abra -n app deploy cust-000000.example.test");
+    CHECK(plan[3] == "abra -n app upgrade cust-000000.example.test 1.7.0+1.26.0");
+  }
+
+  TEST_CASE("the fake refuses what real abra refuses: unreleased code or local changes without --chaos") {
+    FakeAbra fake;
+    const std::string domain = "cust-chaos1.cc-ci.test";
+    fake.abra.app_new("custom-html", "default", domain);  // no release: the checkout, at an unreleased commit
+    fake.abra.generate_secrets(domain);
+    CHECK_THROWS_WITH_AS(fake.abra.run({"app", "deploy", domain, "--no-domain-checks"}),
+                         doctest::Contains("not a published version; deploy it with --chaos"), AbraFailure);
+    CHECK_THROWS_WITH_AS(fake.abra.run({"app", "deploy", domain, "--chaos"}),
+                         doctest::Contains("unable to resolve cust-chaos1.cc-ci.test"), AbraFailure);
+    fake.abra.deploy(domain);  // --chaos --no-domain-checks --no-converge-checks
+    CHECK(fake.abra.undeploy(domain));
+    CHECK(fake.abra.remove(domain));
+  }
+
+  TEST_CASE("every wording abra uses for an app that is already gone counts as gone") {
+    for (const char* wording : {"", "alt"}) {
+      CAPTURE(wording);
+      FakeAbra fake;
+      const test::ScopedEnvironment words("FAKE_ABRA_WORDING", wording);
+      const std::string domain = "cust-gone01.cc-ci.test";
+      CHECK_FALSE(fake.abra.undeploy(domain));  // no env file
+      CHECK_FALSE(fake.abra.remove(domain));
+      fake.abra.app_new("custom-html", "default", domain);
+      CHECK_FALSE(fake.abra.undeploy(domain));  // not deployed
+      CHECK(fake.abra.remove(domain));
+      CHECK_FALSE(std::filesystem::exists(fake.env_file(domain)));
+    }
+  }
+}
+
+TEST_SUITE("recipe lint table") {
+  // As `abra recipe lint` prints it (the fake's table; columns as remembered from abra's source).
+  const std::string kFailing =
+      "┌──────┬─────────────────────────────────────┬──────────┬───────────┬─────────┬──────────┐\n"
+      "│ REF  │ RULE                                │ SEVERITY │ SATISFIED │ SKIPPED │ RESOLVE  │\n"
+      "├──────┼─────────────────────────────────────┼──────────┼───────────┼─────────┼──────────┤\n"
+      "│ R001 │ compose config has expected version │ warning  │ ✅        │ ❌      │          │\n"
+      "│ R006 │ has published catalogue version     │ warning  │ ❌        │ ✅      │          │\n"
+      "│ R010 │ traefik routing enabled             │ error    │ ❌        │ ❌      │ see docs │\n"
+      "│ R014 │ invalid lightweight tags            │ error    │ ✅        │ ❌      │          │\n"
+      "└──────┴─────────────────────────────────────┴──────────┴───────────┴─────────┴──────────┘\n"
+      "WARN critical errors present in custom-html config\n";
+
+  TEST_CASE("rules are read with their severity, and failed error rules are found although abra exits 0") {
+    const LintReport report = parse_lint_table(kFailing);
+    CHECK(report.understood);
+    REQUIRE(report.rules.size() == 4);
+    CHECK(report.rules[0] == LintRule{.id = "R001",
+                                      .rule = "compose config has expected version",
+                                      .severity = "warning",
+                                      .satisfied = true,
+                                      .skipped = false});
+    CHECK(report.rules[1].skipped);
+    const auto failed = report.failed_errors();
+    REQUIRE(failed.size() == 1);
+    CHECK(failed[0].id == "R010");
+  }
+
+  TEST_CASE("a passing table has no failed error rule; colour is no obstacle") {
+    std::string passing = kFailing;
+    passing.replace(passing.find("│ error    │ ❌"), std::string("│ error    │ ❌").size(), "│ error    │ ✅");
+    passing.replace(passing.find("RULE"), 4, "\x1b[1mRULE\x1b[0m");
+    const LintReport report = parse_lint_table(passing);
+    CHECK(report.understood);
+    CHECK(report.rules.size() == 4);
+    CHECK(report.failed_errors().empty());
+  }
+
+  TEST_CASE("a table that cannot be read whole is flagged, never taken as passing") {
+    CHECK_FALSE(parse_lint_table("").understood);
+    CHECK_FALSE(parse_lint_table("FATA unable to lint: no such recipe\n").understood);
+    // Wrapped by a narrow terminal: a row in pieces.
+    std::string wrapped = kFailing;
+    wrapped.insert(wrapped.find("│ R010") + 40, "\n");
+    CHECK_FALSE(parse_lint_table(wrapped).understood);
+    // A satisfied cell in words no one taught the parser.
+    std::string unknown = kFailing;
+    unknown.replace(unknown.find("✅"), std::string("✅").size(), "maybe");
+    CHECK_FALSE(parse_lint_table(unknown).understood);
+  }
+
+  TEST_CASE("the fake's lint says so in its table and exits 0, as abra does") {
+    FakeAbra fake;
+    const LintReport clean = fake.abra.lint("custom-html");
+    CHECK(clean.understood);
+    CHECK(clean.rules.size() == 16);
+    CHECK(clean.failed_errors().empty());
+    // A local change in the checkout fails R016 (no unstaged changes), an error rule.
+    std::ofstream(fake.folder.path() / "abra/recipes/custom-html/new-file") << "change\n";
+    const LintReport dirty = fake.abra.lint("custom-html");
+    REQUIRE(dirty.failed_errors().size() == 1);
+    CHECK(dirty.failed_errors()[0].id == "R016");
   }
 }

@@ -1,6 +1,7 @@
 #include <regex>
 #include <set>
 
+#include "names.hpp"
 #include "runner.hpp"
 #include "settings.hpp"
 #include "support.hpp"
@@ -132,6 +133,50 @@ TEST_SUITE("settings") {
                          doctest::Contains("64-character"), UsageError);
     CHECK(resolve_settings(flags({{"domain_suffix", {".ci.example.org"}}}), {}).domain_suffix ==
           "ci.example.org");
+  }
+
+  TEST_CASE("each recipe may name one target: a ref or a local checkout") {
+    test::TemporaryDirectory folder;
+    const Settings given = resolve_settings(
+        flags({{"ref", {"custom-html=main", "gitea=1.2.0+1.21.4"}}, {"recipe_dir", {"hedgedoc=/work/pr"}}}),
+        {});
+    REQUIRE(given.targets.size() == 3);
+    CHECK(given.targets.at("custom-html").ref == "main");
+    CHECK_FALSE(given.targets.at("custom-html").recipe_dir);
+    CHECK(given.targets.at("gitea").ref == "1.2.0+1.21.4");  // only the first '=' separates
+    CHECK(given.targets.at("hedgedoc").recipe_dir == std::filesystem::path("/work/pr"));
+    const Settings configured =
+        from_config(folder, R"({"ref": ["custom-html=abc123"], "recipes_from": "/srv/recipes",
+                                "lets_encrypt_env": "staging", "domain_checks": true, "converge_checks": true})");
+    CHECK(configured.targets.at("custom-html").ref == "abc123");
+    CHECK(configured.recipes_from == "/srv/recipes");
+    CHECK(configured.deploy.lets_encrypt_env == "staging");
+    CHECK(configured.deploy.domain_checks);
+    CHECK(configured.deploy.converge_checks);
+    // The defaults: no ACME, no DNS check, no convergence wait by abra; abra's clones.
+    const test::ScopedEnvironment abra_dir("ABRA_DIR", "/var/lib/abra");
+    const Settings defaults = resolve_settings({}, {});
+    CHECK(defaults.deploy.lets_encrypt_env.empty());
+    CHECK_FALSE(defaults.deploy.domain_checks);
+    CHECK_FALSE(defaults.deploy.converge_checks);
+    CHECK(defaults.recipes_from == "/var/lib/abra/recipes");
+    for (const auto& [bad, fragment] :
+         std::vector<std::pair<std::string, std::string>>{{"custom-html", "expected RECIPE=REF"},
+                                                          {"=main", "expected RECIPE=REF"},
+                                                          {"custom-html=", "expected RECIPE=REF"}})
+      CHECK_THROWS_WITH_AS(resolve_settings(flags({{"ref", {bad}}}), {}), doctest::Contains(fragment.c_str()),
+                           UsageError);
+    CHECK_THROWS_WITH_AS(
+        resolve_settings(flags({{"ref", {"custom-html=main"}}, {"recipe_dir", {"custom-html=/x"}}}), {}),
+        doctest::Contains("already has a target"), UsageError);
+  }
+
+  TEST_CASE("the longest Docker name abra makes comes from the recipe's secrets") {
+    const std::string sample =
+        "TYPE=nextcloud\nSECRET_DB_ROOT_PASSWORD_VERSION=v1  # length=32\n"
+        "  SECRET_ADMIN_PASSWORD_VERSION=v2\n#SECRET_COMMENTED_OUT_VERSION=v1\n";
+    CHECK(longest_docker_name("next-abc123.ci.test", sample) == "next-abc123_ci_test_db_root_password_v1");
+    CHECK(longest_docker_name("next-abc123.ci.test", "") == "next-abc123_ci_test");
   }
 
   TEST_CASE("servers may carry a capacity") {

@@ -38,7 +38,7 @@
 namespace ccci {
 
 /// The version of this header. The loader refuses a plugin built against another one.
-inline constexpr int kAbiVersion = 2;
+inline constexpr int kAbiVersion = 3;
 
 /// What the host reads from a plugin before trusting it (exported as `ccci_plugin_info`).
 struct PluginInfo {

@@ -25,11 +25,51 @@ class BOOST_SYMBOL_VISIBLE AbraFailure : public CheckFailure {
 /// Where abra keeps its state when it is given no ABRA_DIR: $ABRA_DIR, else ~/.abra.
 std::filesystem::path default_abra_dir();
 
+/// How the app under test is created and deployed: the revision, and the
+/// checks abra makes that a CI host makes better itself.
+struct DeployOptions {
+  /// The release to create and deploy (`app new RECIPE VERSION`, then `app
+  /// deploy`). Empty: the recipe checkout in ABRA_DIR as it is, which is how
+  /// abra deploys unreleased code (`app new -C`, `app deploy -C`).
+  std::string version{};
+  /// Let abra check the domain's DNS; off passes --no-domain-checks (test
+  /// domains have no public record).
+  bool domain_checks = false;
+  /// Let abra wait for convergence; off passes --no-converge-checks, and
+  /// cc-ci's readiness wait decides (abra can fail a deploy while a
+  /// healthcheck is still in its start period).
+  bool converge_checks = false;
+  /// Written as LETS_ENCRYPT_ENV into the env file after `app new`; empty
+  /// makes Traefik serve its wildcard certificate instead of trying ACME.
+  std::string lets_encrypt_env{};
+};
+
 struct AbraSettings {
   std::string executable = "abra";             ///< path, or a name looked up on PATH
   std::string abra_dir{};                      ///< ABRA_DIR for every call; empty inherits the caller's
   std::chrono::seconds command_timeout{1800};  ///< cap for one call when no deadline is nearer
+  DeployOptions deploy{};
 };
+
+/// One rule of `abra recipe lint`'s table.
+struct LintRule {
+  std::string id;        ///< "R014"
+  std::string rule;      ///< "invalid lightweight tags"
+  std::string severity;  ///< "error" or "warning"
+  bool satisfied = false;
+  bool skipped = false;
+  bool operator==(const LintRule&) const = default;
+};
+
+/// What `abra recipe lint` said. It exits 0 even when error-severity rules
+/// fail, so only the table tells.
+struct LintReport {
+  std::vector<LintRule> rules;
+  bool understood = true;  ///< every line was a log line, a border, the header or a full row
+  /// The error-severity rules that are neither satisfied nor skipped.
+  std::vector<LintRule> failed_errors() const;
+};
+LintReport parse_lint_table(std::string_view output);
 
 class AbraClient {
  public:
@@ -49,6 +89,8 @@ class AbraClient {
   std::string run(const std::vector<std::string>& args);
 
   // The lifecycle, in the forms of abra 0.13 (see abra_client.cpp for the table).
+  /// `app new` at the settings' release (or the checkout, -C), then
+  /// LETS_ENCRYPT_ENV into the env file.
   void app_new(const std::string& recipe, const std::string& server, const std::string& domain);
   /// Generates every secret the recipe declares; the values are redacted from
   /// then on, and secret() returns them.
@@ -57,7 +99,13 @@ class AbraClient {
   /// the value never appears on a command line.
   void insert_secret(const std::string& domain, const std::string& name, const std::string& version,
                      const std::string& value);
+  /// `app deploy` of what app_new created: by version, or -C for unreleased code.
   void deploy(const std::string& domain);
+  /// `app upgrade DOMAIN VERSION`: a deployed app moves to a newer release.
+  void upgrade(const std::string& domain, const std::string& version);
+  /// `abra recipe lint RECIPE` on the checkout in ABRA_DIR, its table parsed.
+  /// Throws AbraFailure when abra could not lint at all (its only non-zero exit).
+  LintReport lint(const std::string& recipe);
   /// Returns false when the app was not deployed (nothing to do).
   bool undeploy(const std::string& domain);
   /// Removes the app's env file, secrets and volumes. Returns false when there was no such app.

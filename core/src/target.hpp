@@ -1,0 +1,68 @@
+// What a recipe test deploys: the revision under test (a release, a commit,
+// or a local checkout with its uncommitted changes), resolved with git before
+// anything is deployed, and the release an upgrade starts from.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ccci {
+
+struct RecipeTarget {
+  std::string ref;                     ///< as asked: a tag, branch or commit; "the working tree of PATH"
+  std::string commit;                  ///< the full commit id of the target
+  std::string version;                 ///< the release tag at that commit (X.Y.Z+UPSTREAM); empty: unreleased
+  bool local_changes = false;          ///< a local checkout's uncommitted changes are part of the target
+  std::string previous_release;        ///< the newest release older than the target; empty: none
+  std::filesystem::path repository{};  ///< the git repository the test clones
+  std::filesystem::path working_tree{};  ///< a local checkout whose changes are copied over the clone
+  /// Folders of the working tree that are not part of the change (cc-ci's
+  /// own report folder, when a CI engine puts it in the workspace).
+  std::vector<std::string> ignored{};
+
+  /// A release deploys by version; anything else the way abra deploys
+  /// unreleased code, with --chaos.
+  bool is_release() const { return !version.empty() && !local_changes; }
+  /// "1.6.0+1.25.3", "unreleased 3f2a9c1d", "unreleased 3f2a9c1d with local changes".
+  std::string describe() const;
+};
+
+/// What the user asked for one recipe: --ref, --recipe-dir or neither (the latest release).
+struct TargetRequest {
+  std::optional<std::string> ref;
+  std::optional<std::filesystem::path> recipe_dir;
+  /// Not part of a local checkout's change even when inside it (the report folder).
+  std::vector<std::filesystem::path> not_the_change{};
+};
+
+/// Whether `tag` names a recipe release: X.Y.Z+UPSTREAM.
+bool is_release_version(std::string_view tag);
+
+/// Resolves the target of `recipe`: from `request.recipe_dir` (a git checkout,
+/// HEAD plus any uncommitted changes), else from the repository
+/// `recipes_from/<recipe>` at `request.ref`, else at its latest release.
+/// Throws UsageError (one line naming the recipe and the cause) for a missing
+/// folder, a folder that is not a git checkout, an unknown ref or a recipe
+/// without releases.
+RecipeTarget resolve_target(const std::string& recipe, const TargetRequest& request,
+                            const std::filesystem::path& recipes_from);
+
+/// Makes `destination` a clone of the target's repository at its commit, with
+/// a local checkout's uncommitted changes (edits, new files, deletions) copied
+/// in. Its origin is the local repository, so abra's tag fetches stay offline.
+/// Throws std::runtime_error when git fails.
+void check_out_target(const RecipeTarget& target, const std::filesystem::path& destination);
+
+/// A file of the target as it will be deployed (the working tree's copy for a
+/// local checkout with changes); nullopt when the target has no such file.
+std::optional<std::string> read_target_file(const RecipeTarget& target, const std::string& path);
+
+nlohmann::json to_json(const RecipeTarget& target);
+RecipeTarget target_from_json(const nlohmann::json& json);
+
+}  // namespace ccci

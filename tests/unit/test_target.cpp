@@ -1,0 +1,155 @@
+#include "settings.hpp"
+#include "support.hpp"
+#include "target.hpp"
+
+using namespace ccci;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A catalogue made by tests/fake_abra/catalogue.py from the custom-html
+// fixture: releases 1.5.0+1.25.3 and 1.6.0+1.25.3, then an unreleased commit.
+struct Catalogue {
+  test::TemporaryDirectory folder;
+  fs::path repository = folder.path() / "custom-html";
+
+  Catalogue() {
+    const auto source = test::environment_path("CC_CI_SOURCE");
+    const auto made = run_command(
+        {.argv = {"python3", (source / "tests/fake_abra/catalogue.py").string(), folder.path().string(),
+                  (source / "tests/fake_abra/recipes/custom-html").string()}});
+    REQUIRE_MESSAGE(made.ok(), made.output);
+  }
+
+  std::string git(const std::vector<std::string>& args, const fs::path& where) const {
+    Command command{.argv = {"git", "-C", where.string()}};
+    command.argv.insert(command.argv.end(), args.begin(), args.end());
+    command.env = {{"GIT_CONFIG_NOSYSTEM", "1"},
+                   {"GIT_AUTHOR_NAME", "t"},
+                   {"GIT_AUTHOR_EMAIL", "t@t"},
+                   {"GIT_COMMITTER_NAME", "t"},
+                   {"GIT_COMMITTER_EMAIL", "t@t"}};
+    const auto result = run_command(command);
+    REQUIRE_MESSAGE(result.ok(), result.output);
+    std::string out = result.output;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+  std::string commit_of(const std::string& ref) const {
+    return git({"rev-parse", ref + "^{commit}"}, repository);
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("target") {
+  TEST_CASE("release versions are X.Y.Z+UPSTREAM") {
+    CHECK(is_release_version("1.6.0+1.25.3"));
+    CHECK(is_release_version("2.6.0+1.21.4-rootless"));
+    CHECK_FALSE(is_release_version("1.6.0"));
+    CHECK_FALSE(is_release_version("v1.6.0+1"));
+    CHECK_FALSE(is_release_version("1.6+1.25"));
+    CHECK_FALSE(is_release_version("1.6.0+"));
+    CHECK_FALSE(is_release_version("main"));
+  }
+
+  TEST_CASE("without a ref the target is the latest release, and the one before it is the previous") {
+    const Catalogue catalogue;
+    const RecipeTarget target = resolve_target("custom-html", {}, catalogue.folder.path());
+    CHECK(target.version == "1.6.0+1.25.3");
+    CHECK(target.is_release());
+    CHECK(target.commit == catalogue.commit_of("1.6.0+1.25.3"));
+    CHECK(target.previous_release == "1.5.0+1.25.3");
+    CHECK(target.describe() == "1.6.0+1.25.3");
+  }
+
+  TEST_CASE("an unreleased ref is a chaos target on top of the newest release it contains") {
+    const Catalogue catalogue;
+    const RecipeTarget head = resolve_target("custom-html", {.ref = "main"}, catalogue.folder.path());
+    CHECK_FALSE(head.is_release());
+    CHECK(head.version.empty());
+    CHECK(head.commit == catalogue.commit_of("main"));
+    CHECK(head.previous_release == "1.6.0+1.25.3");
+    CHECK(head.describe() == "unreleased " + head.commit.substr(0, 8));
+    // A commit id works as well as a branch; the first release has no previous one.
+    const RecipeTarget first =
+        resolve_target("custom-html", {.ref = catalogue.commit_of("1.5.0+1.25.3")}, catalogue.folder.path());
+    CHECK(first.version == "1.5.0+1.25.3");
+    CHECK(first.previous_release.empty());
+  }
+
+  TEST_CASE("bad refs, missing repositories and non-git folders are one clear usage error") {
+    const Catalogue catalogue;
+    CHECK_THROWS_WITH_AS(resolve_target("custom-html", {.ref = "no-such-branch"}, catalogue.folder.path()),
+                         doctest::Contains("no such commit, branch or tag"), UsageError);
+    CHECK_THROWS_WITH_AS(
+        resolve_target("custom-html", {.ref = "--upload-pack=evil"}, catalogue.folder.path()),
+        doctest::Contains("not a commit, branch or tag name"), UsageError);
+    CHECK_THROWS_WITH_AS(resolve_target("gitea", {}, catalogue.folder.path()),
+                         doctest::Contains("no git repository at"), UsageError);
+    const test::TemporaryDirectory plain;
+    CHECK_THROWS_WITH_AS(resolve_target("custom-html", {.recipe_dir = plain.path()}, catalogue.folder.path()),
+                         doctest::Contains("not a git checkout"), UsageError);
+    CHECK_THROWS_WITH_AS(
+        resolve_target("custom-html", {.recipe_dir = plain.path() / "missing"}, catalogue.folder.path()),
+        doctest::Contains("no such folder"), UsageError);
+    // A lightweight tag is not a release: a repository with only that has none.
+    catalogue.git({"tag", "-d", "1.5.0+1.25.3", "1.6.0+1.25.3"}, catalogue.repository);
+    catalogue.git({"tag", "9.9.9+lightweight"}, catalogue.repository);
+    CHECK_THROWS_WITH_AS(resolve_target("custom-html", {}, catalogue.folder.path()),
+                         doctest::Contains("has no release tag"), UsageError);
+  }
+
+  TEST_CASE("a local checkout is cloned with its uncommitted edits, new files and deletions") {
+    const Catalogue catalogue;
+    const test::TemporaryDirectory work;
+    const fs::path checkout = work.path() / "pr";
+    catalogue.git({"clone", "--quiet", catalogue.repository.string(), checkout.string()}, work.path());
+    std::ofstream(checkout / "compose.yml", std::ios::app) << "# edited\n";
+    std::ofstream(checkout / "new-file") << "added\n";
+    fs::remove(checkout / "abra.sh");
+    catalogue.git({"add", "new-file"}, checkout);  // staged, not committed: still part of the change
+
+    const RecipeTarget target = resolve_target("custom-html", {.recipe_dir = checkout}, "/nonexistent");
+    CHECK(target.local_changes);
+    CHECK_FALSE(target.is_release());
+    CHECK(target.previous_release == "1.6.0+1.25.3");
+    CHECK(read_target_file(target, "new-file") == "added\n");
+
+    const fs::path clone = work.path() / "abra/recipes/custom-html";
+    check_out_target(target, clone);
+    CHECK(test::read_file(clone / "compose.yml").ends_with("# edited\n"));
+    CHECK(test::read_file(clone / "new-file") == "added\n");
+    CHECK_FALSE(fs::exists(clone / "abra.sh"));
+    CHECK(catalogue.git({"rev-parse", "HEAD"}, clone) == target.commit);
+    // The clone's origin is the local checkout: abra's tag fetches need no network.
+    CHECK(catalogue.git({"remote", "get-url", "origin"}, clone) == checkout.string());
+  }
+
+  TEST_CASE("a release target is checked out clean at its tag's commit") {
+    const Catalogue catalogue;
+    const test::TemporaryDirectory work;
+    const RecipeTarget target =
+        resolve_target("custom-html", {.ref = "1.5.0+1.25.3"}, catalogue.folder.path());
+    check_out_target(target, work.path() / "custom-html");
+    CHECK(catalogue.git({"rev-parse", "HEAD"}, work.path() / "custom-html") == target.commit);
+    CHECK(catalogue.git({"status", "--porcelain"}, work.path() / "custom-html").empty());
+    CHECK(test::read_file(work.path() / "custom-html/.fake").find("marker=1.5.0+1.25.3") !=
+          std::string::npos);
+  }
+
+  TEST_CASE("the target travels to the child and back as JSON") {
+    const RecipeTarget target{.ref = "main",
+                              .commit = "abc",
+                              .version = "",
+                              .local_changes = true,
+                              .previous_release = "1.0.0+1",
+                              .repository = "/r",
+                              .working_tree = "/w"};
+    const RecipeTarget back = target_from_json(to_json(target));
+    CHECK(back.ref == "main");
+    CHECK(back.local_changes);
+    CHECK(back.previous_release == "1.0.0+1");
+    CHECK(back.working_tree == fs::path("/w"));
+  }
+}
