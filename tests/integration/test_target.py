@@ -4,6 +4,7 @@ checkout with --chaos, exactly that commit, each test on its own checkout; and
 abra driven as real abra needs (no ACME, no DNS or convergence checks, Docker's
 name cap, no secret on any command line)."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ import threading
 from pathlib import Path
 
 from support import RECIPES, TEST_PLUGINS, SandboxTestCase, main
+from sandbox import FAKE_ABRA  # support puts tests/fake_abra on the path
 
 
 def git(folder, *args):
@@ -158,10 +160,9 @@ class Target(SandboxTestCase):
         self.assert_one_line_error(run, "_db_root_password_v1", "characters; Docker allows 64")
         self.assertEqual(self.argv_of("app", "new"), [])
 
-    def test_no_secret_is_ever_on_a_process_command_line(self):
-        # Every command line on this machine is read while the run goes on;
-        # none may hold a secret the run generated or inserted.
-        secret_log = self.folder / "secrets.log"
+    @contextlib.contextmanager
+    def command_lines(self):
+        """Every command line on this machine, read every few milliseconds while the block runs."""
         seen, stop = set(), threading.Event()
 
         def watch():
@@ -176,11 +177,34 @@ class Target(SandboxTestCase):
         watcher = threading.Thread(target=watch)
         watcher.start()
         try:
-            run = self.cc_ci("run", "secret-test", "nextcloud", plugins=[TEST_PLUGINS / "secret", RECIPES],
-                             env={"FAKE_ABRA_SECRET_LOG": str(secret_log), "FAKE_APP_READY_AFTER": "1"})
+            yield seen
         finally:
             stop.set()
             watcher.join()
+
+    def test_the_command_line_watch_catches_a_secret_passed_as_an_argument(self):
+        # What the next test relies on: a value given on argv, as `abra app
+        # secret insert D NAME V VALUE` without -f would take it, is seen.
+        # The call hangs (an injected fault), so it is there until it is seen, however slow the machine.
+        env = self.environment({"FAKE_ABRA_FAULTS": "app.secret.insert=hang", "FAKE_ABRA_ALLOW_NO_TTY": "1"})
+        with self.command_lines() as seen:
+            process = subprocess.Popen([str(FAKE_ABRA), "-n", "app", "secret", "insert", "nope.cc-ci.test", "smtp",
+                                        "v1", "argv-secret-4711"], env=env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                self.wait_for(lambda: any(b"argv-secret-4711" in line for line in list(seen)), timeout=60,
+                              what="the watch to see the hanging call's command line")
+            finally:
+                process.kill()
+                process.wait()
+
+    def test_no_secret_is_ever_on_a_process_command_line(self):
+        # Every command line is read while the run goes on; none may hold a
+        # secret the run generated or inserted.
+        secret_log = self.folder / "secrets.log"
+        with self.command_lines() as seen:
+            run = self.cc_ci("run", "secret-test", "nextcloud", plugins=[TEST_PLUGINS / "secret", RECIPES],
+                             env={"FAKE_ABRA_SECRET_LOG": str(secret_log), "FAKE_APP_READY_AFTER": "1"})
         # secret-test fails one check on purpose, with the secret in its message.
         self.assertEqual(run.code, 1, run.stdout + run.stderr)
         self.assertEqual(run.recipe("nextcloud")["status"], "passed")
