@@ -12,6 +12,8 @@
 #include <optional>
 #include <sstream>
 
+#include "ccci/process.hpp"
+#include "ccci/redactor.hpp"
 #include "ccci/text.hpp"
 
 namespace ccci {

@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "ccci/abra_client.hpp"
+#include "ccci/process.hpp"
+#include "ccci/redactor.hpp"
 
 namespace ccci {
 

@@ -30,7 +30,13 @@ class Sdk(SandboxTestCase):
         cc_ci = only(root.rglob("bin/cc-ci"), "installed cc-ci")
         library = only(root.rglob("libcc-ci-harness.so"), "installed harness library").parent
         pkgconfig = only(root.rglob("cc-ci-harness.pc"), "pkg-config file").parent
-        only(root.rglob("include/ccci/plugin.hpp"), "installed ABI header")
+        header = only(root.rglob("include/ccci/plugin.hpp"), "installed ABI header")
+        # The SDK is what a plugin needs, no more: cc-ci's process and redaction
+        # internals are not installed (a plugin runs commands through the clients).
+        installed = sorted(p.name for p in header.parent.iterdir())
+        self.assertEqual(installed, ["abra_client.hpp", "abra_recipe.hpp", "command_error.hpp", "expect.hpp",
+                                     "git.hpp", "harness.hpp", "http.hpp", "plugin.hpp", "readiness.hpp",
+                                     "text.hpp", "webdav.hpp"])
         env = dict(os.environ, LD_LIBRARY_PATH=str(library), PKG_CONFIG_PATH=str(pkgconfig),
                    PKG_CONFIG_SYSROOT_DIR=str(root))
         return cc_ci, env

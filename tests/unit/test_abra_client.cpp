@@ -1,4 +1,5 @@
 #include "ccci/abra_client.hpp"
+#include "ccci/redactor.hpp"
 #include "support.hpp"
 
 using namespace ccci;

@@ -10,11 +10,13 @@
 #include <string_view>
 #include <vector>
 
+#include "ccci/command_error.hpp"
 #include "ccci/plugin.hpp"
-#include "ccci/process.hpp"
-#include "ccci/redactor.hpp"
 
 namespace ccci {
+
+class Redactor;        // the run's secret masking (internal to cc-ci)
+struct CommandResult;  // what a finished command did (internal to cc-ci)
 
 /// abra ran and said no (non-zero exit). Recorded as `failed`.
 class BOOST_SYMBOL_VISIBLE AbraFailure : public CheckFailure {

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ccci/command_error.hpp"
 #include "ccci/http.hpp"
-#include "ccci/process.hpp"
 
 namespace ccci {
 

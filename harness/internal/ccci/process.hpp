@@ -1,4 +1,6 @@
 // Running external commands: the one door every process in cc-ci goes through.
+// Internal to cc-ci (not installed): plugins run commands through AbraClient
+// and GitClient, which own the pty, deadline and redaction rules.
 #pragma once
 
 #include <sys/types.h>
@@ -6,17 +8,12 @@
 #include <chrono>
 #include <map>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace ccci {
+#include "ccci/command_error.hpp"
 
-/// A command that could not be run at all, or ran out of time. Recorded as `errored`.
-class CommandError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace ccci {
 
 /// Where a child's stdout and stderr go. stdin is always /dev/null.
 enum class Output {
