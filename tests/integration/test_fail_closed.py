@@ -2,6 +2,8 @@
 """Fail closed: a plugin or a run that ends in any abnormal way is never
 reported as passed, and nothing of its app is left behind."""
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -64,6 +66,25 @@ class FailClosed(SandboxTestCase):
         self.assert_valid_report(run)
         self.assertIn("timed out", run.step("custom-html", "app undeploy")["message"])
         self.assertEqual(run.step("custom-html", "app rm")["status"], "passed")
+        self.assert_nothing_left()
+
+    def test_a_full_disk_under_the_report_folder_still_tears_down_and_says_so(self):
+        # The report folder is a 32 KiB tmpfs (in a private mount namespace),
+        # and abra's megabytes of output fill it while the test runs: the app
+        # is still torn down, the run says its report could not be written
+        # and exits 1, and no half-written results.json is left to be trusted.
+        self.report_dir.mkdir()
+        command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                   'mount -t tmpfs -o size=32k cc-ci-full "$0" && exec "$@"', str(self.report_dir),
+                   os.environ["CC_CI"], "run", "custom-html", "--report-dir", str(self.report_dir),
+                   "--plugins", str(RECIPES)]
+        process = subprocess.run(command, env=self.environment({"FAKE_ABRA_NOISE": "huge"}), capture_output=True,
+                                 text=True, timeout=300, cwd=self.folder)
+        self.assertNotIn("mount:", process.stderr, "this machine cannot mount a tmpfs: " + process.stderr)
+        self.assertEqual(process.returncode, 1, process.stdout + process.stderr)
+        self.assertIn("its report could not be written", process.stderr)
+        self.assertIn("No space left on device", process.stderr)
+        self.assertFalse((self.report_dir / "results.json").exists())  # the tmpfs went with its namespace
         self.assert_nothing_left()
 
     # ---------------------------------------------------------------- no plugin code in the host
