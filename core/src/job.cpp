@@ -2,6 +2,15 @@
 
 #include <stdexcept>
 
+// Durations in job.json are whole seconds.
+template <>
+struct nlohmann::adl_serializer<std::chrono::seconds> {
+  static void to_json(json& out, const std::chrono::seconds& value) { out = value.count(); }
+  static void from_json(const json& in, std::chrono::seconds& value) {
+    value = std::chrono::seconds(in.get<long long>());
+  }
+};
+
 namespace ccci {
 
 using nlohmann::json;
@@ -39,50 +48,28 @@ PhaseTimeouts resolve_timeouts(const Timeouts& plugin_asks, const TimeoutOverrid
           pick(user.teardown, plugin_asks.teardown, defaults.teardown)};
 }
 
+// job.json, the host's word to the child, is the types themselves: one
+// mapping per type, written once by nlohmann's macros. Seconds are whole
+// numbers; the keep policy is its flag spelling.
+NLOHMANN_JSON_SERIALIZE_ENUM(KeepPolicy, {{KeepPolicy::never, "never"},
+                                          {KeepPolicy::on_failure, "on-failure"},
+                                          {KeepPolicy::always, "always"}})
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AbraSettings, executable, abra_dir, command_timeout, deploy)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(HttpSettings, ca_file, connect_to)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PhaseTimeouts, deploy, probe, teardown)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RecipeJob, plugin_file, recipe, server, domain, target, abra, http,
+                                   timeouts, keep, retries, log_file, events_file)
+
 json to_json(const RecipeJob& job) {
-  return {{"plugin_file", job.plugin_file.string()},
-          {"recipe", job.recipe},
-          {"server", job.server},
-          {"domain", job.domain},
-          {"target", to_json(job.target)},
-          {"abra",
-           {{"executable", job.abra.executable},
-            {"abra_dir", job.abra.abra_dir},
-            {"command_timeout_s", job.abra.command_timeout.count()},
-            {"deploy", job.abra.deploy}}},
-          {"http", {{"ca_file", job.http.ca_file}, {"connect_to", job.http.connect_to}}},
-          {"timeouts_s",
-           {{"deploy", job.timeouts.deploy.count()},
-            {"probe", job.timeouts.probe.count()},
-            {"teardown", job.timeouts.teardown.count()}}},
-          {"keep", to_string(job.keep)},
-          {"retries", job.retries},
-          {"log_file", job.log_file.string()},
-          {"events_file", job.events_file.string()}};
+  json out;
+  to_json(out, job);
+  return out;
 }
 
 RecipeJob job_from_json(const json& in) {
-  RecipeJob job;
-  job.plugin_file = in.at("plugin_file").get<std::string>();
-  job.recipe = in.at("recipe").get<std::string>();
-  job.server = in.at("server").get<std::string>();
-  job.domain = in.at("domain").get<std::string>();
-  const auto& abra = in.at("abra");
-  job.abra.executable = abra.at("executable").get<std::string>();
-  job.abra.abra_dir = abra.at("abra_dir").get<std::string>();
-  job.abra.command_timeout = std::chrono::seconds(abra.at("command_timeout_s").get<long long>());
-  job.abra.deploy = abra.at("deploy").get<DeployOptions>();
-  job.target = target_from_json(in.at("target"));
-  job.http.ca_file = in.at("http").at("ca_file").get<std::string>();
-  job.http.connect_to = in.at("http").at("connect_to").get<std::vector<std::string>>();
-  const auto& timeouts = in.at("timeouts_s");
-  job.timeouts.deploy = std::chrono::seconds(timeouts.at("deploy").get<long long>());
-  job.timeouts.probe = std::chrono::seconds(timeouts.at("probe").get<long long>());
-  job.timeouts.teardown = std::chrono::seconds(timeouts.at("teardown").get<long long>());
+  RecipeJob job = in.get<RecipeJob>();
+  // The enum macro reads an unknown spelling as the first value; a job is refused instead.
   job.keep = parse_keep_policy(in.at("keep").get<std::string>());
-  job.retries = in.value("retries", 0);
-  job.log_file = in.at("log_file").get<std::string>();
-  job.events_file = in.at("events_file").get<std::string>();
   return job;
 }
 

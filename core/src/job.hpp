@@ -50,7 +50,10 @@ struct RecipeJob {
   std::filesystem::path events_file;  ///< JSON lines the child writes for the host
 };
 
+/// job.json: every member under its own name (seconds as whole numbers).
 nlohmann::json to_json(const RecipeJob& job);
+/// Throws nlohmann::json::exception for a missing member or a wrong type,
+/// std::invalid_argument for an unknown keep policy.
 RecipeJob job_from_json(const nlohmann::json& json);
 
 }  // namespace ccci

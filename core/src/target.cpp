@@ -14,9 +14,6 @@ namespace ccci {
 
 namespace fs = std::filesystem;
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RecipeTarget, ref, commit, version, local_changes,
-                                                previous_release, repository, working_tree, ignored)
-
 nlohmann::json to_json(const RecipeTarget& target) {
   nlohmann::json json;
   to_json(json, target);

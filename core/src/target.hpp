@@ -32,6 +32,9 @@ struct RecipeTarget {
   std::string describe() const;
 };
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RecipeTarget, ref, commit, version, local_changes,
+                                                previous_release, repository, working_tree, ignored)
+
 /// What the user asked for one recipe: --ref, --recipe-dir or neither (the latest release).
 struct TargetRequest {
   std::optional<std::string> ref;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "ccci/abra_client.hpp"
+#include "ccci/redactor.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::filesystem::path root = "/tmp/cc-ci-fuzz-abra-" + std::to_string(::getpid());

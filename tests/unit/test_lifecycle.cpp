@@ -155,3 +155,39 @@ TEST_SUITE("lifecycle") {
     CHECK(lines[2] == "probe: check: works");
   }
 }
+
+TEST_SUITE("lifecycle") {
+  TEST_CASE("job.json carries every member of a job to the child and back") {
+    RecipeJob sent = job();
+    sent.target = {.ref = "main", .commit = std::string(40, 'a'), .previous_release = "1.5.0+1.25.3"};
+    sent.abra.deploy = {.version = "", .converge_checks = true, .lets_encrypt_env = "staging"};
+    sent.abra.command_timeout = std::chrono::seconds(77);
+    sent.http = {.ca_file = "/ca.pem", .connect_to = {"::127.0.0.1:8443"}};
+    sent.timeouts = {.deploy = std::chrono::seconds(1),
+                     .probe = std::chrono::seconds(2),
+                     .teardown = std::chrono::seconds(3)};
+    sent.keep = KeepPolicy::on_failure;
+    sent.retries = 2;
+    const nlohmann::json wire = to_json(sent);
+    CHECK(wire.at("keep") == "on-failure");
+    CHECK(wire.at("timeouts").at("teardown") == 3);  // whole seconds
+    const RecipeJob received = job_from_json(nlohmann::json::parse(wire.dump()));
+    CHECK(to_json(received) == wire);
+    CHECK(received.target.commit == sent.target.commit);
+    CHECK(received.abra.deploy.lets_encrypt_env == "staging");
+    CHECK(received.abra.command_timeout == std::chrono::seconds(77));
+    CHECK(received.keep == KeepPolicy::on_failure);
+  }
+
+  TEST_CASE("a job.json with a member missing or of the wrong type is refused, never half-read") {
+    nlohmann::json wire = to_json(job());
+    wire.erase("domain");
+    CHECK_THROWS_AS(job_from_json(wire), nlohmann::json::exception);
+    wire = to_json(job());
+    wire["retries"] = "two";
+    CHECK_THROWS_AS(job_from_json(wire), nlohmann::json::exception);
+    wire = to_json(job());
+    wire["keep"] = "sometimes";
+    CHECK_THROWS_AS(job_from_json(wire), std::invalid_argument);
+  }
+}
