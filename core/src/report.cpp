@@ -163,22 +163,56 @@ void judge(RecipeResult& result) {
 
   // Never a pass without a deployment: a recipe that was not tested did not pass.
   if (!deploy_ran && counts_as_pass(result.status)) result.status = Status::errored;
+
+  // Rungs 1-3 from what the fresh deployment did; each higher rung is judged
+  // only when the one below it passed.
+  auto judged = [](const StepResult& step) {
+    return step.status == Status::errored ? RungStatus::errored : RungStatus::failed;
+  };
+  std::vector<RungResult> rungs;
   if (!deploy_ran || deploy_problem) {
-    result.level = 0;
-    result.level_reason =
-        deploy_problem ? "does not deploy: " + describe(*deploy_problem) : "deploy was not attempted";
-  } else if (!readiness || !counts_as_pass(readiness->status)) {
-    result.level = 1;
-    result.level_reason = "does not serve its domain over valid HTTPS" +
-                          (readiness ? ": " + describe(*readiness) : std::string(": not probed"));
-  } else if (checks == 0 || check_problem) {
-    result.level = 2;
-    result.level_reason = check_problem ? "a recipe-specific check did not pass: " + describe(*check_problem)
-                                        : "the plugin has no recipe-specific checks";
+    rungs.push_back(
+        {Rung::deploys, deploy_problem ? judged(*deploy_problem) : RungStatus::unverified,
+         deploy_problem ? "does not deploy: " + describe(*deploy_problem) : "deploy was not attempted"});
   } else {
-    result.level = 3;
-    result.level_reason = "level 4 (keeps its data across undeploy and redeploy) is not tested yet";
+    rungs.push_back({Rung::deploys, RungStatus::passed});
+    if (!readiness || !counts_as_pass(readiness->status)) {
+      rungs.push_back({Rung::serves, readiness ? judged(*readiness) : RungStatus::unverified,
+                       "does not serve its domain over valid HTTPS" +
+                           (readiness ? ": " + describe(*readiness) : std::string(": not probed"))});
+    } else {
+      rungs.push_back({Rung::serves, RungStatus::passed});
+      if (check_problem)
+        rungs.push_back({Rung::checks, judged(*check_problem),
+                         "a recipe-specific check did not pass: " + describe(*check_problem)});
+      else if (checks == 0)
+        rungs.push_back({Rung::checks, RungStatus::unverified, "the plugin has no recipe-specific checks"});
+      else
+        rungs.push_back({Rung::checks, RungStatus::passed});
+    }
   }
+  // What cc-ci does not test yet is unverified, never passed, and says what would verify it.
+  const std::pair<Rung, const char*> kNotYet[] = {
+      {Rung::persistence,
+       "not tested yet: needs the fresh lane's redeploy with the plugin's seed/verify hooks"},
+      {Rung::upgrade, "not tested yet: needs the upgrade lane from the previous release"},
+      {Rung::backup_restore, "not tested yet: needs the backup and restore steps of the fresh lane"},
+      {Rung::lint, "not tested yet: needs the lint lane (abra recipe lint on the target)"},
+      {Rung::clean_teardown, "not tested yet: needs a check of the server after teardown"}};
+  for (const auto& [rung, why] : kNotYet) rungs.push_back({rung, RungStatus::unverified, why});
+  for (const Rung rung : kRungs)
+    if (std::none_of(rungs.begin(), rungs.end(), [rung](const RungResult& r) { return r.rung == rung; }))
+      rungs.push_back({rung, RungStatus::unverified, "not reached: a lower rung did not pass"});
+  std::sort(rungs.begin(), rungs.end(),
+            [](const RungResult& a, const RungResult& b) { return a.rung < b.rung; });
+
+  const Grade graded = grade(rungs);
+  result.rungs = std::move(rungs);
+  result.level = graded.level;
+  // Below level 3 the capping rung's own words say it best.
+  result.level_reason = graded.level < 3 && graded.capped_by
+                            ? result.rungs[static_cast<size_t>(*graded.capped_by) - 1].reason
+                            : graded.reason;
 }
 
 StatusCounts count_statuses(const RunReport& report) {
@@ -260,6 +294,13 @@ json to_json(const RunReport& report) {
                   {"log", recipe.log},
                   {"steps", std::move(steps)}};
     if (!recipe.kept.empty()) entry["kept"] = recipe.kept;
+    json rungs = json::array();
+    for (const auto& rung : recipe.rungs)
+      rungs.push_back({{"rung", static_cast<int>(rung.rung)},
+                       {"name", to_string(rung.rung)},
+                       {"status", to_string(rung.status)},
+                       {"reason", rung.reason}});
+    if (!rungs.empty()) entry["rungs"] = std::move(rungs);
     if (!recipe.target.commit.empty()) {
       const RecipeTarget& target = recipe.target;
       entry["target"] = {{"ref", target.ref},

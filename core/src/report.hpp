@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "rungs.hpp"
 #include "target.hpp"
 
 namespace ccci {
@@ -43,9 +44,10 @@ struct RecipeResult {
   int level = 0;
   std::string level_reason{};  ///< why the level is not higher
   std::chrono::milliseconds duration{0};
-  std::string log{};      ///< path of the recipe's log, relative to the report dir
-  std::string kept{};     ///< non-empty when teardown was skipped on purpose: what was kept
-  RecipeTarget target{};  ///< the revision tested (empty when none was resolved)
+  std::string log{};                ///< path of the recipe's log, relative to the report dir
+  std::string kept{};               ///< non-empty when teardown was skipped on purpose: what was kept
+  RecipeTarget target{};            ///< the revision tested (empty when none was resolved)
+  std::vector<RungResult> rungs{};  ///< one per rung, 1-8, once judged
   std::vector<StepResult> steps{};
 };
 
@@ -64,7 +66,8 @@ Phase phase_from_string(const std::string& text);
 
 /// errored beats failed beats flaky beats passed; a recipe with no steps was skipped.
 Status overall_status(const std::vector<StepResult>& steps);
-/// Sets status, level and level_reason from the steps (DESIGN §5, levels 0-3).
+/// Sets status, rungs, level and level_reason from the steps: rungs 1-3 from
+/// the deployment, the rungs cc-ci does not test yet unverified (never passed).
 void judge(RecipeResult& result);
 
 /// How many recipes of a run ended in each status: counted here only.

@@ -28,6 +28,13 @@ class CcCi(SandboxTestCase):
         recipe = run.recipe("custom-html")
         self.assertEqual(recipe["status"], "passed")
         self.assertEqual(recipe["level"], 3)
+        # Every rung is reported; what cc-ci does not test yet is unverified, never passed.
+        self.assertEqual([(r["name"], r["status"]) for r in recipe["rungs"]],
+                         [("deploys", "passed"), ("serves", "passed"), ("checks", "passed"),
+                          ("persistence", "unverified"), ("upgrade", "unverified"),
+                          ("backup_restore", "unverified"), ("lint", "unverified"),
+                          ("clean_teardown", "unverified")])
+        self.assertIn("level 4 (keeps its data across undeploy and redeploy) is unverified", recipe["level_reason"])
         self.assertRegex(recipe["domain"], r"^cust-[0-9a-f]{6}\.cc-ci\.test$")
         self.assertEqual(run.step_names("custom-html"), [
             "app new", "app secret generate", "app deploy",

@@ -58,6 +58,62 @@ TEST_SUITE("levels") {
     CHECK(result.level_reason.find("level 4") != std::string::npos);
   }
 
+  TEST_CASE("every recipe result carries all eight rungs; untested ones are unverified, never passed") {
+    const auto result = judged({kDeployed, kReady, kCheck, kTornDown});
+    REQUIRE(result.rungs.size() == kRungs.size());
+    for (size_t i = 0; i < kRungs.size(); ++i) {
+      CAPTURE(i);
+      CHECK(result.rungs[i].rung == kRungs[i]);
+      CHECK(result.rungs[i].status == (i < 3 ? RungStatus::passed : RungStatus::unverified));
+      if (i >= 3) CHECK(result.rungs[i].reason.starts_with("not tested yet: needs "));
+    }
+    CHECK(result.level_reason.find("level 4 (keeps its data across undeploy and redeploy) is unverified") !=
+          std::string::npos);
+    // A failed deploy leaves the rungs above it unjudged, not passed.
+    const auto failed =
+        judged({step(Phase::deploy, StepKind::action, Status::errored, "app new"), kTornDown});
+    CHECK(failed.rungs[0].status == RungStatus::errored);
+    CHECK(failed.rungs[1].status == RungStatus::unverified);
+    CHECK(failed.rungs[1].reason == "not reached: a lower rung did not pass");
+  }
+
+  TEST_CASE("the level is the highest rung with every rung below it passed, for every status on every rung") {
+    const RungStatus kNotPassed[] = {RungStatus::failed, RungStatus::errored, RungStatus::not_applicable,
+                                     RungStatus::unverified};
+    for (size_t capped = 0; capped < kRungs.size(); ++capped) {
+      for (const RungStatus status : kNotPassed) {
+        for (const RungStatus above : {RungStatus::passed, RungStatus::failed, RungStatus::unverified}) {
+          CAPTURE(capped);
+          CAPTURE(to_string(status));
+          CAPTURE(to_string(above));
+          std::vector<RungResult> rungs;
+          for (size_t i = 0; i < kRungs.size(); ++i)
+            rungs.push_back({kRungs[i],
+                             i < capped    ? RungStatus::passed
+                             : i == capped ? status
+                                           : above,
+                             "why"});
+          const Grade graded = grade(rungs);
+          CHECK(graded.level == static_cast<int>(capped));
+          REQUIRE(graded.capped_by);
+          CHECK(*graded.capped_by == kRungs[capped]);
+          CHECK(graded.reason.find(std::string(describe(kRungs[capped]))) != std::string::npos);
+          CHECK(graded.reason.find(status == RungStatus::not_applicable
+                                       ? "does not apply"
+                                       : to_string(status)) != std::string::npos);
+        }
+      }
+    }
+    std::vector<RungResult> all(kRungs.size());
+    for (size_t i = 0; i < kRungs.size(); ++i) all[i] = {kRungs[i], RungStatus::passed};
+    CHECK(grade(all).level == 8);
+    CHECK_FALSE(grade(all).capped_by);
+    // A rung nobody judged is unverified.
+    all.erase(all.begin() + 4);
+    CHECK(grade(all).level == 4);
+    CHECK(grade(all).reason.find("is unverified: no reason given") != std::string::npos);
+  }
+
   TEST_CASE("a failed teardown fails the recipe but not its level") {
     const auto result =
         judged({kDeployed, kReady, kCheck, step(Phase::teardown, StepKind::action, Status::errored)});
