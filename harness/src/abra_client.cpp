@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <sstream>
 
@@ -46,8 +47,7 @@ struct AbraForms {
   static constexpr std::string_view kYes[] = {"\u2705", "yes", "true", "\u2714"};
   static constexpr std::string_view kNo[] = {"\u274c", "no", "false", "\u2716"};
   // `app secret generate` prints a box-drawn table NAME | VALUE (unverified).
-  static constexpr std::string_view kSecretNameHeader = "NAME";
-  static constexpr std::string_view kSecretTableHeader = "VALUE";
+  static constexpr std::string_view kSecretColumns[] = {"NAME", "VALUE"};
   // Running a command in a service container: `abra app run <domain> <service> -- <command…>` (unverified).
   static constexpr const char* kEndOfFlags = "--";
 };
@@ -147,12 +147,6 @@ std::vector<std::string> row_cells(const std::string& line) {
   return cells;
 }
 
-std::vector<std::string> split_cells(const std::string& line) {
-  std::vector<std::string> cells = split_all_cells(line);
-  std::erase_if(cells, [](const std::string& c) { return c.empty(); });
-  return cells;
-}
-
 template <size_t N>
 bool contains_any(std::string_view text, const std::string_view (&needles)[N]) {
   return std::any_of(std::begin(needles), std::end(needles),
@@ -192,6 +186,48 @@ bool is_table_border(std::string_view line) {
   return any;
 }
 
+// A box-drawn table in abra's output (after escape codes are stripped): the
+// header row, found by `is_header`, and each row of the header's width.
+// `understood` is false when any other line is there (text before the table,
+// a wrapped or torn row): what it held is unknown, so a caller must not
+// trust the table to be whole. Output of log lines only is an empty table.
+struct AbraTable {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  bool understood = true;
+
+  /// The index of the header cell `name`; the header was found by it, so it is there.
+  size_t column(std::string_view name) const {
+    return static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+  }
+};
+
+AbraTable read_table(std::string_view raw_output,
+                     const std::function<bool(const std::vector<std::string>&)>& is_header) {
+  AbraTable table;
+  std::istringstream lines{strip_ansi(raw_output)};
+  for (std::string line; std::getline(lines, line);) {
+    // Blank lines, abra's own log lines and the borders carry nothing.
+    if (line.find_first_not_of(" \t") == std::string::npos || is_log_line(line) || is_table_border(line))
+      continue;
+    std::vector<std::string> cells = row_cells(line);
+    if (table.header.empty() && is_header(cells))
+      table.header = std::move(cells);
+    else if (!table.header.empty() && cells.size() == table.header.size())
+      table.rows.push_back(std::move(cells));
+    else
+      table.understood = false;
+  }
+  return table;
+}
+
+template <size_t N>
+bool has_all(const std::vector<std::string>& cells, const std::string_view (&names)[N]) {
+  return std::all_of(std::begin(names), std::end(names), [&](std::string_view name) {
+    return std::find(cells.begin(), cells.end(), name) != cells.end();
+  });
+}
+
 }  // namespace
 
 std::string format_command_line(const std::vector<std::string>& argv) {
@@ -201,35 +237,15 @@ std::string format_command_line(const std::vector<std::string>& argv) {
 }
 
 GeneratedSecrets parse_generated_secrets(std::string_view raw_output) {
-  GeneratedSecrets parsed;
-  const std::string output = strip_ansi(raw_output);
-  std::istringstream lines{output};
-  std::optional<size_t> name_column;
-  std::optional<size_t> value_column;
-  size_t columns = 0;
-  for (std::string line; std::getline(lines, line);) {
-    const auto first = line.find_first_not_of(" \t");
-    if (first == std::string::npos) continue;
-    // abra's own log lines and the table's borders carry no value.
-    if (is_log_line(line) || is_table_border(line)) continue;
-    const auto cells = split_cells(line);
-    if (!value_column) {
-      const auto name = std::find(cells.begin(), cells.end(), AbraForms::kSecretNameHeader);
-      const auto value = std::find(cells.begin(), cells.end(), AbraForms::kSecretTableHeader);
-      if (name != cells.end() && value != cells.end()) {
-        name_column = static_cast<size_t>(name - cells.begin());
-        value_column = static_cast<size_t>(value - cells.begin());
-        columns = cells.size();
-      } else {
-        parsed.understood = false;  // text before any table: it may hold anything
-      }
-      continue;
-    }
-    if (cells.size() == columns)
-      parsed.secrets.emplace_back(cells[*name_column], cells[*value_column]);
-    else
-      parsed.understood = false;  // a wrapped or torn row: a value may be in pieces
-  }
+  const AbraTable table = read_table(raw_output, [](const std::vector<std::string>& cells) {
+    return has_all(cells, AbraForms::kSecretColumns);
+  });
+  // Anything not read as the table (text before it, a wrapped row) may hold a value in pieces.
+  GeneratedSecrets parsed{.understood = table.understood};
+  if (table.header.empty()) return parsed;
+  const size_t name = table.column(AbraForms::kSecretColumns[0]);
+  const size_t value = table.column(AbraForms::kSecretColumns[1]);
+  for (const auto& row : table.rows) parsed.secrets.emplace_back(row[name], row[value]);
   return parsed;
 }
 
@@ -437,53 +453,32 @@ std::vector<LintRule> LintReport::failed_errors() const {
 }
 
 LintReport parse_lint_table(std::string_view raw_output) {
-  LintReport report;
-  const std::string output = strip_ansi(raw_output);
-  std::istringstream lines{output};
-  // Column of each of kLintColumns in the header row, once it is seen.
-  std::vector<size_t> column;
-  size_t columns = 0;
-  for (std::string line; std::getline(lines, line);) {
-    if (line.find_first_not_of(" \t") == std::string::npos || is_log_line(line) || is_table_border(line))
-      continue;
-    const auto cells = row_cells(line);
-    if (column.empty()) {
-      for (const auto name : AbraForms::kLintColumns) {
-        const auto found = std::find(cells.begin(), cells.end(), name);
-        if (found == cells.end()) break;
-        column.push_back(static_cast<size_t>(found - cells.begin()));
-      }
-      if (column.size() != std::size(AbraForms::kLintColumns)) {
-        column.clear();
-        report.understood = false;  // words before the table: not a lint table
-      }
-      columns = cells.size();
-      continue;
-    }
-    auto yes_no = [&](const std::string& cell, bool& value) {
-      if (is_one_of(cell, AbraForms::kYes))
-        value = true;
-      else if (is_one_of(cell, AbraForms::kNo))
-        value = false;
-      else
-        return false;
-      return true;
-    };
-    LintRule rule;
-    const bool whole = cells.size() == columns;
-    if (whole) {
-      rule.id = cells[column[0]];
-      rule.rule = cells[column[1]];
-      rule.severity = cells[column[2]];
-    }
-    if (!whole || rule.id.size() < 2 || rule.id[0] != 'R' || !yes_no(cells[column[3]], rule.satisfied) ||
-        !yes_no(cells[column[4]], rule.skipped)) {
-      report.understood = false;  // a wrapped or unknown row: a rule may be missing
+  const AbraTable table = read_table(raw_output, [](const std::vector<std::string>& cells) {
+    return has_all(cells, AbraForms::kLintColumns);
+  });
+  LintReport report{.understood = table.understood && !table.rows.empty()};
+  if (table.header.empty()) return report;
+  auto yes_no = [](const std::string& cell, bool& value) {
+    if (is_one_of(cell, AbraForms::kYes))
+      value = true;
+    else if (is_one_of(cell, AbraForms::kNo))
+      value = false;
+    else
+      return false;
+    return true;
+  };
+  const auto& columns = AbraForms::kLintColumns;  // REF, RULE, SEVERITY, SATISFIED, SKIPPED
+  for (const auto& row : table.rows) {
+    LintRule rule{.id = row[table.column(columns[0])],
+                  .rule = row[table.column(columns[1])],
+                  .severity = row[table.column(columns[2])]};
+    if (rule.id.size() < 2 || rule.id[0] != 'R' || !yes_no(row[table.column(columns[3])], rule.satisfied) ||
+        !yes_no(row[table.column(columns[4])], rule.skipped)) {
+      report.understood = false;  // a row in words no one taught the parser: a rule may be missing
       continue;
     }
     report.rules.push_back(std::move(rule));
   }
-  if (report.rules.empty()) report.understood = false;
   return report;
 }
 
