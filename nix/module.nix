@@ -34,6 +34,8 @@ let
   ccciSettings = {
     plugins = [ "${cfg.package}/lib/cc-ci/plugins" ] ++ cfg.extraPlugins;
     abra = lib.getExe cfg.abraPackage;
+    # Inspects each server after teardown (the clean-teardown rung) through abra's Docker contexts.
+    docker = lib.getExe pkgs.docker-client;
     server = lib.mapAttrsToList (name: server: "${name}:${toString server.capacity}") servers;
     domain_suffix = cfg.domainSuffix;
     inherit (cfg) jobs;

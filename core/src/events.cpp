@@ -71,6 +71,9 @@ void EventWriter::checks_declared(const std::vector<std::string>& checks) {
 void EventWriter::test_finished() {
   write({{"event", "finished"}});
 }
+void EventWriter::abra_ran(const std::string& subcommand) {
+  write({{"event", "abra"}, {"command", subcommand}});
+}
 void EventWriter::fatal(const std::string& message) {
   write({{"event", "fatal"}, {"message", message}});
 }
@@ -104,6 +107,8 @@ std::vector<std::string> EventReader::drain(LifecycleObserver& observer) {
         observer.kept(event.at("what").get<std::string>());
       } else if (type == "checks") {
         observer.checks_declared(event.at("checks").get<std::vector<std::string>>());
+      } else if (type == "abra") {
+        observer.abra_ran(event.at("command").get<std::string>());
       } else if (type == "finished") {
         observer.test_finished();
       } else if (type == "fatal") {

@@ -27,6 +27,7 @@ class EventWriter final : public LifecycleObserver {
   void checks_declared(const std::vector<std::string>& checks) override;
   void test_finished() override;
   void secret_added(const std::string& value) override;
+  void abra_ran(const std::string& subcommand) override;
   /// The child could not run the test at all.
   void fatal(const std::string& message);
 

@@ -57,8 +57,9 @@ NLOHMANN_JSON_SERIALIZE_ENUM(KeepPolicy, {{KeepPolicy::never, "never"},
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AbraSettings, executable, abra_dir, command_timeout, deploy)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(HttpSettings, ca_file, connect_to)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PhaseTimeouts, deploy, probe, teardown)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RecipeJob, plugin_file, recipe, server, domain, target, abra, http,
-                                   timeouts, keep, retries, log_file, events_file)
+NLOHMANN_JSON_SERIALIZE_ENUM(Lane, {{Lane::fresh, "fresh"}, {Lane::upgrade, "upgrade"}, {Lane::lint, "lint"}})
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RecipeJob, plugin_file, recipe, lane, server, domain, target, abra, http,
+                                   timeouts, keep, retries, backup_surface, docker, log_file, events_file)
 
 json to_json(const RecipeJob& job) {
   json out;
@@ -70,6 +71,9 @@ RecipeJob job_from_json(const json& in) {
   RecipeJob job = in.get<RecipeJob>();
   // The enum macro reads an unknown spelling as the first value; a job is refused instead.
   job.keep = parse_keep_policy(in.at("keep").get<std::string>());
+  const auto lane = in.at("lane").get<std::string>();
+  if (lane != "fresh" && lane != "upgrade" && lane != "lint")
+    throw std::invalid_argument("unknown lane \"" + lane + "\"");
   return job;
 }
 

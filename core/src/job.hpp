@@ -38,6 +38,7 @@ PhaseTimeouts resolve_timeouts(const Timeouts& plugin_asks, const TimeoutOverrid
 struct RecipeJob {
   std::filesystem::path plugin_file;
   std::string recipe;
+  Lane lane = Lane::fresh;
   std::string server;
   std::string domain;
   RecipeTarget target;  ///< the revision under test; abra.deploy says how abra deploys it
@@ -45,7 +46,13 @@ struct RecipeJob {
   HttpSettings http;
   PhaseTimeouts timeouts;
   KeepPolicy keep = KeepPolicy::never;
-  int retries = 0;                    ///< extra attempts for a probe check that did not pass
+  int retries = 0;  ///< extra attempts for a probe check that did not pass
+  /// `abra app backup` covers the app's data (the plugin says so, or the
+  /// recipe's compose files carry a backupbot.backup=true label).
+  bool backup_surface = false;
+  /// The docker CLI that inspects the server after teardown (`docker --context
+  /// <server> … ls`); empty: the clean-teardown rung stays unverified.
+  std::string docker{};
   std::filesystem::path log_file;     ///< the recipe's log (appended to)
   std::filesystem::path events_file;  ///< JSON lines the child writes for the host
 };

@@ -12,6 +12,7 @@
 #include "ccci/readiness.hpp"
 #include "ccci/redactor.hpp"
 #include "events.hpp"
+#include "leftovers.hpp"
 #include "plugin_loader.hpp"
 
 namespace ccci {
@@ -33,6 +34,9 @@ class RunContext final : public Context {
             plan ? AbraClient::Sink([this](std::string_view line) { plan_(phase_, line); })
                  : AbraClient::Sink()) {
     if (known) redactor_.add_all(*known);
+    if (!plan_)
+      abra_.set_command_listener(
+          [&observer](std::string_view command) { observer.abra_ran(std::string(command)); });
     redactor_.set_listener([&observer](const std::string& secret) { observer.secret_added(secret); });
     if (!plan_ && !job.log_file.empty()) {
       log_ = std::make_shared<spdlog::logger>(
@@ -49,6 +53,8 @@ class RunContext final : public Context {
   const HttpSettings& http() const override { return job_.http; }
   Clock::time_point deadline() const override { return deadline_; }
   bool dry_run() const override { return static_cast<bool>(plan_); }
+  Lane lane() const override { return job_.lane; }
+  Rung rung() const override { return rung_; }
 
   void log(std::string_view message) override {
     if (!log_) return;
@@ -59,9 +65,13 @@ class RunContext final : public Context {
   void add_secret(std::string value) override { redactor_.add(value); }
 
   bool step(const std::string& name, const std::function<void()>& action) override {
+    ++hook_calls_;
+    if (quiet_) return quietly(name, action);
     return record(StepKind::action, name, action);
   }
   bool check(const std::string& name, const std::function<void()>& body) override {
+    ++hook_calls_;
+    if (quiet_) return quietly(name, body);
     if (plan_) {
       plan_(phase_, "check: " + name);
       return true;
@@ -90,6 +100,7 @@ class RunContext final : public Context {
 
   void begin(Phase phase, std::chrono::seconds timeout) {
     phase_ = phase;
+    rung_ = rung_of(phase);
     deadline_ = Clock::now() + timeout;
     abra_.set_deadline(deadline_);
     if (!plan_) {
@@ -111,9 +122,37 @@ class RunContext final : public Context {
   void guard(const char* hook, const std::function<void()>& call) {
     StepResult step = attempt(call);
     if (step.status == Status::passed || plan_) return;
+    if (quiet_) {  // a hook that throws because the data is gone says just that
+      ++quiet_failures_;
+      log("-- (expected to fail) " + std::string(hook) + "() threw: " + redactor_.apply(step.message));
+      return;
+    }
     step.name = std::string(hook) + "()";
     step.message = "uncaught exception: " + step.message;
     emit(std::move(step));
+  }
+
+  /// How many steps and checks hooks have asked for so far (in plans too):
+  /// a hook that asked for none did nothing.
+  size_t hook_calls() const { return hook_calls_; }
+  /// Every step recorded since the `first` one passed (and there is one).
+  bool passed_since(size_t first) const {
+    if (plan_) return true;
+    return first < steps_.size() &&
+           std::all_of(steps_.begin() + static_cast<std::ptrdiff_t>(first), steps_.end(),
+                       [](const StepResult& s) { return counts_as_pass(s.status); });
+  }
+  size_t steps_recorded() const { return steps_.size(); }
+
+  /// Runs `hook` with its steps and checks observed but not recorded: how the
+  /// host asks "is the data gone?" of a hook written to say it is there.
+  /// Returns how many of them did not pass (in plans: 1, as if they failed).
+  int count_failures_quietly(const std::function<void()>& hook) {
+    quiet_ = true;
+    quiet_failures_ = 0;
+    guard("verify_seeded", hook);
+    quiet_ = false;
+    return plan_ ? 1 : quiet_failures_;
   }
 
   bool phase_passed(Phase phase) const {
@@ -144,15 +183,31 @@ class RunContext final : public Context {
   }
 
   void skip(const std::string& name, const std::string& why) {
-    if (plan_) return;
+    if (plan_) {
+      plan_(phase_, "skip " + name + ": " + why);
+      return;
+    }
     emit({.phase = phase_, .kind = StepKind::check, .name = name, .status = Status::skipped, .message = why});
   }
 
   const RecipeJob& job() const { return job_; }
+  Phase phase() const { return phase_; }
   LifecycleObserver& observer() { return observer_; }
   const PlanSink& plan() const { return plan_; }
 
  private:
+  bool quietly(const std::string& name, const std::function<void()>& body) {
+    if (plan_) {
+      plan_(phase_, "expect gone: " + name);
+      return false;
+    }
+    const StepResult step = attempt(body);
+    if (step.status != Status::passed) ++quiet_failures_;
+    log("-- (expected to fail) \"" + name + "\" " + std::string(to_string(step.status)) +
+        (step.message.empty() ? "" : ": " + redactor_.apply(step.message)));
+    return step.status == Status::passed;
+  }
+
   // Runs `body`: a CheckFailure is a failure, anything else thrown an error.
   StepResult attempt(const std::function<void()>& body) const {
     const auto started = Clock::now();
@@ -188,6 +243,10 @@ class RunContext final : public Context {
   Redactor redactor_;
   AbraClient abra_;
   Phase phase_ = Phase::deploy;
+  Rung rung_ = Rung::deploys;
+  size_t hook_calls_ = 0;
+  bool quiet_ = false;
+  int quiet_failures_ = 0;
   Clock::time_point deadline_ = Clock::time_point::max();
   std::vector<StepResult> steps_;
   std::shared_ptr<spdlog::logger> log_;
@@ -199,19 +258,22 @@ class RunContext final : public Context {
 namespace ccci {
 namespace {
 
-void wait_for_readiness(RunContext& ctx, const RecipeInfo& info, std::chrono::seconds timeout) {
+// Waits until the app answers as info.ready says, within the phase. Returns
+// whether it did (in plans: true).
+bool wait_for_readiness(RunContext& ctx, const RecipeInfo& info) {
   const std::string url = ctx.url(info.ready.path);
   const std::string name = "serves " + url + " over verified HTTPS";
+  const auto timeout = phase_timeout(ctx.job().timeouts, ctx.phase());
   if (ctx.dry_run()) {
     std::string conditions;
     for (const auto& [pointer, value] : info.ready.json_equals)
       conditions += " with " + pointer + " = " + value;
-    ctx.plan()(Phase::probe, "wait until GET " + url + " answers " + std::to_string(info.ready.status) +
-                                 conditions + " (polled with backoff, up to " +
-                                 std::to_string(timeout.count()) + "s)");
-    return;
+    ctx.plan()(ctx.phase(), "wait until GET " + url + " answers " + std::to_string(info.ready.status) +
+                                conditions + " (polled with backoff, up to " +
+                                std::to_string(timeout.count()) + "s)");
+    return true;
   }
-  ctx.record(StepKind::readiness, name, [&] {
+  return ctx.record(StepKind::readiness, name, [&] {
     const HttpClient client(ctx.http());
     const Readiness readiness = wait_until_ready(client, url, info.ready.status, ctx.deadline(), {},
                                                  json_conditions(info.ready.json_equals));
@@ -228,12 +290,160 @@ std::string keep_notice(const RecipeJob& job, std::string_view why) {
          "); remove it with: abra app undeploy " + job.domain + " && abra app rm " + job.domain + " -f";
 }
 
+// Why the plugin says `rung` does not apply to its recipe, if it does.
+std::optional<std::string> not_applicable(const RecipeInfo& info, Rung rung) {
+  for (const auto& declared : info.not_applicable)
+    if (declared.rung == rung) return declared.reason.empty() ? "declared by the plugin" : declared.reason;
+  return std::nullopt;
+}
+
+// verify_seeded() as the proof of a data rung: a hook that checks nothing proves nothing.
+void verify(RunContext& ctx, RecipeTest& test) {
+  const size_t calls = ctx.hook_calls();
+  ctx.guard("verify_seeded", [&] { test.verify_seeded(ctx); });
+  if (ctx.hook_calls() == calls)
+    ctx.error("verify_seeded()", "checks nothing, so the data seed() wrote cannot be looked for");
+}
+
+// A deployed app's `undeploy` that must find it deployed.
+void undeploy(RunContext& ctx) {
+  if (!ctx.abra().undeploy(ctx.domain())) throw CheckFailure("the app was not deployed");
+}
+
+// The fresh lane after the recipe checks. persistence: seed, undeploy,
+// deploy, ready, verify. backup_restore: back up, undeploy, remove the
+// volumes, deploy on empty ones, check the data is gone (else a restore
+// proves nothing), restore, ready, verify. Each phase stops at the first
+// step that fails, leaving the app for teardown.
+void walk_data_phases(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
+  const RecipeJob& job = ctx.job();
+  AbraClient& abra = ctx.abra();
+  ctx.begin(Phase::persistence, phase_timeout(job.timeouts, Phase::persistence));
+  const size_t calls = ctx.hook_calls();
+  const size_t first = ctx.steps_recorded();
+  ctx.guard("seed", [&] { test.seed(ctx); });
+  if (ctx.hook_calls() == calls) {
+    ctx.skip("seed()", std::string(kNoSeedHook));
+    return;
+  }
+  if (!ctx.passed_since(first)) return;
+  if (auto why = not_applicable(info, Rung::persistence)) {
+    ctx.skip("undeploy and redeploy", std::string(kNotApplicable) + *why);
+  } else {
+    const bool redeployed = ctx.step("app undeploy (to redeploy)", [&] {
+      undeploy(ctx);
+    }) && ctx.step("app deploy (again, on the same volumes)", [&] { abra.deploy(job.domain); });
+    if (!redeployed || !wait_for_readiness(ctx, info)) return;
+    verify(ctx, test);
+  }
+
+  ctx.begin(Phase::backup_restore, phase_timeout(job.timeouts, Phase::backup_restore));
+  if (auto why = not_applicable(info, Rung::backup_restore)) {
+    ctx.skip("backup and restore", std::string(kNotApplicable) + *why);
+    return;
+  }
+  if (!job.backup_surface) {
+    ctx.skip("backup and restore", std::string(kNotApplicable) +
+                                       "the recipe has no backup surface (no backupbot.backup=true label in "
+                                       "its compose files)");
+    return;
+  }
+  const bool destroyed =
+      ctx.step("app backup create", [&] { abra.backup(job.domain); }) &&
+      ctx.step("app undeploy (to destroy the data)", [&] { undeploy(ctx); }) &&
+      ctx.step("app volume remove (the data is gone)", [&] { abra.remove_volumes(job.domain); }) &&
+      ctx.step("app deploy (on empty volumes)", [&] { abra.deploy(job.domain); });
+  if (!destroyed || !wait_for_readiness(ctx, info)) return;
+  const int failures = ctx.count_failures_quietly([&] { test.verify_seeded(ctx); });
+  const bool gone = ctx.record(StepKind::check, "the seeded data is gone before the restore", [&] {
+    if (failures == 0)
+      throw CheckFailure(
+          "verify_seeded() still passes after the app's volumes were removed: the data lives "
+          "outside them, where no backup of the volumes reaches, and a restore would prove nothing");
+  });
+  if (!gone || !ctx.step("app restore", [&] { abra.restore(job.domain); }) || !wait_for_readiness(ctx, info))
+    return;
+  verify(ctx, test);
+}
+
+// The upgrade lane after the previous release became ready: seed, move to
+// the target (`app upgrade` to a release; a chaos redeploy of the checked-out
+// change otherwise), ready, verify, and the recipe checks on the target.
+void walk_upgrade(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
+  const RecipeJob& job = ctx.job();
+  AbraClient& abra = ctx.abra();
+  ctx.begin(Phase::upgrade, phase_timeout(job.timeouts, Phase::upgrade));
+  if (auto why = not_applicable(info, Rung::upgrade)) {
+    ctx.skip("the upgrade", std::string(kNotApplicable) + *why);
+    return;
+  }
+  const size_t calls = ctx.hook_calls();
+  const size_t first = ctx.steps_recorded();
+  ctx.guard("seed", [&] { test.seed(ctx); });
+  const bool seeded = ctx.hook_calls() != calls;
+  if (!seeded)
+    ctx.skip("seed()", std::string(kNoSeedHook));  // the move is still tested; the rung stays unverified
+  else if (!ctx.passed_since(first))
+    return;
+  const RecipeTarget& target = job.target;
+  bool moved = false;
+  if (target.is_release()) {
+    moved = ctx.step("app upgrade to " + target.version, [&] { abra.upgrade(job.domain, target.version); });
+  } else {
+    const std::filesystem::path checkout = std::filesystem::path(job.abra.abra_dir) / "recipes" / job.recipe;
+    moved = ctx.step("check out the change under test (" + target.describe() + ")", [&] {
+      if (ctx.dry_run()) {
+        ctx.plan()(Phase::upgrade, "check out " + target.describe() + " into " + checkout.string());
+        return;
+      }
+      std::filesystem::remove_all(checkout);
+      check_out_target(target, checkout);
+    }) && ctx.step("app deploy --chaos (move to the change)", [&] { abra.deploy_checkout(job.domain); });
+  }
+  if (!moved || !wait_for_readiness(ctx, info)) return;
+  if (seeded) verify(ctx, test);
+  ctx.guard("probe", [&] { test.probe(ctx); });
+}
+
+// After a teardown whose steps all passed: nothing of the app may be left.
+void check_nothing_left(RunContext& ctx, size_t first_teardown_step) {
+  const RecipeJob& job = ctx.job();
+  if (job.docker.empty()) return;  // the clean-teardown rung stays unverified
+  const LeftoverQuery query{
+      .docker = job.docker,
+      .server = job.server,
+      .domain = job.domain,
+      .abra_dir = job.abra.abra_dir.empty() ? default_abra_dir() : std::filesystem::path(job.abra.abra_dir),
+      .deadline = ctx.deadline()};
+  const std::string name = std::string(kNothingLeft);
+  if (ctx.dry_run()) {
+    ctx.plan()(Phase::teardown, "check: " + name + ": no " + job.domain + ".env, and none of:");
+    for (const auto& argv : leftover_commands(query)) {
+      std::string line;
+      for (const auto& word : argv) line += (line.empty() ? "" : " ") + word;
+      ctx.plan()(Phase::teardown, "  " + line);
+    }
+    return;
+  }
+  if (!ctx.passed_since(first_teardown_step)) {
+    ctx.skip(name, "teardown did not pass, so the server was not inspected");
+    return;
+  }
+  ctx.record(StepKind::check, name, [&] {
+    const auto left = find_leftovers(query);
+    if (left.empty()) return;
+    std::string list;
+    for (const auto& item : left) list += (list.empty() ? "" : "; ") + item;
+    throw CheckFailure("teardown left " + std::to_string(left.size()) + " thing(s) behind: " + list);
+  });
+}
+
 // The flow of run_lifecycle and plan_lifecycle: one function, so a plan can
 // never drift from what a run does.
 void walk_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer,
                     const PlanSink& plan) {
   RunContext ctx(job, observer, plan);
-  ctx.begin(Phase::deploy, job.timeouts.deploy);
+  ctx.begin(Phase::deploy, phase_timeout(job.timeouts, Phase::deploy));
   RecipeInfo info;
   bool have_info = false;
   ctx.guard("info", [&] {
@@ -245,16 +455,20 @@ void walk_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& o
   if (have_info && !ctx.recorded(Phase::deploy))
     ctx.error("deploy()", "recorded no step: nothing was deployed, so nothing can be judged");
 
-  ctx.begin(Phase::probe, job.timeouts.probe);
+  ctx.begin(Phase::probe, phase_timeout(job.timeouts, Phase::probe));
+  bool serving = false;
   if (!ctx.phase_passed(Phase::deploy)) {
     ctx.skip("readiness and checks", "deploy did not succeed");
   } else {
-    wait_for_readiness(ctx, info, job.timeouts.probe);
-    if (ctx.phase_passed(Phase::probe))
+    serving = wait_for_readiness(ctx, info);
+    // The upgrade lane checks the recipe on the target, after the move.
+    if (serving && job.lane == Lane::fresh)
       ctx.guard("probe", [&] { test.probe(ctx); });
-    else
+    else if (!serving)
       ctx.skip("recipe checks", "the app never became ready");
   }
+  if (serving && job.lane == Lane::fresh) walk_data_phases(test, ctx, info);
+  if (serving && job.lane == Lane::upgrade) walk_upgrade(test, ctx, info);
 
   if (!plan && job.keep == KeepPolicy::always) {
     observer.kept(keep_notice(job, "--keep always"));
@@ -264,12 +478,66 @@ void walk_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& o
     observer.kept(keep_notice(job, "--keep on-failure, and the test failed"));
     return;
   }
-  ctx.begin(Phase::teardown, job.timeouts.teardown);
+  ctx.begin(Phase::teardown, phase_timeout(job.timeouts, Phase::teardown));
+  const size_t first_teardown_step = ctx.steps_recorded();
   ctx.guard("teardown", [&] { test.teardown(ctx); });
+  check_nothing_left(ctx, first_teardown_step);
   if (!plan) observer.teardown_finished();
 }
 
+// The lint lane: `abra recipe lint` on the target checkout, and its verdict.
+// No plugin code runs, nothing is deployed.
+void walk_lint(const RecipeJob& job, LifecycleObserver& observer, const PlanSink& plan) {
+  RunContext ctx(job, observer, plan);
+  ctx.begin(Phase::lint, phase_timeout(job.timeouts, Phase::lint));
+  LintReport report;
+  if (!ctx.step("abra recipe lint " + job.recipe, [&] { report = ctx.abra().lint(job.recipe); })) return;
+  ctx.check("no error-severity lint rule fails", [&] {
+    // Not a verdict on the recipe but on what abra printed: errored, never passed.
+    if (!report.understood || report.rules.empty())
+      throw std::runtime_error("abra recipe lint printed a table cc-ci could not read whole; see the log");
+    std::string failed;
+    for (const auto& rule : report.failed_errors())
+      failed += (failed.empty() ? "" : "; ") + rule.id + " " + rule.rule;
+    for (const auto& rule : report.rules)
+      if (rule.severity != "error" && !rule.satisfied && !rule.skipped)
+        ctx.log("lint warning: " + rule.id + " " + rule.rule);
+    if (!failed.empty()) throw CheckFailure("error-severity rules fail: " + failed);
+  });
+}
+
 }  // namespace
+
+void run_lint_lane(const RecipeJob& job, LifecycleObserver& observer) {
+  walk_lint(job, observer, {});
+}
+
+void plan_lint_lane(const RecipeJob& job, const PlanSink& plan) {
+  struct Unheard final : LifecycleObserver {
+    void phase_started(Phase, std::chrono::seconds) override {}
+    void step_finished(const StepResult&) override {}
+    void teardown_finished() override {}
+    void kept(const std::string&) override {}
+  } unheard;
+  walk_lint(job, unheard, plan);
+}
+
+std::chrono::seconds phase_timeout(const PhaseTimeouts& timeouts, Phase phase) {
+  switch (phase) {
+    case Phase::deploy:
+    case Phase::lint:
+      return timeouts.deploy;
+    case Phase::probe:
+      return timeouts.probe;
+    case Phase::persistence:
+    case Phase::backup_restore:
+    case Phase::upgrade:
+      return timeouts.deploy + timeouts.probe;
+    case Phase::teardown:
+      return timeouts.teardown;
+  }
+  return timeouts.deploy;
+}
 
 void run_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer) {
   walk_lifecycle(test, job, observer, {});
@@ -288,7 +556,7 @@ void plan_lifecycle(RecipeTest& test, const RecipeJob& job, const PlanSink& plan
 void run_teardown(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer,
                   const Redactor& known) {
   RunContext ctx(job, observer, {}, &known);
-  ctx.begin(Phase::teardown, job.timeouts.teardown);
+  ctx.begin(Phase::teardown, phase_timeout(job.timeouts, Phase::teardown));
   ctx.guard("teardown", [&] { test.teardown(ctx); });
   observer.teardown_finished();
 }
@@ -308,6 +576,11 @@ int execute_job_file(const std::filesystem::path& job_file, int secrets_fd) {
   const RecipeJob job = job_from_json(nlohmann::json::parse(in));
   EventWriter events(job.events_file, secrets_fd);
   try {
+    if (job.lane == Lane::lint) {  // no plugin: abra lints the checkout
+      run_lint_lane(job, events);
+      events.test_finished();
+      return 0;
+    }
     const LoadedPlugin plugin(job.plugin_file);
     if (plugin.recipe() != job.recipe)
       throw PluginError("plugin " + job.plugin_file.string() + " now tests " + plugin.recipe() + ", not " +

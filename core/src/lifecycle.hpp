@@ -31,9 +31,15 @@ class LifecycleObserver {
   /// A value the test registered as secret: the host redacts it from what the
   /// test process prints and uses it for its own teardown.
   virtual void secret_added(const std::string& /*value*/) {}
+  /// abra is about to run `subcommand` ("app deploy"): the report counts them per lane.
+  virtual void abra_ran(const std::string& /*subcommand*/) {}
 };
 
 using PlanSink = std::function<void(Phase, std::string_view)>;
+
+/// The time a phase may take: redeploys, restores and upgrades get a deploy's
+/// and a readiness wait's together.
+std::chrono::seconds phase_timeout(const PhaseTimeouts& timeouts, Phase phase);
 
 /// Runs `test` as `job` says, in this process. Exceptions from the plugin
 /// become errored steps; teardown runs once deploy was attempted, unless the
@@ -43,6 +49,11 @@ void run_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& ob
 /// Walks `test` as a run would, but runs nothing: abra is dry, checks are only
 /// listed, and each would-be action goes to `plan`, in order.
 void plan_lifecycle(RecipeTest& test, const RecipeJob& job, const PlanSink& plan);
+
+/// The lint lane of `job` (no plugin, no deployment): `abra recipe lint` on
+/// the target checkout, and a check that no error-severity rule fails.
+void run_lint_lane(const RecipeJob& job, LifecycleObserver& observer);
+void plan_lint_lane(const RecipeJob& job, const PlanSink& plan);
 
 /// The checks `test` declares, in order, found by walking it dry.
 std::vector<std::string> declared_checks(RecipeTest& test, const RecipeJob& job);

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <set>
 
 #include "ccci/abra_client.hpp"
 #include "janitor.hpp"
@@ -120,18 +121,34 @@ int command_list(const Settings& settings) {
   return kExitPassed;
 }
 
+size_t count_recipes(const std::vector<PlannedRecipe>& planned) {
+  std::set<std::string> recipes;
+  for (const auto& entry : planned) recipes.insert(entry.job.recipe);
+  return recipes.size();
+}
+
 int command_plan(Settings settings, const std::vector<std::string>& recipes) {
   const bool placeholder_suffix = settings.domain_suffix.empty();
   if (placeholder_suffix) settings.domain_suffix = "example.test";
   const auto plugins = load_plugins(settings.plugin_paths, self_executable());
   const auto planned = plan_run(plugins, recipes, settings, work_root(default_state_dir(), "RUN-ID"));
-  std::cout << "plan: " << planned.size() << " recipe test(s), " << settings.jobs
-            << " at a time; nothing below is run\n";
+  std::cout << "plan: " << count_recipes(planned) << " recipe(s) in " << planned.size() << " lane(s), "
+            << settings.jobs << " at a time; nothing below is run\n";
   if (placeholder_suffix) std::cout << "note: no --domain-suffix given; domains below use example.test\n";
   for (const auto& entry : planned) {
     const RecipeJob& job = entry.job;
+    const std::string lane = std::string(to_string(job.lane)) + " lane";
+    if (!entry.not_run.empty()) {
+      std::cout << '\n' << job.recipe << ", " << lane << ": not run: " << entry.not_run << '\n';
+      continue;
+    }
     std::cout << '\n'
-              << job.recipe << " on server " << job.server << " as " << job.domain << '\n'
+              << job.recipe << ", " << lane
+              << (job.lane == Lane::lint ? std::string(" (deploys nothing)")
+                                         : " on server " + job.server + " as " + job.domain)
+              << '\n'
+              << (job.lane == Lane::upgrade ? "  from     " + job.abra.deploy.version + " (app new at it)\n"
+                                            : "")
               << "  plugin   " << job.plugin_file.string() << '\n'
               << "  ABRA_DIR " << job.abra.abra_dir << '\n'
               << "  target   " << job.target.describe() << " (ref " << job.target.ref << ", commit "
@@ -145,9 +162,7 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
     bool first = true;
     for (const auto& [phase, line] : plan_in_child(self_executable(), job)) {
       if (first || phase != shown) {
-        const auto timeout = phase == Phase::deploy  ? job.timeouts.deploy
-                             : phase == Phase::probe ? job.timeouts.probe
-                                                     : job.timeouts.teardown;
+        const auto timeout = phase_timeout(job.timeouts, phase);
         std::cout << "  " << to_string(phase) << " (timeout " << timeout.count() << "s)\n";
         shown = phase;
         first = false;
@@ -186,9 +201,10 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
   const std::string run_id = new_run_id();
   const auto planned = plan_run(plugins, recipes, settings, work_root(default_state_dir(), run_id));
 
-  std::cout << "cc-ci run " << run_id << ": " << planned.size() << " recipe test(s), " << settings.jobs
-            << " at a time; report in " << settings.report_dir.string() << std::endl;
-  const auto view = make_progress_view(planned.size());
+  std::cout << "cc-ci run " << run_id << ": " << count_recipes(planned) << " recipe test(s) in "
+            << planned.size() << " lane(s), " << settings.jobs << " at a time; report in "
+            << settings.report_dir.string() << std::endl;
+  const auto view = make_progress_view(count_recipes(planned));
   const RunStop stop(g_interrupt, settings.run_timeout);
   const Schedule schedule{.jobs = settings.jobs,
                           .servers = settings.servers,

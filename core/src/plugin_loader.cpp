@@ -146,12 +146,21 @@ std::shared_ptr<RecipeTest> LoadedPlugin::create() const {
 json to_json(const RecipeInfo& info) {
   json conditions = json::array();
   for (const auto& [pointer, value] : info.ready.json_equals) conditions.push_back({pointer, value});
+  json not_applicable = json::array();
+  for (const auto& declared : info.not_applicable)
+    not_applicable.push_back({static_cast<int>(declared.rung), declared.reason});
+  json env = json::array();
+  for (const auto& [key, value] : info.env) env.push_back({key, value});
   return {{"tags", info.tags},
           {"ready", {{"path", info.ready.path}, {"status", info.ready.status}, {"json_equals", conditions}}},
           {"timeouts_s",
            {{"deploy", info.timeouts.deploy.count()},
             {"probe", info.timeouts.probe.count()},
-            {"teardown", info.timeouts.teardown.count()}}}};
+            {"teardown", info.timeouts.teardown.count()}}},
+          {"not_applicable", not_applicable},
+          {"backup_surface", info.backup_surface ? json(*info.backup_surface) : json(nullptr)},
+          {"env", env},
+          {"upgrade_from", info.upgrade_from}};
 }
 
 RecipeInfo recipe_info_from_json(const json& in) {
@@ -167,6 +176,16 @@ RecipeInfo recipe_info_from_json(const json& in) {
   info.timeouts.deploy = std::chrono::seconds(timeouts.at("deploy").get<long long>());
   info.timeouts.probe = std::chrono::seconds(timeouts.at("probe").get<long long>());
   info.timeouts.teardown = std::chrono::seconds(timeouts.at("teardown").get<long long>());
+  for (const auto& declared : in.at("not_applicable")) {
+    const int rung = declared.at(0).get<int>();
+    if (rung < static_cast<int>(Rung::deploys) || rung > static_cast<int>(Rung::clean_teardown))
+      throw std::out_of_range("not_applicable names no rung: " + std::to_string(rung));
+    info.not_applicable.push_back({static_cast<Rung>(rung), declared.at(1).get<std::string>()});
+  }
+  if (!in.at("backup_surface").is_null()) info.backup_surface = in.at("backup_surface").get<bool>();
+  for (const auto& line : in.at("env"))
+    info.env.emplace_back(line.at(0).get<std::string>(), line.at(1).get<std::string>());
+  info.upgrade_from = in.at("upgrade_from").get<std::string>();
   return info;
 }
 
@@ -305,11 +324,16 @@ int plan_job(const fs::path& job_file, const fs::path& answer) {
   try {
     std::ifstream in(job_file);
     const RecipeJob job = job_from_json(json::parse(in));
-    const LoadedPlugin plugin(job.plugin_file);
     json lines = json::array();
-    plan_lifecycle(*plugin.create(), job, [&](Phase phase, std::string_view line) {
+    const PlanSink sink = [&](Phase phase, std::string_view line) {
       lines.push_back({{"phase", to_string(phase)}, {"line", line}});
-    });
+    };
+    if (job.lane == Lane::lint) {
+      plan_lint_lane(job, sink);
+    } else {
+      const LoadedPlugin plugin(job.plugin_file);
+      plan_lifecycle(*plugin.create(), job, sink);
+    }
     write_answer(answer, {{"plan", lines}});
     return 0;
   } catch (const std::exception& error) {

@@ -15,8 +15,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// "custom-html", or "custom-html upgrade" for a lane other than the fresh one.
+std::string label(const RecipeJob& job) {
+  return job.lane == Lane::fresh ? job.recipe : job.recipe + " " + std::string(to_string(job.lane));
+}
+
 std::string format_step(const RecipeJob& job, const StepResult& step) {
-  return "[" + job.recipe + "]   " + std::string(to_string(step.status)) + "  " + step.name + " (" +
+  return "[" + label(job) + "]   " + std::string(to_string(step.status)) + "  " + step.name + " (" +
          std::to_string(step.duration.count()) + " ms)" + (step.message.empty() ? "" : ": " + step.message);
 }
 
@@ -33,7 +38,7 @@ class PlainView final : public ProgressView {
   Progress callbacks() override {
     Progress progress;
     progress.phase_started = [this](const RecipeJob& job, Phase phase) {
-      print("[" + job.recipe + "] " + std::string(to_string(phase)) +
+      print("[" + label(job) + "] " + std::string(to_string(phase)) +
             (phase == Phase::deploy ? " on " + job.server + " as " + job.domain : std::string()));
     };
     progress.step_finished = [this](const RecipeJob& job, const StepResult& step) {
@@ -63,7 +68,7 @@ class LiveView final : public ProgressView {
     Progress progress;
     progress.phase_started = [this](const RecipeJob& job, Phase phase) {
       std::scoped_lock lock(mutex_);
-      auto& entry = running_[job.recipe];
+      auto& entry = running_[label(job)];
       if (phase == Phase::deploy) entry.started = Clock::now();
       entry.phase = std::string(to_string(phase));
       entry.server = job.server;
@@ -71,10 +76,13 @@ class LiveView final : public ProgressView {
     progress.step_finished = [this](const RecipeJob& job, const StepResult& step) {
       if (step.status == Status::failed || step.status == Status::errored) keep(format_step(job, step));
     };
+    progress.lane_finished = [this](const RecipeJob& job, const RecipeResult&) {
+      std::scoped_lock lock(mutex_);
+      running_.erase(label(job));
+    };
     progress.recipe_finished = [this](const RecipeResult& result) {
       {
         std::scoped_lock lock(mutex_);
-        running_.erase(result.recipe);
         ++done_;
       }
       keep(format_result(result));

@@ -21,10 +21,50 @@ std::string_view to_string(Phase phase) {
       return "deploy";
     case Phase::probe:
       return "probe";
+    case Phase::persistence:
+      return "persistence";
+    case Phase::backup_restore:
+      return "backup_restore";
+    case Phase::upgrade:
+      return "upgrade";
+    case Phase::lint:
+      return "lint";
     case Phase::teardown:
       return "teardown";
   }
   return "?";
+}
+
+std::string_view to_string(Lane lane) {
+  switch (lane) {
+    case Lane::fresh:
+      return "fresh";
+    case Lane::upgrade:
+      return "upgrade";
+    case Lane::lint:
+      return "lint";
+  }
+  return "?";
+}
+
+Rung rung_of(Phase phase) {
+  switch (phase) {
+    case Phase::deploy:
+      return Rung::deploys;
+    case Phase::probe:
+      return Rung::checks;
+    case Phase::persistence:
+      return Rung::persistence;
+    case Phase::backup_restore:
+      return Rung::backup_restore;
+    case Phase::upgrade:
+      return Rung::upgrade;
+    case Phase::lint:
+      return Rung::lint;
+    case Phase::teardown:
+      return Rung::clean_teardown;
+  }
+  return Rung::deploys;
 }
 
 std::string_view to_string(Status status) {
@@ -64,10 +104,12 @@ Enum parse_enum(const std::string& text, const Enum (&values)[N], const char* wh
   throw std::invalid_argument(std::string("unknown ") + what + " \"" + text + "\"");
 }
 
-constexpr Phase kPhases[] = {Phase::deploy, Phase::probe, Phase::teardown};
+constexpr Phase kPhases[] = {Phase::deploy,  Phase::probe, Phase::persistence, Phase::backup_restore,
+                             Phase::upgrade, Phase::lint,  Phase::teardown};
 constexpr Status kStatuses[] = {Status::passed, Status::failed, Status::errored, Status::skipped,
                                 Status::flaky};
 constexpr StepKind kKinds[] = {StepKind::action, StepKind::readiness, StepKind::check};
+constexpr Lane kLanes[] = {Lane::fresh, Lane::upgrade, Lane::lint};
 
 std::string describe(const StepResult& step) {
   std::string text = "\"" + step.name + "\" " + std::string(to_string(step.status));
@@ -139,6 +181,78 @@ Status overall_status(const std::vector<StepResult>& steps) {
   return ran ? Status::passed : Status::skipped;
 }
 
+namespace {
+
+// A rung proven by one phase: its first failed or errored step says no; a
+// skipped step says why it was not checked (not applicable, when its message
+// says so); otherwise the phase passed, if it recorded anything.
+RungResult judge_phase(const std::vector<StepResult>& steps, Lane lane, Phase phase,
+                       std::string_view not_reached) {
+  const Rung rung = rung_of(phase);
+  const StepResult* skipped = nullptr;
+  bool checked = false;
+  for (const auto& step : steps) {
+    if (step.lane != lane || step.phase != phase) continue;
+    if (step.status == Status::failed || step.status == Status::errored)
+      return {rung, step.status == Status::errored ? RungStatus::errored : RungStatus::failed,
+              "did not pass: " + describe(step)};
+    if (step.status == Status::skipped && !skipped) skipped = &step;
+    // Teardown's own actions prove nothing about what they left: only the inspection does.
+    checked =
+        checked || (phase != Phase::teardown ? step.status != Status::skipped
+                                             : step.name == kNothingLeft && step.status != Status::skipped);
+  }
+  if (skipped) {
+    if (skipped->message.starts_with(kNotApplicable))
+      return {rung, RungStatus::not_applicable, skipped->message.substr(kNotApplicable.size())};
+    return {rung, RungStatus::unverified, skipped->name + " skipped: " + skipped->message};
+  }
+  if (!checked) return {rung, RungStatus::unverified, std::string(not_reached)};
+  return {rung, RungStatus::passed};
+}
+
+// The upgrade rung: its phase, and before it the previous release's own
+// deploy and readiness, whose failure means the upgrade could not be tried.
+RungResult judge_upgrade(const std::vector<StepResult>& steps) {
+  if (std::none_of(steps.begin(), steps.end(), [](const StepResult& s) { return s.lane == Lane::upgrade; }))
+    return {Rung::upgrade, RungStatus::unverified, "the upgrade lane did not run"};
+  for (const auto& step : steps)
+    if (step.lane == Lane::upgrade && (step.phase == Phase::deploy || step.phase == Phase::probe) &&
+        (step.status == Status::failed || step.status == Status::errored))
+      return {Rung::upgrade, RungStatus::errored,
+              "the previous release could not be deployed to upgrade from: " + describe(step)};
+  return judge_phase(steps, Lane::upgrade, Phase::upgrade,
+                     "not reached: the previous release never served its domain");
+}
+
+// Rung 8 over every lane that deployed: each teardown inspected and clean.
+RungResult judge_clean_teardown(const RecipeResult& result) {
+  RungResult verdict{Rung::clean_teardown, RungStatus::passed};
+  bool any = false;
+  for (const Lane lane : {Lane::fresh, Lane::upgrade}) {
+    if (std::none_of(result.steps.begin(), result.steps.end(), [&](const StepResult& s) {
+          return s.lane == lane && s.phase == Phase::deploy && s.status != Status::skipped;
+        }))
+      continue;  // this lane deployed nothing
+    any = true;
+    const RungResult lane_verdict =
+        judge_phase(result.steps, lane, Phase::teardown,
+                    result.kept.empty()
+                        ? "nothing inspected the server after teardown (cc-ci needs a docker CLI: --docker)"
+                        : "teardown was skipped: " + result.kept);
+    if (lane_verdict.status == RungStatus::passed) continue;
+    // The worst lane speaks: failed and errored before unverified.
+    if (verdict.status == RungStatus::passed || lane_verdict.status == RungStatus::failed ||
+        (lane_verdict.status == RungStatus::errored && verdict.status != RungStatus::failed))
+      verdict = {Rung::clean_teardown, lane_verdict.status,
+                 std::string(to_string(lane)) + " lane: " + lane_verdict.reason};
+  }
+  if (!any) return {Rung::clean_teardown, RungStatus::unverified, "no lane deployed the app"};
+  return verdict;
+}
+
+}  // namespace
+
 void judge(RecipeResult& result) {
   result.status = overall_status(result.steps);
 
@@ -147,7 +261,10 @@ void judge(RecipeResult& result) {
   const StepResult* check_problem = nullptr;
   bool deploy_ran = false;
   int checks = 0;
+  bool fresh_lane = false;
   for (const auto& step : result.steps) {
+    if (step.lane != Lane::fresh) continue;
+    fresh_lane = true;
     if (step.phase == Phase::deploy) {
       deploy_ran = deploy_ran || step.status != Status::skipped;
       if (!counts_as_pass(step.status) && !deploy_problem) deploy_problem = &step;
@@ -162,7 +279,7 @@ void judge(RecipeResult& result) {
   }
 
   // Never a pass without a deployment: a recipe that was not tested did not pass.
-  if (!deploy_ran && counts_as_pass(result.status)) result.status = Status::errored;
+  if (fresh_lane && !deploy_ran && counts_as_pass(result.status)) result.status = Status::errored;
 
   // Rungs 1-3 from what the fresh deployment did; each higher rung is judged
   // only when the one below it passed.
@@ -191,15 +308,14 @@ void judge(RecipeResult& result) {
         rungs.push_back({Rung::checks, RungStatus::passed});
     }
   }
-  // What cc-ci does not test yet is unverified, never passed, and says what would verify it.
-  const std::pair<Rung, const char*> kNotYet[] = {
-      {Rung::persistence,
-       "not tested yet: needs the fresh lane's redeploy with the plugin's seed/verify hooks"},
-      {Rung::upgrade, "not tested yet: needs the upgrade lane from the previous release"},
-      {Rung::backup_restore, "not tested yet: needs the backup and restore steps of the fresh lane"},
-      {Rung::lint, "not tested yet: needs the lint lane (abra recipe lint on the target)"},
-      {Rung::clean_teardown, "not tested yet: needs a check of the server after teardown"}};
-  for (const auto& [rung, why] : kNotYet) rungs.push_back({rung, RungStatus::unverified, why});
+  // The data rungs and the clean teardown, each from its own phase.
+  rungs.push_back(judge_phase(result.steps, Lane::fresh, Phase::persistence,
+                              "not reached: the app never served its domain, or seed() did not pass"));
+  rungs.push_back(judge_upgrade(result.steps));
+  rungs.push_back(judge_phase(result.steps, Lane::fresh, Phase::backup_restore,
+                              "not reached: nothing was seeded and kept across a redeploy to restore"));
+  rungs.push_back(judge_phase(result.steps, Lane::lint, Phase::lint, "the lint lane did not run"));
+  rungs.push_back(judge_clean_teardown(result));
   for (const Rung rung : kRungs)
     if (std::none_of(rungs.begin(), rungs.end(), [rung](const RungResult& r) { return r.rung == rung; }))
       rungs.push_back({rung, RungStatus::unverified, "not reached: a lower rung did not pass"});
@@ -245,13 +361,15 @@ bool run_passed(const RunReport& report) {
 }
 
 json to_json(const StepResult& step) {
-  return {
-      {"phase", to_string(step.phase)},   {"kind", to_string(step.kind)},         {"name", step.name},
-      {"status", to_string(step.status)}, {"duration_ms", step.duration.count()}, {"message", step.message}};
+  return {{"lane", to_string(step.lane)},     {"phase", to_string(step.phase)},
+          {"kind", to_string(step.kind)},     {"name", step.name},
+          {"status", to_string(step.status)}, {"duration_ms", step.duration.count()},
+          {"message", step.message}};
 }
 
 StepResult step_from_json(const json& in) {
   StepResult step;
+  step.lane = parse_enum(in.value("lane", std::string("fresh")), kLanes, "lane");
   step.phase = parse_enum(in.at("phase").get<std::string>(), kPhases, "phase");
   step.kind = parse_enum(in.value("kind", std::string("action")), kKinds, "step kind");
   step.name = in.at("name").get<std::string>();
@@ -301,6 +419,20 @@ json to_json(const RunReport& report) {
                        {"status", to_string(rung.status)},
                        {"reason", rung.reason}});
     if (!rungs.empty()) entry["rungs"] = std::move(rungs);
+    json lanes = json::array();
+    for (const auto& lane : recipe.lanes) {
+      json one = {{"lane", to_string(lane.lane)},
+                  {"server", lane.server},
+                  {"domain", lane.domain},
+                  {"status", to_string(lane.status)},
+                  {"duration_ms", lane.duration.count()},
+                  {"log", lane.log},
+                  {"abra_calls", lane.abra_calls}};
+      if (!lane.from.empty()) one["from"] = lane.from;
+      if (!lane.kept.empty()) one["kept"] = lane.kept;
+      lanes.push_back(std::move(one));
+    }
+    if (!lanes.empty()) entry["lanes"] = std::move(lanes);
     if (!recipe.target.commit.empty()) {
       const RecipeTarget& target = recipe.target;
       entry["target"] = {{"ref", target.ref},
@@ -347,8 +479,9 @@ std::string to_junit(const RunReport& report) {
     std::string cases;
     for (const auto& step : recipe.steps) {
       counts.add(step.status);
+      const std::string lane = step.lane == Lane::fresh ? "" : std::string(to_string(step.lane)) + ".";
       cases += "    <testcase classname=\"" +
-               xml_escape(recipe.recipe + "." + std::string(to_string(step.phase))) + "\" name=\"" +
+               xml_escape(recipe.recipe + "." + lane + std::string(to_string(step.phase))) + "\" name=\"" +
                xml_escape(step.name) + "\" time=\"" + seconds(step.duration) + "\"";
       const std::string message = xml_escape(step.message);
       switch (step.status) {
@@ -367,6 +500,34 @@ std::string to_junit(const RunReport& report) {
           break;
         case Status::skipped:
           cases += ">\n      <skipped message=\"" + message + "\"/>\n    </testcase>\n";
+          break;
+      }
+    }
+    // One testcase per rung, so a CI server's test view shows the ladder too.
+    for (const auto& rung : recipe.rungs) {
+      const std::string message = xml_escape(rung.reason);
+      cases += "    <testcase classname=\"" + xml_escape(recipe.recipe) + ".rungs\" name=\"" +
+               std::to_string(static_cast<int>(rung.rung)) + " " + std::string(to_string(rung.rung)) +
+               "\" time=\"0.000\"";
+      switch (rung.status) {
+        case RungStatus::passed:
+          counts.add(Status::passed);
+          cases += "/>\n";
+          break;
+        case RungStatus::failed:
+          counts.add(Status::failed);
+          cases +=
+              ">\n      <failure message=\"" + message + "\">" + message + "</failure>\n    </testcase>\n";
+          break;
+        case RungStatus::errored:
+          counts.add(Status::errored);
+          cases += ">\n      <error message=\"" + message + "\">" + message + "</error>\n    </testcase>\n";
+          break;
+        case RungStatus::not_applicable:
+        case RungStatus::unverified:
+          counts.add(Status::skipped);
+          cases += ">\n      <skipped message=\"" + std::string(to_string(rung.status)) + ": " + message +
+                   "\"/>\n    </testcase>\n";
           break;
       }
     }

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -13,7 +14,10 @@
 
 namespace ccci {
 
-enum class Phase { deploy, probe, teardown };
+/// The stages of a lane, each under its own timeout. A phase proves one rung
+/// (rung_of): deploy the first, probe the checks (and serving, through its
+/// readiness step), the data phases theirs, teardown the clean teardown.
+enum class Phase { deploy, probe, persistence, backup_restore, upgrade, lint, teardown };
 /// failed: a check said no. errored: the check could not be run (abra missing,
 /// timeout, crash). skipped: not run, and the message says why. flaky: a
 /// check that passed only when retried (--retries); it counts as a pass for
@@ -24,16 +28,42 @@ enum class Status { passed, failed, errored, skipped, flaky };
 enum class StepKind { action, readiness, check };
 
 std::string_view to_string(Phase phase);
+Rung rung_of(Phase phase);
+
+/// A skipped step whose message starts so makes its phase's rung not_applicable.
+inline constexpr std::string_view kNotApplicable = "not applicable: ";
+/// The message of the skipped `seed()` step of a plugin without data hooks.
+inline constexpr std::string_view kNoSeedHook =
+    "the plugin has no seed hook: no data was written, so none can be shown to survive";
+/// The check that inspects the server after teardown (the clean-teardown rung).
+inline constexpr std::string_view kNothingLeft = "nothing of the app is left on the server";
 std::string_view to_string(Status status);
 std::string_view to_string(StepKind kind);
 
 struct StepResult {
+  Lane lane = Lane::fresh;  ///< set by the host, which knows which lane it runs
   Phase phase = Phase::deploy;
   StepKind kind = StepKind::action;
   std::string name{};
   Status status = Status::passed;
   std::chrono::milliseconds duration{0};
   std::string message{};
+};
+
+std::string_view to_string(Lane lane);
+
+/// One lane of a recipe: its own deployment (none for lint) on its own server slot.
+struct LaneResult {
+  Lane lane = Lane::fresh;
+  std::string server{};
+  std::string domain{};
+  Status status = Status::skipped;
+  std::chrono::milliseconds duration{0};
+  std::string log{};   ///< relative to the report dir
+  std::string kept{};  ///< what --keep kept
+  std::string from{};  ///< upgrade: the release the lane started from
+  /// abra subcommands the lane ran ("app new": 1, "app deploy": 3), the host's own teardown included.
+  std::map<std::string, int> abra_calls{};
 };
 
 struct RecipeResult {
@@ -48,6 +78,7 @@ struct RecipeResult {
   std::string kept{};               ///< non-empty when teardown was skipped on purpose: what was kept
   RecipeTarget target{};            ///< the revision tested (empty when none was resolved)
   std::vector<RungResult> rungs{};  ///< one per rung, 1-8, once judged
+  std::vector<LaneResult> lanes{};  ///< in lane order; steps carry their lane
   std::vector<StepResult> steps{};
 };
 
@@ -66,8 +97,10 @@ Phase phase_from_string(const std::string& text);
 
 /// errored beats failed beats flaky beats passed; a recipe with no steps was skipped.
 Status overall_status(const std::vector<StepResult>& steps);
-/// Sets status, rungs, level and level_reason from the steps: rungs 1-3 from
-/// the deployment, the rungs cc-ci does not test yet unverified (never passed).
+/// Sets status, rungs, level and level_reason from the steps of every lane:
+/// rungs 1-4, 6 from the fresh lane, 5 from the upgrade lane, 7 from the lint
+/// lane, 8 from the inspection after each teardown. A rung nothing checked is
+/// unverified, never passed.
 void judge(RecipeResult& result);
 
 /// How many recipes of a run ended in each status: counted here only.

@@ -1,6 +1,7 @@
 // The ladder a recipe climbs (levels 0-8, after YunoHost's package_check):
 // each rung is judged on its own, and the level is the highest rung with
-// every rung below it passed.
+// every rung below it passed. The rungs themselves are ccci::Rung (plugin.hpp):
+// plugins name them to declare one not applicable.
 #pragma once
 
 #include <array>
@@ -10,19 +11,10 @@
 #include <string_view>
 #include <vector>
 
+#include "ccci/plugin.hpp"
+
 namespace ccci {
 
-/// Rung N is what level N proves (level 0: does not deploy).
-enum class Rung : std::uint8_t {
-  deploys = 1,     ///< deploys and converges
-  serves,          ///< serves its domain over verified HTTPS
-  checks,          ///< passes every recipe check
-  persistence,     ///< keeps its data across undeploy and redeploy
-  upgrade,         ///< upgrades from the previous release keeping its data
-  backup_restore,  ///< backup and restore round-trip its data
-  lint,            ///< `abra recipe lint` has no failed error-severity rule
-  clean_teardown,  ///< teardown leaves no stack, secret, volume or env file behind
-};
 inline constexpr std::array kRungs = {Rung::deploys,     Rung::serves,        Rung::checks,
                                       Rung::persistence, Rung::upgrade,       Rung::backup_restore,
                                       Rung::lint,        Rung::clean_teardown};

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <regex>
+#include <sstream>
 #include <thread>
 
 #include "ccci/abra_client.hpp"
@@ -34,7 +36,8 @@ std::string random_hex(size_t digits) {
 // (servers stay where abra keeps them), except recipes/: the test's own clone
 // of the recipe at its target, so that two tests of one recipe at different
 // revisions never see each other's checkout.
-void prepare_abra_dir(const fs::path& abra_dir, const RecipeJob& job) {
+void prepare_abra_dir(const RecipeJob& job) {
+  const fs::path abra_dir = job.abra.abra_dir;
   fs::create_directories(abra_dir / "recipes");
   const fs::path base = default_abra_dir();
   std::error_code error;
@@ -45,7 +48,32 @@ void prepare_abra_dir(const fs::path& abra_dir, const RecipeJob& job) {
       fs::create_directory_symlink(fs::absolute(entry.path()), link);
     }
   }
-  if (!job.target.commit.empty()) check_out_target(job.target, abra_dir / "recipes" / job.recipe);
+  if (job.target.commit.empty()) return;
+  RecipeTarget checkout = job.target;
+  // The upgrade lane starts from a release: abra checks its tag out of a
+  // clean clone; the change's own working tree comes in at the move.
+  if (job.lane == Lane::upgrade) checkout.local_changes = false;
+  check_out_target(checkout, abra_dir / "recipes" / job.recipe);
+}
+
+// Whether the recipe's compose files (compose.yml and those COMPOSE_FILE in
+// .env.sample names) label a service for backupbot, as abra's backups need.
+bool declares_backup(const RecipeTarget& target) {
+  std::vector<std::string> files = {"compose.yml"};
+  const std::string sample = read_target_file(target, ".env.sample").value_or("");
+  std::istringstream lines(sample);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("COMPOSE_FILE=")) continue;
+    std::string value = line.substr(13);
+    value.erase(std::remove(value.begin(), value.end(), '"'), value.end());
+    std::istringstream names(value);
+    for (std::string name; std::getline(names, name, ':');)
+      if (!name.empty() && name.find("..") == std::string::npos) files.push_back(name);
+  }
+  static const std::regex kLabel(R"(backupbot\.backup\s*[=:]\s*["']?true)");
+  return std::any_of(files.begin(), files.end(), [&](const std::string& file) {
+    return std::regex_search(read_target_file(target, file).value_or(""), kLabel);
+  });
 }
 
 }  // namespace
@@ -104,42 +132,72 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
 
   std::vector<PlannedRecipe> planned;
   const fs::path report_dir = fs::absolute(settings.report_dir);
-  for (size_t index = 0; index < chosen.size(); ++index) {
-    const Plugin& plugin = *chosen[index];
-    PlannedRecipe entry;
-    entry.plugin = &plugin;
-    entry.info = plugin.info();
-    RecipeJob& job = entry.job;
-    job.plugin_file = fs::absolute(plugin.file());
-    job.recipe = plugin.recipe();
-    job.server = settings.servers[index % settings.servers.size()].name;
-    job.domain = make_domain(job.recipe, settings.domain_suffix);
+  size_t deployments = 0;  // servers go round-robin over the lanes that deploy
+  for (const Plugin* plugin : chosen) {
+    PlannedRecipe base;
+    base.plugin = plugin;
+    base.info = plugin->info();
+    RecipeJob& job = base.job;
+    job.plugin_file = fs::absolute(plugin->file());
+    job.recipe = plugin->recipe();
     job.abra.executable = settings.abra;
     job.abra.deploy = settings.deploy;
+    job.docker = settings.docker;
+    job.http.ca_file = settings.ca_file.empty() ? "" : fs::absolute(settings.ca_file).string();
+    job.http.connect_to = settings.connect_to;
+    job.timeouts = resolve_timeouts(base.info.timeouts, settings.timeouts);
+    job.keep = settings.keep;
+    job.retries = settings.retries;
+    job.backup_surface = base.info.backup_surface.value_or(false);
     if (targets == Targets::resolve) {
       const auto found = settings.targets.find(job.recipe);
       TargetRequest request = found == settings.targets.end() ? TargetRequest{} : found->second;
       request.not_the_change.push_back(report_dir);  // a CI engine may put it in the workspace
       job.target = resolve_target(job.recipe, request, settings.recipes_from);
       job.abra.deploy.version = job.target.is_release() ? job.target.version : "";
-      // Docker refuses longer names, and abra makes them from the domain and the recipe's secrets.
-      const std::string longest =
-          longest_docker_name(job.domain, read_target_file(job.target, ".env.sample").value_or(""));
-      if (longest.size() > kDockerNameMax)
-        throw UsageError("recipe " + job.recipe + ": abra would name a Docker object " + longest + " (" +
-                         std::to_string(longest.size()) + " characters; Docker allows " +
-                         std::to_string(kDockerNameMax) + "): use a shorter --domain-suffix");
+      if (!base.info.backup_surface) job.backup_surface = declares_backup(job.target);
     }
-    const fs::path work = work_root / job.recipe;
-    job.abra.abra_dir = (work / "abra").string();
-    job.http.ca_file = settings.ca_file.empty() ? "" : fs::absolute(settings.ca_file).string();
-    job.http.connect_to = settings.connect_to;
-    job.timeouts = resolve_timeouts(entry.info.timeouts, settings.timeouts);
-    job.keep = settings.keep;
-    job.retries = settings.retries;
-    job.log_file = report_dir / "logs" / (job.recipe + ".log");
-    job.events_file = work / "events.jsonl";
-    planned.push_back(std::move(entry));
+
+    for (const Lane lane : {Lane::fresh, Lane::upgrade, Lane::lint}) {
+      PlannedRecipe entry = base;
+      RecipeJob& lane_job = entry.job;
+      lane_job.lane = lane;
+      const bool wanted =
+          std::find(settings.lanes.begin(), settings.lanes.end(), lane) != settings.lanes.end();
+      if (!wanted) {
+        if (targets == Targets::skip) continue;
+        entry.not_run = "the " + std::string(to_string(lane)) + " lane was not run (--lanes)";
+      }
+      if (lane == Lane::upgrade && targets == Targets::skip) continue;  // listing: the fresh lane says it all
+      if (lane == Lane::upgrade && entry.not_run.empty()) {
+        const std::string from =
+            base.info.upgrade_from.empty() ? job.target.previous_release : base.info.upgrade_from;
+        if (from.empty())
+          entry.not_run = "there is no release of " + job.recipe + " before " + job.target.describe() +
+                          " to upgrade from";
+        lane_job.abra.deploy.version = from;
+      }
+      if (lane == Lane::lint && targets == Targets::skip) continue;
+      const std::string suffix = lane == Lane::fresh ? "" : "." + std::string(to_string(lane));
+      if (lane != Lane::lint && entry.not_run.empty()) {
+        lane_job.server = settings.servers[deployments++ % settings.servers.size()].name;
+        lane_job.domain = make_domain(lane_job.recipe, settings.domain_suffix);
+        if (targets == Targets::resolve) {
+          // Docker refuses longer names, and abra makes them from the domain and the recipe's secrets.
+          const std::string longest =
+              longest_docker_name(lane_job.domain, read_target_file(job.target, ".env.sample").value_or(""));
+          if (longest.size() > kDockerNameMax)
+            throw UsageError("recipe " + job.recipe + ": abra would name a Docker object " + longest + " (" +
+                             std::to_string(longest.size()) + " characters; Docker allows " +
+                             std::to_string(kDockerNameMax) + "): use a shorter --domain-suffix");
+        }
+      }
+      const fs::path work = work_root / (job.recipe + suffix);
+      lane_job.abra.abra_dir = (work / "abra").string();
+      lane_job.log_file = report_dir / "logs" / (job.recipe + suffix + ".log");
+      lane_job.events_file = work / "events.jsonl";
+      planned.push_back(std::move(entry));
+    }
   }
   return planned;
 }
@@ -192,10 +250,44 @@ class ServerPool {
 
 RecipeResult not_started(const RecipeJob& job, const std::string& why) {
   RecipeResult result{.recipe = job.recipe, .server = job.server, .domain = job.domain, .target = job.target};
-  result.steps.push_back(
-      {.phase = Phase::deploy, .name = "not started", .status = Status::skipped, .message = why});
-  judge(result);
+  result.steps.push_back({.lane = job.lane,
+                          .phase = job.lane == Lane::lint ? Phase::lint : Phase::deploy,
+                          .name = "not started",
+                          .status = Status::skipped,
+                          .message = why});
   return result;
+}
+
+// A lane that is not run at all: its rung's phase says why (unverified).
+// A fresh lane not run records nothing: its rungs say no deploy was attempted.
+RecipeResult not_run(const RecipeJob& job, const std::string& why) {
+  RecipeResult result{.recipe = job.recipe, .target = job.target};
+  if (job.lane != Lane::fresh)
+    result.steps.push_back({.lane = job.lane,
+                            .phase = job.lane == Lane::lint ? Phase::lint : Phase::upgrade,
+                            .kind = StepKind::check,
+                            .name = std::string(to_string(job.lane)) + " lane",
+                            .status = Status::skipped,
+                            .message = why});
+  result.lanes = {LaneResult{.lane = job.lane, .status = Status::skipped}};
+  return result;
+}
+
+// A recipe's result from its lanes (in lane order): their steps and lanes
+// together, the fresh lane's server, domain and log, then judged as a whole.
+RecipeResult merge_lanes(const std::vector<const RecipeResult*>& lanes) {
+  RecipeResult merged{.recipe = lanes.front()->recipe, .target = lanes.front()->target};
+  for (const RecipeResult* lane : lanes) {
+    merged.steps.insert(merged.steps.end(), lane->steps.begin(), lane->steps.end());
+    merged.lanes.insert(merged.lanes.end(), lane->lanes.begin(), lane->lanes.end());
+    merged.duration += lane->duration;
+    if (!lane->kept.empty()) merged.kept += (merged.kept.empty() ? "" : "; ") + lane->kept;
+    if (merged.server.empty()) merged.server = lane->server;
+    if (merged.domain.empty()) merged.domain = lane->domain;
+    if (merged.log.empty() && !lane->lanes.empty()) merged.log = lane->lanes.front().log;
+  }
+  judge(merged);
+  return merged;
 }
 
 }  // namespace
@@ -227,7 +319,43 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
   RunReport report;
   report.run_id = run_id;
   report.started_at = std::chrono::system_clock::now();
-  report.recipes.resize(planned.size());
+
+  // Each planned entry is one lane; a recipe's result is its lanes, merged
+  // when the last of them ends.
+  std::vector<std::string> recipes;
+  for (const auto& entry : planned)
+    if (std::find(recipes.begin(), recipes.end(), entry.job.recipe) == recipes.end())
+      recipes.push_back(entry.job.recipe);
+  report.recipes.resize(recipes.size());
+  std::vector<RecipeResult> lanes(planned.size());
+  std::map<std::string, size_t> lanes_left;
+  for (const auto& entry : planned) ++lanes_left[entry.job.recipe];
+  std::mutex lanes_mutex;
+  auto lane_done = [&](size_t index, RecipeResult result) {
+    const RecipeJob& job = planned[index].job;
+    result.target = job.target;
+    for (auto& step : result.steps) step.lane = job.lane;
+    if (result.lanes.empty())
+      result.lanes = {LaneResult{.lane = job.lane,
+                                 .server = job.server,
+                                 .domain = job.domain,
+                                 .status = overall_status(result.steps),
+                                 .duration = result.duration}};
+    if (planned[index].not_run.empty())
+      result.lanes.front().log =
+          fs::relative(job.log_file, job.log_file.parent_path().parent_path()).string();
+    if (progress.lane_finished) progress.lane_finished(job, result);
+    std::scoped_lock lock(lanes_mutex);
+    lanes[index] = std::move(result);
+    if (--lanes_left[job.recipe] > 0) return;
+    std::vector<const RecipeResult*> parts;
+    for (size_t i = 0; i < planned.size(); ++i)
+      if (planned[i].job.recipe == job.recipe) parts.push_back(&lanes[i]);
+    RecipeResult& merged = report.recipes[static_cast<size_t>(
+        std::find(recipes.begin(), recipes.end(), job.recipe) - recipes.begin())];
+    merged = merge_lanes(parts);
+    if (progress.recipe_finished) progress.recipe_finished(merged);
+  };
 
   std::vector<size_t> order = schedule.order;
   if (order.empty())
@@ -241,11 +369,11 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
     for (size_t position; (position = next.fetch_add(1)) < order.size();) {
       const size_t index = order[position];
       RecipeJob job = planned[index].job;
-      RecipeResult& result = report.recipes[index];
-      auto skip = [&](const std::string& why) {
-        result = not_started(job, "not started: " + why);
-        if (progress.recipe_finished) progress.recipe_finished(result);
-      };
+      if (!planned[index].not_run.empty()) {
+        lane_done(index, not_run(job, planned[index].not_run));
+        continue;
+      }
+      auto skip = [&](const std::string& why) { lane_done(index, not_started(job, "not started: " + why)); };
       if (auto reason = stop.reason()) {
         skip(*reason);
         continue;
@@ -257,12 +385,15 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
           continue;
         }
       }
-      const auto server = pool.acquire(job.server, stop);
+      // Linting deploys nothing, so it takes no server slot.
+      const bool deploys = job.lane != Lane::lint;
+      const auto server = deploys ? pool.acquire(job.server, stop) : std::optional<std::string>("");
       if (!server) {
         skip(stop.reason().value_or("the run stopped"));
         continue;
       }
       job.server = *server;
+      RecipeResult result;
       // Nothing thrown here may end the run (std::terminate in a worker): the
       // test is errored instead. supervise() tears down whatever it deployed.
       const fs::path work = job.events_file.parent_path();
@@ -275,29 +406,28 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
         fs::permissions(work, fs::perms::owner_all);
         fs::create_directories(job.log_file.parent_path());
         fs::remove(job.log_file);
-        prepare_abra_dir(job.abra.abra_dir, job);
+        prepare_abra_dir(job);
         const fs::path job_file = work / "job.json";
         write_file_atomically(job_file, to_json(job).dump(2));
-        const RunningMarker running(schedule.state_dir, job.domain);  // keeps the janitor away
+        std::optional<RunningMarker> running;  // keeps the janitor away from the app
+        if (deploys) running.emplace(schedule.state_dir, job.domain);
         result = supervise(self, job, job_file, stop, progress);
-        result.target = job.target;
-        result.log = fs::relative(job.log_file, job.log_file.parent_path().parent_path()).string();
       } catch (const std::exception& error) {
         if (result.steps.empty()) {
           result = RecipeResult{.recipe = job.recipe, .server = job.server, .domain = job.domain};
-          result.steps.push_back({.phase = Phase::deploy,
+          result.steps.push_back({.phase = deploys ? Phase::deploy : Phase::lint,
                                   .name = "prepare the test",
                                   .status = Status::errored,
                                   .message = std::string("cc-ci could not run this test: ") + error.what()});
-          judge(result);
         }
-        result.target = job.target;
       }
       std::error_code ignored;
       fs::remove_all(work, ignored);
-      pool.release(*server);
-      if (progress.recipe_finished) progress.recipe_finished(result);
-      if (schedule.fail_fast && (result.status == Status::failed || result.status == Status::errored)) {
+      if (deploys) pool.release(*server);
+      const bool failed =
+          overall_status(result.steps) == Status::failed || overall_status(result.steps) == Status::errored;
+      lane_done(index, std::move(result));
+      if (schedule.fail_fast && failed) {
         std::scoped_lock lock(failures_mutex);
         if (first_failure.empty()) first_failure = job.recipe;
       }

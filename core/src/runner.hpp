@@ -19,20 +19,23 @@ namespace ccci {
 /// from it and Docker caps their length.
 std::string make_domain(const std::string& recipe, const std::string& suffix);
 
+/// One lane of one recipe: the job its child process runs.
 struct PlannedRecipe {
   const Plugin* plugin = nullptr;
   RecipeInfo info;
   RecipeJob job;
+  std::string not_run{};  ///< why this lane is not run (--lanes, no previous release); empty: it runs
 };
 
 /// Whether plan_run resolves each recipe's target with git (run, plan) or
 /// leaves it empty (listing plugins needs no repository).
 enum class Targets : std::uint8_t { resolve, skip };
 
-/// One planned test per selected recipe (all when `selection` is empty),
-/// servers assigned round-robin, each with a private work folder (its own
-/// ABRA_DIR, job file and events) under `work_root`: outside the report
-/// folder, whose contents are published. Each recipe's target is resolved
+/// One planned lane per selected recipe (all when `selection` is empty) and
+/// lane (fresh, upgrade, lint; with Targets::skip only fresh), servers assigned
+/// round-robin to the lanes that deploy, each with its own domain and a
+/// private work folder (its own ABRA_DIR, job file and events) under
+/// `work_root`: outside the report folder, whose contents are published. Each recipe's target is resolved
 /// before anything runs. Throws UsageError for an unknown recipe, a target
 /// for a recipe not in the run, a target git cannot find, or a name Docker
 /// would refuse.

@@ -10,6 +10,7 @@
 
 #include "ccci/abra_client.hpp"
 #include "names.hpp"
+#include "report.hpp"
 
 namespace ccci {
 
@@ -28,6 +29,11 @@ constexpr SettingSpec kSettings[] = {
    .fallback = "the installed plugins, or build/recipes for a binary in the build tree"},
   {.key = "abra", .flag = "--abra", .env = "CC_CI_ABRA", .value_name = "PATH", .kind = SettingKind::text,
    .help = "the abra executable", .fallback = "abra on PATH"},
+  {.key = "docker", .flag = "--docker", .env = "CC_CI_DOCKER", .value_name = "PATH",
+   .kind = SettingKind::text,
+   .help = "the docker CLI that inspects each server after teardown, through the Docker context abra "
+           "made for it; an empty value leaves the clean-teardown rung unverified",
+   .fallback = "docker on PATH"},
   {.key = "server", .flag = "--server", .env = "CC_CI_SERVER", .value_name = "NAME[:N]",
    .kind = SettingKind::list,
    .help = "abra server to deploy on, taking at most N tests at once; repeat for a pool",
@@ -70,6 +76,11 @@ constexpr SettingSpec kSettings[] = {
    .kind = SettingKind::integer, .min = 0, .max = 10,
    .help = "rerun a probe check that did not pass up to N times; a later pass is reported as flaky",
    .fallback = "0"},
+  {.key = "lanes", .flag = "--lanes", .env = "CC_CI_LANES", .value_name = "LANE,…",
+   .kind = SettingKind::list,
+   .help = "the lanes to run: fresh (install, redeploy, backup and restore), upgrade (from the previous "
+           "release), lint (abra recipe lint); the rungs of a lane not run are unverified",
+   .fallback = "fresh,upgrade,lint"},
   {.key = "ref", .flag = "--ref", .env = "CC_CI_REF", .value_name = "RECIPE=REF",
    .kind = SettingKind::list,
    .help = "test this commit, branch or tag of the recipe's repository (a release deploys by version, "
@@ -347,6 +358,7 @@ Settings resolve_settings(const GivenSettings& given, const std::vector<fs::path
   if (settings.plugin_paths.empty()) settings.plugin_paths = default_plugin_paths;
 
   settings.abra = settings_from.text("abra", "abra");
+  settings.docker = settings_from.text("docker", "docker");
 
   std::vector<std::string> servers = settings_from.list("server");
   if (servers.empty()) servers = {"default"};  // what `abra server add --local` names it
@@ -384,6 +396,21 @@ Settings resolve_settings(const GivenSettings& given, const std::vector<fs::path
   settings.history = settings_from.text("history", "");
   settings.fail_fast = settings_from.flag("fail_fast");
   settings.retries = static_cast<int>(settings_from.whole("retries", 0));
+  std::vector<std::string> lanes;
+  for (const auto& value : settings_from.list("lanes")) {
+    std::istringstream names(value);
+    for (std::string name; std::getline(names, name, ',');)
+      if (!name.empty()) lanes.push_back(name);
+  }
+  if (!lanes.empty()) {
+    settings.lanes.clear();
+    for (const Lane lane : {Lane::fresh, Lane::upgrade, Lane::lint})
+      if (std::find(lanes.begin(), lanes.end(), to_string(lane)) != lanes.end())
+        settings.lanes.push_back(lane);
+    for (const auto& name : lanes)
+      if (name != "fresh" && name != "upgrade" && name != "lint")
+        throw UsageError("--lanes: unknown lane \"" + name + "\" (the lanes are fresh, upgrade and lint)");
+  }
 
   // RECIPE=REF and RECIPE=PATH: one target per recipe, whichever way it is given.
   auto add_targets = [&](std::string_view key, const std::string& value_name,

@@ -79,6 +79,7 @@ struct GivenSettings {
 struct Settings {
   std::vector<std::filesystem::path> plugin_paths;
   std::string abra = "abra";
+  std::string docker = "docker";  ///< empty: nothing inspects the server after teardown
   std::vector<ServerSlot> servers;
   std::string domain_suffix;
   int jobs = 1;
@@ -95,6 +96,7 @@ struct Settings {
   std::map<std::string, TargetRequest, std::less<>> targets;
   std::filesystem::path recipes_from;  ///< DIR/<recipe> is each recipe's git repository
   DeployOptions deploy;                ///< how abra creates and deploys each app
+  std::vector<Lane> lanes{Lane::fresh, Lane::upgrade, Lane::lint};  ///< in that order
 };
 
 /// Flags win over the environment, which wins over the config file (--config,

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -36,11 +37,12 @@ class Collector final : public LifecycleObserver {
     phase_ = phase;
     phase_deadline_ = Clock::now() + timeout + kWatchdogGrace;
     phase_timeout_ = timeout;
-    deploy_attempted_ = true;
+    deploy_attempted_ = deploy_attempted_ || phase != Phase::lint;  // linting deploys nothing
     if (progress_.phase_started) progress_.phase_started(job_, phase);
   }
   void step_finished(const StepResult& step) override {
     StepResult named = step;
+    named.lane = job_.lane;
     named.name = prefix_ + redactor_.apply(step.name);
     named.message = redactor_.apply(step.message);  // the child redacts too; this catches what it missed
     steps_.push_back(named);
@@ -50,6 +52,7 @@ class Collector final : public LifecycleObserver {
   void kept(const std::string& what) override { kept_ = what; }
   void checks_declared(const std::vector<std::string>& checks) override { declared_ = checks; }
   void test_finished() override { finished_ = true; }
+  void abra_ran(const std::string& subcommand) override { ++abra_calls_[subcommand]; }
 
   /// The declared checks that recorded no step, in order.
   std::vector<std::string> never_ran() const {
@@ -84,6 +87,7 @@ class Collector final : public LifecycleObserver {
   std::vector<std::string> declared_;
   std::string kept_;
   std::vector<StepResult> steps_;
+  std::map<std::string, int> abra_calls_;
 };
 
 constexpr int kHostTeardownAttempts = 3;
@@ -282,8 +286,9 @@ RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::pat
   // Docker error) gets this second try from a fresh process too.
   bool teardown_failed = false;
   for (const auto& step : collector.steps_)
-    teardown_failed = teardown_failed || (step.phase == Phase::teardown && step.status != Status::passed &&
-                                          step.status != Status::skipped);
+    // Only teardown's actions: the inspection after it (a check) reports leftovers, it does not remove them.
+    teardown_failed = teardown_failed || (step.phase == Phase::teardown && step.kind == StepKind::action &&
+                                          step.status != Status::passed && step.status != Status::skipped);
   if (collector.deploy_attempted_ && (!collector.teardown_finished_ || teardown_failed) &&
       collector.kept_.empty()) {
     const Status so_far = overall_status(collector.steps_);
@@ -314,6 +319,14 @@ RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::pat
   result.steps = std::move(collector.steps_);
   result.kept = collector.kept_;
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  result.lanes = {LaneResult{.lane = job.lane,
+                             .server = job.server,
+                             .domain = job.domain,
+                             .status = overall_status(result.steps),
+                             .duration = result.duration,
+                             .kept = result.kept,
+                             .from = job.lane == Lane::upgrade ? job.abra.deploy.version : "",
+                             .abra_calls = collector.abra_calls_}};
   judge(result);
   return result;
 }

@@ -16,6 +16,9 @@ namespace ccci {
 struct Progress {
   std::function<void(const RecipeJob&, Phase)> phase_started;
   std::function<void(const RecipeJob&, const StepResult&)> step_finished;
+  /// One lane of a recipe ended (its result holds that lane only).
+  std::function<void(const RecipeJob&, const RecipeResult&)> lane_finished;
+  /// Every lane of a recipe ended: the recipe's result, judged.
   std::function<void(const RecipeResult&)> recipe_finished;
 };
 

@@ -48,6 +48,9 @@ struct AbraForms {
   static constexpr std::string_view kNo[] = {"\u274c", "no", "false", "\u2716"};
   // `app secret generate` prints a box-drawn table NAME | VALUE (unverified).
   static constexpr std::string_view kSecretColumns[] = {"NAME", "VALUE"};
+  // Confirms a removal that would otherwise prompt (`app rm`, `app volume remove`; unverified for the
+  // latter).
+  static constexpr const char* kForce = "--force";
   // Running a command in a service container: `abra app run <domain> <service> -- <command…>` (unverified).
   static constexpr const char* kEndOfFlags = "--";
 };
@@ -278,6 +281,12 @@ CommandResult AbraClient::execute(const std::vector<std::string>& args, const In
   command.timeout = budget;
 
   log_("$ " + line);
+  if (command_listener_) {
+    std::string subcommand;
+    for (size_t i = 0; i < args.size() && i < 2 && !args[i].starts_with('-'); ++i)
+      subcommand += (i ? " " : "") + args[i];
+    command_listener_(subcommand);
+  }
   CommandResult result = run_command(command);
   result.output = strip_ansi(result.output);
   // An inspector that could not account for every line withholds the output:
@@ -432,10 +441,28 @@ void AbraClient::deploy(const std::string& domain) {
   run(args);
 }
 
+void AbraClient::deploy_checkout(const std::string& domain) {
+  std::vector<std::string> args = {"app", "deploy", domain, AbraForms::kChaos, AbraForms::kForce};
+  add_deploy_checks(args, settings_.deploy);
+  run(args);
+}
+
 void AbraClient::upgrade(const std::string& domain, const std::string& version) {
   std::vector<std::string> args = {"app", "upgrade", domain, version};
   add_deploy_checks(args, settings_.deploy);
   run(args);
+}
+
+void AbraClient::backup(const std::string& domain) {
+  run({"app", "backup", "create", domain});
+}
+
+void AbraClient::restore(const std::string& domain) {
+  run({"app", "restore", domain});
+}
+
+void AbraClient::remove_volumes(const std::string& domain) {
+  run({"app", "volume", "remove", domain, AbraForms::kForce});
 }
 
 LintReport AbraClient::lint(const std::string& recipe) {

@@ -13,6 +13,10 @@ void AbraRecipe::deploy(Context& ctx) {
     abra.app_new(ctx.recipe(), ctx.server(), ctx.domain());
   }) && ctx.step("app secret generate", [&] { abra.generate_secrets(ctx.domain()); });
   if (!ready_to_deploy) return;
+  for (const auto& setting : info().env)  // a lambda may not capture a structured binding (clang 14)
+    if (!ctx.step("set " + setting.first + " in the env file",
+                  [&] { abra.set_env(ctx.domain(), setting.first, setting.second); }))
+      return;
   configure(ctx);
   ctx.step("app deploy", [&] { abra.deploy(ctx.domain()); });
 }

@@ -23,6 +23,27 @@ class Hedgedoc final : public ccci::AbraRecipe {
           .body_contains("HedgeDoc");
     });
   }
+
+  // The data a user keeps in HedgeDoc: a note, found again by its address.
+  void seed(ccci::Context& ctx) override {
+    ctx.step("a new note is created", [&] {
+      const ccci::HttpClient browser(ctx.http());
+      const std::string note = ccci::expect_http(browser, {.url = ctx.url("/new")})
+                                   .redirects_to("/")
+                                   .response()
+                                   .header("location");
+      note_ = note.starts_with("http") ? note : ctx.url(note);
+    });
+  }
+
+  void verify_seeded(ccci::Context& ctx) override {
+    ctx.check("the note still serves at its address", [&] {
+      ccci::expect_http(ccci::HttpClient(ctx.http()), {.url = note_}).status(200).body_contains("HedgeDoc");
+    });
+  }
+
+ private:
+  std::string note_;
 };
 
 }  // namespace

@@ -33,27 +33,54 @@ class MatrixSynapse final : public ccci::AbraRecipe {
     });
     ctx.check("a user registers, logs in and is recognised by its token", [&] {
       const std::string password = ccci::new_secret(ctx);
-      const std::string user_id =
-          ccci::expect_http(http, ccci::HttpRequest::json(ctx.url("/_matrix/client/v3/register"),
-                                                          {{"username", "cc-ci"},
-                                                           {"password", password},
-                                                           {"auth", {{"type", "m.login.dummy"}}}}))
-              .status(200)
-              .json_at("/user_id")
-              .get<std::string>();
-      const auto login = ccci::HttpRequest::json(ctx.url("/_matrix/client/v3/login"),
-                                                 {{"type", "m.login.password"},
-                                                  {"identifier", {{"type", "m.id.user"}, {"user", "cc-ci"}}},
-                                                  {"password", password}});
-      const std::string token =
-          ccci::expect_http(http, login).status(200).json_at("/access_token").get<std::string>();
-      ctx.add_secret(token);
-      ccci::expect_http(http,
-                        ccci::HttpRequest{.url = ctx.url("/_matrix/client/v3/account/whoami")}.bearer(token))
-          .status(200)
-          .json_equals("/user_id", user_id);
+      const std::string user_id = register_user(ctx, http, "cc-ci", password);
+      log_in(ctx, http, "cc-ci", password, user_id);
     });
   }
+
+  // The data a user keeps in Synapse: their account.
+  void seed(ccci::Context& ctx) override {
+    ctx.step("a user registers", [&] {
+      password_ = ccci::new_secret(ctx);
+      user_id_ = register_user(ctx, ccci::HttpClient(ctx.http()), "cc-ci-seed", password_);
+    });
+  }
+
+  void verify_seeded(ccci::Context& ctx) override {
+    ctx.check("the registered user still logs in",
+              [&] { log_in(ctx, ccci::HttpClient(ctx.http()), "cc-ci-seed", password_, user_id_); });
+  }
+
+ private:
+  static std::string register_user(ccci::Context& ctx, const ccci::HttpClient& http, const std::string& name,
+                                   const std::string& password) {
+    return ccci::expect_http(
+               http, ccci::HttpRequest::json(
+                         ctx.url("/_matrix/client/v3/register"),
+                         {{"username", name}, {"password", password}, {"auth", {{"type", "m.login.dummy"}}}}))
+        .status(200)
+        .json_at("/user_id")
+        .get<std::string>();
+  }
+
+  // Logs in and checks the token says who it belongs to.
+  static void log_in(ccci::Context& ctx, const ccci::HttpClient& http, const std::string& name,
+                     const std::string& password, const std::string& user_id) {
+    const auto login = ccci::HttpRequest::json(ctx.url("/_matrix/client/v3/login"),
+                                               {{"type", "m.login.password"},
+                                                {"identifier", {{"type", "m.id.user"}, {"user", name}}},
+                                                {"password", password}});
+    const std::string token =
+        ccci::expect_http(http, login).status(200).json_at("/access_token").get<std::string>();
+    ctx.add_secret(token);
+    ccci::expect_http(http,
+                      ccci::HttpRequest{.url = ctx.url("/_matrix/client/v3/account/whoami")}.bearer(token))
+        .status(200)
+        .json_equals("/user_id", user_id);
+  }
+
+  std::string password_;
+  std::string user_id_;
 };
 
 }  // namespace

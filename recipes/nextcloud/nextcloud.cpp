@@ -35,6 +35,32 @@ class Nextcloud final : public ccci::AbraRecipe {
       ccci::expect_http(http, request).status(401);
     });
   }
+
+  // The data a user keeps in Nextcloud: a file uploaded over WebDAV.
+  void seed(ccci::Context& ctx) override {
+    ctx.step("the admin uploads a file over WebDAV", [&] {
+      ccci::webdav::put(ccci::HttpClient(ctx.http()), seeded_file(ctx), admin(ctx), seeded_content(ctx));
+    });
+  }
+
+  void verify_seeded(ccci::Context& ctx) override {
+    ctx.check("the uploaded file reads back unchanged", [&] {
+      if (ccci::webdav::get(ccci::HttpClient(ctx.http()), seeded_file(ctx), admin(ctx)) !=
+          seeded_content(ctx))
+        throw ccci::CheckFailure("the file came back changed");
+    });
+  }
+
+ private:
+  static ccci::Credentials admin(ccci::Context& ctx) {
+    return {"admin", ctx.abra().secret("admin_password")};
+  }
+  static std::string seeded_file(const ccci::Context& ctx) {
+    return ctx.url("/remote.php/dav/files/admin/cc-ci-seed.txt");
+  }
+  static std::string seeded_content(const ccci::Context& ctx) {
+    return "cc-ci seed for " + ctx.domain() + "\n";
+  }
 };
 
 }  // namespace

@@ -40,7 +40,8 @@ RECIPES = Path(os.environ.get("CC_CI_RECIPES", SOURCE / "build" / "recipes"))
 TEST_PLUGINS = Path(os.environ.get("CC_CI_TEST_PLUGINS", SOURCE / "build" / "tests" / "plugins"))
 SCHEMA = json.loads((SOURCE / "docs" / "results-v1.schema.json").read_text())
 
-SUBCOMMANDS = ["app.new", "app.secret.generate", "app.deploy", "app.undeploy", "app.rm"]
+SUBCOMMANDS = ["app.new", "app.secret.generate", "app.deploy", "app.undeploy", "app.rm", "app.run",
+               "app.backup.create", "app.volume.remove", "app.restore", "app.upgrade", "recipe.lint"]
 # Teardown commands get transient faults only: one that fails forever leaves
 # its app to `cc-ci janitor`, which is not what a run promises.
 DEPLOY_MODES = ["fail", "hang", "slow:0.5", "crash", "fail-after-stack", "converge-hang", "converge-slow:1"]

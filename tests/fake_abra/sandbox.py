@@ -26,6 +26,7 @@ import catalogue  # noqa: E402
 import state  # noqa: E402
 
 FAKE_ABRA = HERE / "abra"
+FAKE_DOCKER = HERE / "docker"
 PROXY = HERE / "proxy.py"
 DOMAIN_SUFFIX = "cc-ci.test"
 
@@ -94,6 +95,7 @@ class Sandbox:
         self.port = int(port_file.read_text())
         self.config.write_text(json.dumps({
             "abra": str(FAKE_ABRA),
+            "docker": str(FAKE_DOCKER),
             "domain_suffix": DOMAIN_SUFFIX,
             "ca_file": str(self.ca),
             "connect_to": [f"::127.0.0.1:{self.port}"],

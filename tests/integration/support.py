@@ -70,6 +70,10 @@ class SandboxTestCase(unittest.TestCase):
         command = [CC_CI, *args]
         if args and args[0] in ("run", "plan") and "--report-dir" not in args:
             command += ["--report-dir", str(self.report_dir)]
+        # The tests of one behaviour run the fresh lane only; those of the
+        # ladder's lanes (and the full bundled run) ask for lanes themselves.
+        if args and args[0] in ("run", "plan") and "--lanes" not in args:
+            command += ["--lanes", "fresh"]
         if args and args[0] in ("run", "plan", "list"):
             for path in plugins or [RECIPES]:
                 command += ["--plugins", str(path)]
@@ -79,6 +83,8 @@ class SandboxTestCase(unittest.TestCase):
 
     def start_cc_ci(self, *args, env=None):
         command = [CC_CI, *args, "--report-dir", str(self.report_dir), "--plugins", str(RECIPES)]
+        if "--lanes" not in args:
+            command += ["--lanes", "fresh"]
         return subprocess.Popen(command, env=self.environment(env), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, cwd=self.folder)
 

@@ -27,27 +27,42 @@ class CcCi(SandboxTestCase):
         self.assert_valid_report(run)
         recipe = run.recipe("custom-html")
         self.assertEqual(recipe["status"], "passed")
-        self.assertEqual(recipe["level"], 3)
+        self.assertEqual(recipe["level"], 4)
         # Every rung is reported; what cc-ci does not test yet is unverified, never passed.
         self.assertEqual([(r["name"], r["status"]) for r in recipe["rungs"]],
                          [("deploys", "passed"), ("serves", "passed"), ("checks", "passed"),
-                          ("persistence", "unverified"), ("upgrade", "unverified"),
-                          ("backup_restore", "unverified"), ("lint", "unverified"),
-                          ("clean_teardown", "unverified")])
-        self.assertIn("level 4 (keeps its data across undeploy and redeploy) is unverified", recipe["level_reason"])
+                          ("persistence", "passed"), ("upgrade", "unverified"),
+                          ("backup_restore", "passed"), ("lint", "unverified"),
+                          ("clean_teardown", "passed")])
+        self.assertIn("level 5 (upgrades from the previous release keeping its data) is unverified",
+                      recipe["level_reason"])
         self.assertRegex(recipe["domain"], r"^cust-[0-9a-f]{6}\.cc-ci\.test$")
-        self.assertEqual(run.step_names("custom-html"), [
-            "app new", "app secret generate", "app deploy",
-            f"serves https://{recipe['domain']}/ over verified HTTPS",
-            "index page is served as HTML", "unknown path is nginx's own 404",
-            "app undeploy", "app rm"])
+        serves = f"serves https://{recipe['domain']}/ over verified HTTPS"
+        self.assertEqual([(s["phase"], s["name"]) for s in recipe["steps"]], [
+            ("deploy", "app new"), ("deploy", "app secret generate"), ("deploy", "app deploy"),
+            ("probe", serves), ("probe", "index page is served as HTML"),
+            ("probe", "unknown path is nginx's own 404"),
+            ("persistence", "write a page into the content volume"),
+            ("persistence", "app undeploy (to redeploy)"), ("persistence", "app deploy (again, on the same volumes)"),
+            ("persistence", serves), ("persistence", "the written page is served"),
+            ("backup_restore", "app backup create"), ("backup_restore", "app undeploy (to destroy the data)"),
+            ("backup_restore", "app volume remove (the data is gone)"),
+            ("backup_restore", "app deploy (on empty volumes)"), ("backup_restore", serves),
+            ("backup_restore", "the seeded data is gone before the restore"), ("backup_restore", "app restore"),
+            ("backup_restore", serves), ("backup_restore", "the written page is served"),
+            ("teardown", "app undeploy"), ("teardown", "app rm"),
+            ("teardown", "nothing of the app is left on the server")])
         self.assertEqual(run.results["summary"], {"passed": 1, "failed": 0, "errored": 0, "skipped": 0, "flaky": 0})
         self.assertIn("summary: 1 passed, 0 failed", run.stdout)
         log = (run.report_dir / recipe["log"]).read_text()
         self.assertIn("app deploy " + recipe["domain"], log)
         # Every abra call had a terminal, -n, and the recipe's own ABRA_DIR.
         calls = self.calls()
-        self.assertEqual(len(calls), 5)
+        self.assertEqual([c["argv"][1:3] for c in calls], [
+            ["app", "new"], ["app", "secret"], ["app", "deploy"],  # deploy
+            ["app", "run"], ["app", "undeploy"], ["app", "deploy"],  # persistence
+            ["app", "backup"], ["app", "undeploy"], ["app", "volume"], ["app", "deploy"], ["app", "restore"],
+            ["app", "undeploy"], ["app", "rm"]])  # teardown
         for call in calls:
             self.assertTrue(call["tty"])
             self.assertEqual(call["argv"][0], "-n")
@@ -109,7 +124,7 @@ class CcCi(SandboxTestCase):
         run = self.cc_ci("run", "custom-html", env={"FAKE_APP_READY_AFTER": "1.5"})
         self.assertEqual(run.code, 0, run.stdout)
         recipe = run.recipe("custom-html")
-        self.assertEqual(recipe["level"], 3)
+        self.assertEqual(recipe["level"], 4)
         readiness = next(s for s in recipe["steps"] if s["kind"] == "readiness")
         self.assertGreaterEqual(readiness["duration_ms"], 1000)
         self.assertRegex((run.report_dir / recipe["log"]).read_text(), r"readiness: ([4-9]|\d\d) attempt")

@@ -60,12 +60,13 @@ class FailClosed(SandboxTestCase):
     def test_a_hanging_undeploy_still_leaves_app_rm_its_turn(self):
         # The stack goes, then abra waits for Docker forever: undeploy is cut
         # at its share of the phase, and app rm still runs in the same teardown.
-        run = self.cc_ci("run", "custom-html", "--timeout-teardown", "30",
+        # A recipe without data hooks: its only undeploy is teardown's.
+        run = self.cc_ci("run", "fault-test", "--timeout-teardown", "30", plugins=[FAULT],
                          env={"FAKE_ABRA_FAULTS": "app.undeploy=converge-hang"})
         self.assertEqual(run.code, 1, run.stdout + run.stderr)
         self.assert_valid_report(run)
-        self.assertIn("timed out", run.step("custom-html", "app undeploy")["message"])
-        self.assertEqual(run.step("custom-html", "app rm")["status"], "passed")
+        self.assertIn("timed out", run.step("fault-test", "app undeploy")["message"])
+        self.assertEqual(run.step("fault-test", "app rm")["status"], "passed")
         self.assert_nothing_left()
 
     def test_a_full_disk_under_the_report_folder_still_tears_down_and_says_so(self):

@@ -39,6 +39,15 @@ class Target(SandboxTestCase):
             return []
         return [json.loads(line) for line in self.deploy_log.read_text().splitlines()]
 
+    def the_deploy(self):
+        """What every deploy of the run put on the server (the fresh lane
+        redeploys): one revision, or the test fails."""
+        deploys = self.deploys()
+        self.assertTrue(deploys, "nothing was deployed")
+        revision = [{k: d[k] for k in ("version", "commit", "chaos", "dirty", "marker")} for d in deploys]
+        self.assertEqual(revision, revision[:1] * len(revision), "the redeploys deployed another revision")
+        return deploys[0]
+
     def argv_of(self, *words):
         return [c["argv"] for c in self.calls() if c["argv"][1:1 + len(words)] == list(words)]
 
@@ -60,11 +69,11 @@ class Target(SandboxTestCase):
         self.assertEqual(new[:4], ["-n", "app", "new", "custom-html"])
         self.assertEqual(new[4], latest)
         self.assertNotIn("--chaos", new)
-        [deploy] = self.argv_of("app", "deploy")
-        self.assertNotIn("--chaos", deploy)
-        self.assertIn("--no-domain-checks", deploy)
-        self.assertIn("--no-converge-checks", deploy)
-        [deployed] = self.deploys()
+        for deploy in self.argv_of("app", "deploy"):
+            self.assertNotIn("--chaos", deploy)
+            self.assertIn("--no-domain-checks", deploy)
+            self.assertIn("--no-converge-checks", deploy)
+        deployed = self.the_deploy()
         self.assertEqual((deployed["version"], deployed["chaos"], deployed["marker"]), (latest, False, latest))
         # The recipe's LETS_ENCRYPT_ENV=production became empty: no ACME for a test domain.
         self.assertEqual(deployed["lets_encrypt_env"], "")
@@ -77,7 +86,7 @@ class Target(SandboxTestCase):
         self.assertEqual((target["ref"], target["commit"], target["version"], target["deployed_as"]),
                          ("main", head, None, "chaos"))
         self.assertEqual(target["previous_release"], self.sandbox.releases["custom-html"][-1])
-        [deployed] = self.deploys()
+        deployed = self.the_deploy()
         self.assertTrue(deployed["chaos"])
         self.assertEqual(deployed["commit"], head)
         self.assertEqual(deployed["marker"], "unreleased-change")
@@ -96,7 +105,7 @@ class Target(SandboxTestCase):
         run = self.cc_ci("run", "custom-html", "--ref", f"custom-html={older}")
         self.assert_passed(run)
         self.assertEqual(run.recipe("custom-html")["target"]["previous_release"], None)
-        [deployed] = self.deploys()
+        deployed = self.the_deploy()
         self.assertEqual((deployed["version"], deployed["chaos"]), (older, False))
 
     def test_a_local_checkout_with_uncommitted_changes_is_deployed_as_it_is(self):
@@ -112,7 +121,7 @@ class Target(SandboxTestCase):
         self.assertTrue(target["local_changes"])
         self.assertEqual(target["deployed_as"], "chaos")
         self.assertEqual(target["commit"], git(checkout, "rev-parse", "HEAD"))
-        [deployed] = self.deploys()
+        deployed = self.the_deploy()
         self.assertEqual(deployed["marker"], "edited-in-the-workspace")
         self.assertTrue(deployed["dirty"])
         self.assertEqual(git(checkout, "status", "--porcelain"), before, "the workspace was changed")
@@ -129,7 +138,7 @@ class Target(SandboxTestCase):
         for process in runs:
             out, err = process.communicate(timeout=120)
             self.assertEqual(process.returncode, 0, out + err)
-        markers = sorted(d["marker"] for d in self.deploys())
+        markers = sorted({d["marker"] for d in self.deploys()})
         self.assertEqual(markers, sorted([older, "unreleased-change"]))
         abra_dirs = {call["abra_dir"] for call in self.calls() if call["argv"][1:3] == ["app", "deploy"]}
         self.assertEqual(len(abra_dirs), 2, "both runs shared an ABRA_DIR")

@@ -451,7 +451,8 @@ class PipelineTest(SandboxTestCase):
         sandbox = json.loads(self.sandbox.config.read_text())
         extra = ('{ services.cc-ci.servers = lib.mkForce { default = { }; }; services.cc-ci.extraSettings = '
                  f'{{ ca_file = "{sandbox["ca_file"]}"; connect_to = [ "{sandbox["connect_to"][0]}" ]; '
-                 f'domain_suffix = "{sandbox["domain_suffix"]}"; recipes_from = "{sandbox["recipes_from"]}"; }}; }}')
+                 f'domain_suffix = "{sandbox["domain_suffix"]}"; recipes_from = "{sandbox["recipes_from"]}"; '
+                 f'docker = "{sandbox["docker"]}"; }}; }}')
         process, result = nix_eval(WOODPECKER, store, extra)
         self.assertEqual(process.returncode, 0, process.stderr)
         config = self.folder / "config.json"

@@ -51,6 +51,8 @@ TEST_SUITE("http") {
       const HttpSettings& http() const override { return http_; }
       std::chrono::steady_clock::time_point deadline() const override { return {}; }
       bool dry_run() const override { return false; }
+      Lane lane() const override { return Lane::fresh; }
+      Rung rung() const override { return Rung::checks; }
       void log(std::string_view) override {}
       void add_secret(std::string) override {}
       bool step(const std::string&, const std::function<void()>&) override { return true; }

@@ -146,13 +146,15 @@ TEST_SUITE("lifecycle") {
       lines.push_back(std::string(to_string(phase)) + ": " + std::string(line));
     });
     CHECK_FALSE(ran);
-    REQUIRE(lines.size() == 3);
+    REQUIRE(lines.size() == 4);
     // The job names no release: unreleased code, deployed as abra does it.
     CHECK(lines[0] ==
           "deploy: abra -n app deploy scri-000000.cc-ci.test --chaos --no-domain-checks "
           "--no-converge-checks");
     CHECK(lines[1].starts_with("probe: wait until GET https://scri-000000.cc-ci.test/health answers 200"));
     CHECK(lines[2] == "probe: check: works");
+    // No seed hook: the plan says the data rungs will not be tested, and why.
+    CHECK(lines[3] == "persistence: skip seed(): " + std::string(kNoSeedHook));
   }
 }
 

@@ -65,8 +65,11 @@ TEST_SUITE("levels") {
       CAPTURE(i);
       CHECK(result.rungs[i].rung == kRungs[i]);
       CHECK(result.rungs[i].status == (i < 3 ? RungStatus::passed : RungStatus::unverified));
-      if (i >= 3) CHECK(result.rungs[i].reason.starts_with("not tested yet: needs "));
+      if (i >= 3) CHECK_FALSE(result.rungs[i].reason.empty());
     }
+    CHECK(result.rungs[4].reason == "the upgrade lane did not run");
+    CHECK(result.rungs[6].reason == "the lint lane did not run");
+    CHECK(result.rungs[7].reason.find("nothing inspected the server after teardown") != std::string::npos);
     CHECK(result.level_reason.find("level 4 (keeps its data across undeploy and redeploy) is unverified") !=
           std::string::npos);
     // A failed deploy leaves the rungs above it unjudged, not passed.
@@ -112,6 +115,52 @@ TEST_SUITE("levels") {
     all.erase(all.begin() + 4);
     CHECK(grade(all).level == 4);
     CHECK(grade(all).reason.find("is unverified: no reason given") != std::string::npos);
+  }
+
+  TEST_CASE("each data rung and the clean teardown are judged from their own phase") {
+    const auto seeded = step(Phase::persistence, StepKind::action, Status::passed, "seed");
+    const auto kept = step(Phase::persistence, StepKind::check, Status::passed, "still there");
+    const auto restored = step(Phase::backup_restore, StepKind::check, Status::passed, "back");
+    const auto inspected = step(Phase::teardown, StepKind::check, Status::passed, std::string(kNothingLeft));
+    auto rung = [](const RecipeResult& result, Rung which) {
+      return result.rungs[static_cast<size_t>(which) - 1];
+    };
+
+    const auto all = judged({kDeployed, kReady, kCheck, seeded, kept, restored, kTornDown, inspected});
+    CHECK(rung(all, Rung::persistence).status == RungStatus::passed);
+    CHECK(rung(all, Rung::backup_restore).status == RungStatus::passed);
+    CHECK(rung(all, Rung::clean_teardown).status == RungStatus::passed);
+    CHECK(all.level == 4);  // the upgrade lane did not run
+    CHECK(all.status == Status::passed);
+
+    const auto lost =
+        judged({kDeployed, kReady, kCheck, seeded,
+                step(Phase::persistence, StepKind::check, Status::failed, "still there"), kTornDown});
+    CHECK(rung(lost, Rung::persistence).status == RungStatus::failed);
+    CHECK(rung(lost, Rung::persistence).reason.find("\"still there\" failed") != std::string::npos);
+    CHECK(lost.level == 3);
+    CHECK(lost.status == Status::failed);
+
+    const auto no_hook =
+        judged({kDeployed, kReady, kCheck,
+                step(Phase::persistence, StepKind::check, Status::skipped, "seed()"), kTornDown});
+    CHECK(rung(no_hook, Rung::persistence).status == RungStatus::unverified);
+    CHECK(no_hook.status == Status::passed);
+
+    auto not_applicable = step(Phase::backup_restore, StepKind::check, Status::skipped, "backup and restore");
+    not_applicable.message = std::string(kNotApplicable) + "a static site";
+    const auto static_site = judged({kDeployed, kReady, kCheck, seeded, kept, not_applicable, kTornDown});
+    CHECK(rung(static_site, Rung::backup_restore).status == RungStatus::not_applicable);
+    CHECK(rung(static_site, Rung::backup_restore).reason == "a static site");
+
+    // Teardown's actions passing proves nothing about leftovers; only the inspection does.
+    CHECK(rung(all, Rung::clean_teardown).status == RungStatus::passed);
+    const auto uninspected = judged({kDeployed, kReady, kCheck, kTornDown});
+    CHECK(rung(uninspected, Rung::clean_teardown).status == RungStatus::unverified);
+    const auto leaked =
+        judged({kDeployed, kReady, kCheck, kTornDown,
+                step(Phase::teardown, StepKind::check, Status::failed, std::string(kNothingLeft))});
+    CHECK(rung(leaked, Rung::clean_teardown).status == RungStatus::failed);
   }
 
   TEST_CASE("a failed teardown fails the recipe but not its level") {
@@ -196,8 +245,13 @@ TEST_SUITE("report") {
     result.steps.back().message = "got \"500\" & <html>";
     report.recipes.push_back(result);
     const std::string xml = to_junit(report);
-    CHECK(xml.find("<testsuite name=\"custom-html\" tests=\"2\" failures=\"1\" errors=\"0\"") !=
+    // Two steps and the eight rungs; the rungs nothing checked are skipped, with their reason.
+    CHECK(
+        xml.find("<testsuite name=\"custom-html\" tests=\"10\" failures=\"1\" errors=\"0\" skipped=\"7\"") !=
+        std::string::npos);
+    CHECK(xml.find("<testcase classname=\"custom-html.rungs\" name=\"1 deploys\" time=\"0.000\"/>") !=
           std::string::npos);
+    CHECK(xml.find("<skipped message=\"unverified: the upgrade lane did not run\"/>") != std::string::npos);
     CHECK(xml.find("name=\"a&lt;b\"") != std::string::npos);
     CHECK(xml.find("got &quot;500&quot; &amp; &lt;html&gt;") != std::string::npos);
     CHECK(xml.find("<failure") != std::string::npos);

@@ -6,10 +6,12 @@
 //                            host reads and checks before it touches anything else;
 //   ccci_create_recipe_test  a factory returning a new ccci::RecipeTest.
 //
-// The host owns the flow: it calls deploy(), waits until the app answers over
-// HTTPS, calls probe(), and always calls teardown() once deploy was attempted.
+// The host owns the flow of each lane (README "Lanes"): it calls deploy(), waits
+// until the app answers over HTTPS, calls probe(), then seed() and, after each
+// operation that must keep the data (redeploy, restore, upgrade),
+// verify_seeded(); it always calls teardown() once deploy was attempted.
 // Most plugins derive from ccci::AbraRecipe (harness), which does the standard
-// abra deploy and teardown, so they only write probe():
+// abra deploy and teardown, so they only write probe() (and seed/verify_seeded):
 //
 //   class CustomHtml final : public ccci::AbraRecipe {
 //     void probe(ccci::Context& ctx) override {
@@ -27,8 +29,10 @@
 #include <boost/config.hpp>
 #include <boost/dll/alias.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -38,7 +42,7 @@
 namespace ccci {
 
 /// The version of this header. The loader refuses a plugin built against another one.
-inline constexpr int kAbiVersion = 3;
+inline constexpr int kAbiVersion = 4;
 
 /// What the host reads from a plugin before trusting it (exported as `ccci_plugin_info`).
 struct PluginInfo {
@@ -63,11 +67,45 @@ struct ReadinessProbe {
   std::vector<std::pair<std::string, std::string>> json_equals{};
 };
 
+/// The ladder a recipe climbs: rung N is what level N proves (level 0: does not deploy).
+enum class Rung : std::uint8_t {
+  deploys = 1,     ///< deploys and converges
+  serves,          ///< serves its domain over verified HTTPS
+  checks,          ///< passes every recipe check
+  persistence,     ///< keeps its data across undeploy and redeploy
+  upgrade,         ///< upgrades from the previous release keeping its data
+  backup_restore,  ///< backup and restore round-trip its data
+  lint,            ///< `abra recipe lint` has no failed error-severity rule
+  clean_teardown,  ///< teardown leaves no stack, secret, volume or env file behind
+};
+
+/// The lanes the host runs for a recipe: `fresh` installs the target from
+/// scratch (then redeploys, backs up and restores it); `upgrade` installs the
+/// previous release and moves it to the target; `lint` runs `abra recipe
+/// lint` on the target and deploys nothing (no plugin hook runs in it).
+enum class Lane : std::uint8_t { fresh, upgrade, lint };
+
+/// A rung that cannot apply to this recipe, and why (e.g. {Rung::backup_restore,
+/// "a static site: its content is the recipe's own"}). It still caps the level,
+/// and the report shows the cap as intended.
+struct NotApplicable {
+  Rung rung;
+  std::string reason;
+};
+
 /// Static facts about a recipe test.
 struct RecipeInfo {
   std::vector<std::string> tags{};
   ReadinessProbe ready{};
   Timeouts timeouts{};
+  std::vector<NotApplicable> not_applicable{};
+  /// Whether `abra app backup` covers the app's data. Unset: the host reads the
+  /// recipe's compose files, where a `backupbot.backup=true` label says yes.
+  std::optional<bool> backup_surface{};
+  /// KEY=VALUE lines set in the app's env file before each deploy (CI-only settings).
+  std::vector<std::pair<std::string, std::string>> env{};
+  /// The release the upgrade lane starts from; empty: the target's previous release.
+  std::string upgrade_from{};
 };
 
 /// How HTTP(S) requests reach the app (set by the host from --ca-file/--connect-to).
@@ -103,6 +141,10 @@ class BOOST_SYMBOL_VISIBLE Context {
   virtual std::chrono::steady_clock::time_point deadline() const = 0;
   /// True while `cc-ci plan` walks the recipe: tools only describe what they would do.
   virtual bool dry_run() const = 0;
+  /// The lane this deployment is, and the rung the current hook serves (seed
+  /// and verify_seeded: persistence, backup_restore or upgrade).
+  virtual Lane lane() const = 0;
+  virtual Rung rung() const = 0;
 
   /// Appends a line to the recipe's log (secrets are redacted).
   virtual void log(std::string_view message) = 0;
@@ -118,7 +160,8 @@ class BOOST_SYMBOL_VISIBLE Context {
 };
 
 /// One recipe's test. The host calls deploy(), then probe() if deploy passed,
-/// then teardown() whatever happened.
+/// then the data hooks around the lane's operations, then teardown() whatever
+/// happened.
 class BOOST_SYMBOL_VISIBLE RecipeTest {
  public:
   virtual ~RecipeTest() = default;
@@ -126,6 +169,14 @@ class BOOST_SYMBOL_VISIBLE RecipeTest {
   virtual void deploy(Context& ctx) = 0;
   virtual void probe(Context& ctx) = 0;
   virtual void teardown(Context& ctx) = 0;
+  /// Writes data through the app the way its users do (a page, a repository,
+  /// a user), as steps or checks. A seed() that records nothing (the default)
+  /// leaves the data rungs (persistence, upgrade, backup_restore) unverified.
+  virtual void seed(Context& /*ctx*/) {}
+  /// Checks that what seed() wrote is there, as checks: called after redeploy,
+  /// restore and upgrade. The host also calls it once after it destroyed the
+  /// data, and expects it to fail there (so a restore proves something).
+  virtual void verify_seeded(Context& /*ctx*/) {}
 };
 
 using RecipeTestFactory = std::unique_ptr<RecipeTest>();

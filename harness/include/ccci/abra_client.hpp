@@ -84,6 +84,8 @@ class AbraClient {
 
   /// Calls made after this end by `deadline` at the latest (they time out).
   void set_deadline(Clock::time_point deadline) { deadline_ = deadline; }
+  /// Hears the subcommand ("app deploy") of every abra call about to run (not in plans).
+  void set_command_listener(Sink listener) { command_listener_ = std::move(listener); }
   const AbraSettings& settings() const { return settings_; }
 
   /// Runs `abra -n <args…>`. Returns the redacted output. Throws AbraFailure when
@@ -103,8 +105,18 @@ class AbraClient {
                      const std::string& value);
   /// `app deploy` of what app_new created: by version, or -C for unreleased code.
   void deploy(const std::string& domain);
+  /// `app deploy DOMAIN --chaos --force`: a deployed app moves to the recipe
+  /// checkout in ABRA_DIR as it is (how an unreleased change is upgraded to).
+  void deploy_checkout(const std::string& domain);
   /// `app upgrade DOMAIN VERSION`: a deployed app moves to a newer release.
   void upgrade(const std::string& domain, const std::string& version);
+  /// `app backup create DOMAIN`: backupbot snapshots the app's backed-up volumes.
+  void backup(const std::string& domain);
+  /// `app restore DOMAIN`: the latest snapshot back into the running app.
+  void restore(const std::string& domain);
+  /// `app volume remove DOMAIN --force`: every volume of an undeployed app,
+  /// with what users stored in it (how a test destroys data before a restore).
+  void remove_volumes(const std::string& domain);
   /// `abra recipe lint RECIPE` on the checkout in ABRA_DIR, its table parsed.
   /// Throws AbraFailure when abra could not lint at all (its only non-zero exit).
   LintReport lint(const std::string& recipe);
@@ -138,6 +150,7 @@ class AbraClient {
   Redactor& redactor_;
   Sink log_;
   Sink plan_;
+  Sink command_listener_;
   Clock::time_point deadline_ = Clock::time_point::max();
   std::map<std::string, std::string> secrets_;
 };

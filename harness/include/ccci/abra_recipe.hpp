@@ -7,6 +7,7 @@ namespace ccci {
 
 /// deploy():   abra app new <recipe> --server S --domain D
 ///             abra app secret generate D --all
+///             KEY=VALUE of info().env into the env file
 ///             configure(ctx)                       (a hook; nothing by default)
 ///             abra app deploy D
 /// teardown(): before_teardown(ctx)                 (a hook; nothing by default)

@@ -53,6 +53,7 @@ let
     fmt = stub "fmt" { };
     cli11 = stub "cli11" { };
     git = stub "git" { };
+    docker-client = stub "docker-client" { meta.mainProgram = "docker"; };
     openssh = stub "openssh" { meta.mainProgram = "ssh"; };
     bash = stub "bash" { };
     coreutils = stub "coreutils" { meta.mainProgram = "ls"; };

@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""The ladder's fresh lane: data kept across a redeploy (persistence), a backup
+and restore that bring it back (backup_restore), and a teardown that leaves
+nothing on the server (clean_teardown) -- each passed by a good recipe and
+failed by a change that breaks it, always torn down."""
+
+import os
+import shutil
+import subprocess
+
+from support import TEST_PLUGINS, SandboxTestCase, main
+import state  # support puts tests/fake_abra on the path
+
+
+def git(folder, *args):
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
+    return subprocess.run(["git", *args], cwd=folder, env=env, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+class Ladder(SandboxTestCase):
+    def change(self, fake=None, compose=None):
+        """A maintainer's checkout of custom-html with `fake` lines added to
+        its .fake and `compose` (old, new) replaced in compose.yml."""
+        checkout = self.folder / "change"
+        git(self.folder, "clone", "--quiet", str(self.sandbox.catalogue / "custom-html"), str(checkout))
+        if fake:
+            with open(checkout / ".fake", "a") as out:
+                out.write("".join(f"{key}={value}\n" for key, value in fake.items()))
+        if compose:
+            path = checkout / "compose.yml"
+            text = path.read_text()
+            self.assertIn(compose[0], text)
+            path.write_text(text.replace(compose[0], compose[1]))
+        return ["--recipe-dir", f"custom-html={checkout}"]
+
+    def rungs(self, run, recipe="custom-html"):
+        return {r["name"]: r for r in run.recipe(recipe)["rungs"]}
+
+    def test_a_good_recipe_passes_persistence_backup_restore_and_clean_teardown(self):
+        run = self.cc_ci("run", "custom-html")
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        rungs = self.rungs(run)
+        for name in ("persistence", "backup_restore", "clean_teardown"):
+            self.assertEqual(rungs[name]["status"], "passed", rungs[name])
+        # The restore proved something: the data was really gone before it.
+        self.assertEqual(run.step("custom-html", "the seeded data is gone before the restore")["status"], "passed")
+        # One lane: one app new and one app rm, however often it redeploys.
+        argv = [c["argv"][1:] for c in self.calls()]
+        self.assertEqual(sum(a[:2] == ["app", "new"] for a in argv), 1)
+        self.assertEqual(sum(a[:2] == ["app", "rm"] for a in argv), 1)
+        self.assertEqual(sum(a[:2] == ["app", "deploy"] for a in argv), 3)
+        self.assert_nothing_left()
+
+    def test_data_kept_outside_a_volume_fails_persistence(self):
+        run = self.cc_ci("run", "custom-html", *self.change(fake={"volume": "none"}))
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        recipe = run.recipe("custom-html")
+        self.assertEqual((recipe["status"], recipe["level"]), ("failed", 3))
+        rung = self.rungs(run)["persistence"]
+        self.assertEqual(rung["status"], "failed")
+        self.assertIn("the written page is served", rung["reason"])
+        self.assertIn("level 4 (keeps its data across undeploy and redeploy) is failed", recipe["level_reason"])
+        self.assert_nothing_left()
+
+    def test_a_backup_that_misses_the_data_fails_backup_restore(self):
+        run = self.cc_ci("run", "custom-html", *self.change(fake={"backup_skips": "cc-ci-seed.html"}))
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        rungs = self.rungs(run)
+        self.assertEqual(rungs["persistence"]["status"], "passed")
+        self.assertEqual(rungs["backup_restore"]["status"], "failed")
+        self.assertIn("the written page is served", rungs["backup_restore"]["reason"])
+        self.assertEqual(run.recipe("custom-html")["status"], "failed")
+        self.assert_nothing_left()
+
+    def test_a_recipe_without_backup_labels_has_no_backup_rung_to_climb(self):
+        run = self.cc_ci("run", "custom-html", *self.change(compose=('        - "backupbot.backup=true"\n', "")))
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        rung = self.rungs(run)["backup_restore"]
+        self.assertEqual(rung["status"], "not_applicable")
+        self.assertIn("no backupbot.backup=true label", rung["reason"])
+        self.assertFalse([c for c in self.calls() if c["argv"][1:3] == ["app", "backup"]], "backed up anyway")
+        self.assert_nothing_left()
+
+    def test_a_teardown_that_leaves_a_volume_fails_clean_teardown_and_names_it(self):
+        run = self.cc_ci("run", "custom-html", *self.change(fake={"leaky_volume": "cache"}))
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        recipe = run.recipe("custom-html")
+        stack = recipe["domain"].replace(".", "_")
+        rung = self.rungs(run)["clean_teardown"]
+        self.assertEqual(rung["status"], "failed")
+        self.assertIn(f"volume {stack}_cache", rung["reason"])
+        self.assertEqual(recipe["status"], "failed")
+        # The leak is the recipe's, and cc-ci named it; everything else of the app went.
+        self.assertEqual(self.sandbox.leftovers(), [f"volume {stack}_cache"])
+        shutil.rmtree(state.swarm_dir(self.sandbox.abra_dir / "servers" / "default") / "volumes" / f"{stack}_cache")
+        self.assert_nothing_left()
+
+    def test_a_plugin_without_a_seed_hook_leaves_the_data_rungs_unverified(self):
+        run = self.cc_ci("run", "fault-test", plugins=[TEST_PLUGINS / "fault"])
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        rungs = self.rungs(run, "fault-test")
+        self.assertEqual(rungs["persistence"]["status"], "unverified")
+        self.assertIn("no seed hook", rungs["persistence"]["reason"])
+        self.assertEqual(rungs["backup_restore"]["status"], "unverified")
+        self.assertEqual(run.recipe("fault-test")["level"], 3)
+        self.assertFalse([c for c in self.calls() if c["argv"][1:3] == ["app", "backup"]])
+        self.assert_nothing_left()
+
+    def test_without_a_docker_cli_the_clean_teardown_is_unverified_never_passed(self):
+        run = self.cc_ci("run", "custom-html", "--docker", "")
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        rung = self.rungs(run)["clean_teardown"]
+        self.assertEqual(rung["status"], "unverified")
+        self.assertIn("--docker", rung["reason"])
+        self.assert_nothing_left()
+
+    def test_a_docker_that_cannot_answer_errors_the_clean_teardown(self):
+        run = self.cc_ci("run", "custom-html", "--docker", str(self.folder / "no-such-docker"))
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        self.assertEqual(self.rungs(run)["clean_teardown"]["status"], "errored")
+        self.assertEqual(run.recipe("custom-html")["status"], "errored")
+        self.assert_nothing_left()
+
+    def test_the_plan_lists_the_data_phases_and_the_inspection_in_order(self):
+        plan = self.cc_ci("plan", "custom-html")
+        self.assertEqual(plan.code, 0, plan.stderr)
+        out = plan.stdout
+        order = ["  deploy (timeout", "  probe (timeout", "  persistence (timeout", "check: the written page is served",
+                 "  backup_restore (timeout", "expect gone: the written page is served",
+                 "  teardown (timeout", "check: nothing of the app is left on the server"]
+        positions = [out.find(fragment) for fragment in order]
+        self.assertNotIn(-1, positions, out)
+        self.assertEqual(positions, sorted(positions), out)
+        self.assertIn("app backup create", out)
+        self.assertIn("app volume remove", out)
+        self.assertIn("app restore", out)
+        self.assertIn("--context default volume ls --format {{.Name}} --filter name=cust-", out)
+        self.assertEqual(self.calls(), [], "the plan ran abra")
+
+    # ------------------------------------------------------------ the upgrade lane
+
+    def deploys(self):
+        wanted = (["app", "deploy"], ["app", "upgrade"], ["app", "new"])
+        return [c["argv"][1:] for c in self.calls() if c["argv"][1:3] in wanted]
+
+    def test_the_upgrade_lane_moves_the_previous_release_to_the_latest_keeping_its_data(self):
+        previous, latest = self.sandbox.releases["custom-html"][-2:]
+        run = self.cc_ci("run", "custom-html", "--lanes", "upgrade")
+        # Only what was asked for ran, and passed; the fresh lane's rungs stay unverified.
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        self.assertEqual((self.rungs(run)["deploys"]["status"], run.recipe("custom-html")["level"]), ("unverified", 0))
+        rung = self.rungs(run)["upgrade"]
+        self.assertEqual(rung["status"], "passed", rung)
+        [lane] = run.recipe("custom-html")["lanes"][1:2]
+        self.assertEqual((lane["lane"], lane["from"], lane["status"]), ("upgrade", previous, "passed"))
+        self.assertEqual((lane["abra_calls"]["app new"], lane["abra_calls"]["app upgrade"],
+                          lane["abra_calls"]["app rm"]), (1, 1, 1))
+        new, deploy, upgrade = self.deploys()
+        self.assertEqual(new[3:4], [previous])
+        self.assertEqual(upgrade[2:4], [run.recipe("custom-html")["lanes"][1]["domain"], latest])
+        names = [s["name"] for s in run.recipe("custom-html")["steps"] if s["lane"] == "upgrade"]
+        self.assertLess(names.index("write a page into the content volume"), names.index(f"app upgrade to {latest}"))
+        self.assertLess(names.index(f"app upgrade to {latest}"), names.index("the written page is served"))
+        self.assertIn("index page is served as HTML", names)  # the recipe checks, on the target
+        self.assert_nothing_left()
+
+    def test_an_unreleased_change_is_reached_by_a_chaos_redeploy_of_its_checkout(self):
+        run = self.cc_ci("run", "custom-html", "--lanes", "fresh,upgrade", *self.change(fake={"note": "edited"}))
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        self.assertEqual(self.rungs(run)["upgrade"]["status"], "passed")
+        upgrade_domain = run.recipe("custom-html")["lanes"][1]["domain"]
+        moves = [a for a in self.deploys() if a[:3] == ["app", "deploy", upgrade_domain]]
+        self.assertEqual(len(moves), 2)
+        self.assertNotIn("--chaos", moves[0])  # the previous release, by version
+        self.assertIn("--chaos", moves[1])
+        self.assertIn("--force", moves[1])
+        self.assert_nothing_left()
+
+    def test_a_change_whose_migration_fails_fails_the_upgrade_rung(self):
+        # A broken app answers 500 until readiness gives up: short phases keep the test short.
+        run = self.cc_ci("run", "custom-html", "--lanes", "fresh,upgrade", "--timeout-deploy", "10",
+                         "--timeout-probe", "5", *self.change(fake={"migration": "fail"}))
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        rungs = self.rungs(run)
+        self.assertEqual(rungs["persistence"]["status"], "passed")  # a fresh install is fine
+        self.assertEqual(rungs["upgrade"]["status"], "failed")
+        self.assertIn("HTTP 500", rungs["upgrade"]["reason"])
+        self.assertEqual(run.recipe("custom-html")["level"], 4)
+        self.assert_nothing_left()
+
+    def test_without_a_previous_release_the_upgrade_rung_is_unverified_and_says_why(self):
+        oldest = self.sandbox.releases["custom-html"][0]
+        run = self.cc_ci("run", "custom-html", "--lanes", "fresh,upgrade", "--ref", f"custom-html={oldest}")
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        rung = self.rungs(run)["upgrade"]
+        self.assertEqual(rung["status"], "unverified")
+        self.assertIn(f"no release of custom-html before {oldest}", rung["reason"])
+        self.assertEqual(run.recipe("custom-html")["level"], 4)
+        self.assertEqual(sum(a[:2] == ["app", "new"] for a in self.deploys()), 1, "an upgrade lane deployed")
+        self.assert_nothing_left()
+
+    # ------------------------------------------------------------ the lint lane
+
+    def test_the_lint_lane_passes_a_clean_recipe_and_deploys_nothing(self):
+        run = self.cc_ci("run", "custom-html", "--lanes", "lint")
+        self.assert_valid_report(run)
+        self.assertEqual(self.rungs(run)["lint"]["status"], "passed")
+        self.assertEqual([c["argv"][1:3] for c in self.calls()], [["recipe", "lint"]])
+        self.assert_nothing_left()
+
+    def test_a_failed_error_severity_lint_rule_fails_the_lint_rung_and_names_it(self):
+        run = self.cc_ci("run", "custom-html", "--lanes", "lint", *self.change(fake={"lint_fail": "R010,R003"}))
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        rung = self.rungs(run)["lint"]
+        self.assertEqual(rung["status"], "failed")
+        self.assertIn("R010 traefik routing enabled", rung["reason"])
+        self.assertNotIn("R003", rung["reason"])  # a warning is logged, not failed
+        self.assert_nothing_left()
+
+    def test_all_lanes_take_a_recipe_to_level_8_and_the_plan_shows_each(self):
+        run = self.cc_ci("run", "custom-html", "--lanes", "fresh,upgrade,lint")
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        recipe = run.recipe("custom-html")
+        self.assertEqual((recipe["level"], recipe["level_reason"]), (8, "the top of the ladder"))
+        self.assertIn("custom-html: passed, level 8", run.stdout)
+        plan = self.cc_ci("plan", "custom-html", "--lanes", "fresh,upgrade,lint")
+        self.assertEqual(plan.code, 0, plan.stderr)
+        for fragment in ("custom-html, fresh lane on server default", "custom-html, upgrade lane on server default",
+                         "custom-html, lint lane (deploys nothing)", "recipe lint custom-html", "app upgrade "):
+            self.assertIn(fragment, plan.stdout)
+        self.assert_nothing_left()
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main(Ladder))
