@@ -126,7 +126,7 @@ class Scheduling(SandboxTestCase):
 
     def janitor(self, *args):
         return subprocess.run([CC_CI, "janitor", *args], env=self.environment(), capture_output=True,
-                              text=True, cwd=self.folder, timeout=60)
+                              text=True, cwd=self.folder, timeout=300)
 
     def test_janitor_removes_what_a_killed_run_left(self):
         process = self.start_slow_run()
@@ -157,7 +157,7 @@ class Scheduling(SandboxTestCase):
             self.assertIn("nothing left behind", swept.stdout)
         finally:
             process.send_signal(signal.SIGINT)
-            process.communicate(timeout=60)
+            process.communicate(timeout=300)
         self.assertEqual(process.returncode, 130)
         self.assertEqual(self.sandbox.fake_abra("app", "rm", domain, "-f").returncode, 0)
         self.assert_nothing_left()
@@ -187,7 +187,7 @@ class Scheduling(SandboxTestCase):
             if not chunk:
                 break
             output += chunk
-        process.wait(timeout=60)
+        process.wait(timeout=300)
         os.close(primary)
         return process.returncode, output.decode(errors="replace")
 
@@ -196,8 +196,9 @@ class Scheduling(SandboxTestCase):
         self.assertEqual(code, 0, output)
         self.assertIn("\x1b[", output)                       # redrawn in place
         self.assertRegex(output, r"cc-ci: [01]/2 done, [12] running")
-        self.assertRegex(output, r"custom-html\s+(deploy|probe|teardown)\s+\d+\.\ds  on default")
-        self.assertIn("[hedgedoc] passed, level 3", output)   # finished recipes stay on screen
+        self.assertRegex(output, r"custom-html\s+(deploy|probe|persistence|teardown)\s+\d+\.\ds  on default")
+        self.assertRegex(output, r"custom-html upgrade\s+\w+\s+\d+\.\ds  on default")  # each lane its line
+        self.assertIn("[hedgedoc] passed, level 8", output)   # finished recipes stay on screen
         self.assertIn("summary: 2 passed", output)
         self.assert_nothing_left()
 

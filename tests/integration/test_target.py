@@ -136,7 +136,7 @@ class Target(SandboxTestCase):
             runs.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                          text=True, cwd=self.folder))
         for process in runs:
-            out, err = process.communicate(timeout=120)
+            out, err = process.communicate(timeout=600)
             self.assertEqual(process.returncode, 0, out + err)
         markers = sorted({d["marker"] for d in self.deploys()})
         self.assertEqual(markers, sorted([older, "unreleased-change"]))

@@ -440,7 +440,7 @@ class PipelineTest(SandboxTestCase):
         for step in steps:
             script = "set -e\n" + "\n".join(substitute(command, workspace) for command in step["commands"])
             process = subprocess.run(["bash", "-c", script], cwd=workspace, capture_output=True, text=True,
-                                     env=self.environment(environment), timeout=180)
+                                     env=self.environment(environment), timeout=600)
             outcomes.append(process)
         return pipeline, outcomes
 
