@@ -268,9 +268,10 @@ bool wait_for_readiness(RunContext& ctx, const RecipeInfo& info) {
     std::string conditions;
     for (const auto& [pointer, value] : info.ready.json_equals)
       conditions += " with " + pointer + " = " + value;
-    ctx.plan()(ctx.phase(), "wait until GET " + url + " answers " + std::to_string(info.ready.status) +
-                                conditions + " (polled with backoff, up to " +
-                                std::to_string(timeout.count()) + "s)");
+    const std::string status =
+        info.ready.status == kAnyStatus ? "anything from the app itself" : std::to_string(info.ready.status);
+    ctx.plan()(ctx.phase(), "wait until GET " + url + " answers " + status + conditions +
+                                " (polled with backoff, up to " + std::to_string(timeout.count()) + "s)");
     return true;
   }
   return ctx.record(StepKind::readiness, name, [&] {
@@ -582,7 +583,7 @@ int execute_job_file(const std::filesystem::path& job_file, int secrets_fd) {
       return 0;
     }
     const LoadedPlugin plugin(job.plugin_file);
-    if (plugin.recipe() != job.recipe)
+    if (plugin.recipe() != job.recipe && plugin.recipe() != kAnyRecipe)
       throw PluginError("plugin " + job.plugin_file.string() + " now tests " + plugin.recipe() + ", not " +
                         job.recipe);
     // A fresh object for the dry walk: a plugin may keep state between hooks.

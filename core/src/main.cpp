@@ -60,7 +60,7 @@ fs::path self_executable() {
 std::vector<fs::path> default_plugin_paths() {
   std::error_code error;
   if (fs::equivalent(self_executable().parent_path(), CCCI_BUILD_CORE_DIR, error))
-    return {CCCI_BUILD_RECIPES_DIR};
+    return {CCCI_BUILD_RECIPES_DIR, CCCI_BUILD_PLUGINS_DIR};
   return {CCCI_PLUGIN_DIR};
 }
 
@@ -113,11 +113,29 @@ int command_list(const Settings& settings) {
     for (const auto& tag : entry.info.tags) tags += (tags.empty() ? "" : ", ") + tag;
     std::cout << entry.job.recipe << "  (" << entry.plugin->file().string() << ")\n";
     if (!tags.empty()) std::cout << "  tags: " << tags << '\n';
-    std::cout << "  ready when: GET " << entry.info.ready.path << " answers " << entry.info.ready.status
+    std::cout << "  ready when: GET " << entry.info.ready.path << " answers "
+              << (entry.info.ready.status == kAnyStatus ? std::string("anything from the app itself")
+                                                        : std::to_string(entry.info.ready.status))
               << '\n';
     for (const auto& line : plan_in_child(self_executable(), entry.job))
       if (line.line.starts_with("check: ")) std::cout << "  " << line.line << '\n';
   }
+  // Every other recipe of the catalogue is the generic plugin's, when there is one.
+  const auto generic = std::find_if(plugins.begin(), plugins.end(),
+                                    [](const Plugin& plugin) { return plugin.recipe() == kAnyRecipe; });
+  if (generic == plugins.end()) return kExitPassed;
+  std::vector<std::string> others;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(settings.recipes_from, error)) {
+    const std::string name = entry.path().filename().string();
+    if (std::filesystem::exists(entry.path() / ".git") &&
+        std::none_of(plugins.begin(), plugins.end(),
+                     [&](const Plugin& plugin) { return plugin.recipe() == name; }))
+      others.push_back(name);
+  }
+  std::sort(others.begin(), others.end());
+  std::cout << "any other recipe  (" << generic->file().string() << ": the generic ladder)\n";
+  for (const auto& name : others) std::cout << "  " << name << '\n';
   return kExitPassed;
 }
 

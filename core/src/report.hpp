@@ -34,7 +34,8 @@ Rung rung_of(Phase phase);
 inline constexpr std::string_view kNotApplicable = "not applicable: ";
 /// The message of the skipped `seed()` step of a plugin without data hooks.
 inline constexpr std::string_view kNoSeedHook =
-    "the plugin has no seed hook: no data was written, so none can be shown to survive";
+    "seed() wrote no data (the plugin has no seed hook, or the recipe gives it nowhere to write), so none "
+    "can be shown to survive";
 /// The check that inspects the server after teardown (the clean-teardown rung).
 inline constexpr std::string_view kNothingLeft = "nothing of the app is left on the server";
 std::string_view to_string(Status status);

@@ -100,9 +100,15 @@ fs::path work_root(const fs::path& state_dir, const std::string& run_id) {
 std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
                                     const std::vector<std::string>& selection, const Settings& settings,
                                     const fs::path& work_root, Targets targets) {
-  std::vector<const Plugin*> chosen;
+  // {plugin, recipe}: a recipe's own plugin, or the generic one for a named
+  // recipe that has none.
+  std::vector<std::pair<const Plugin*, std::string>> chosen;
+  const Plugin* generic = nullptr;
+  for (const auto& plugin : plugins)
+    if (plugin.recipe() == kAnyRecipe) generic = &plugin;
   if (selection.empty()) {
-    for (const auto& plugin : plugins) chosen.push_back(&plugin);
+    for (const auto& plugin : plugins)
+      if (&plugin != generic) chosen.emplace_back(&plugin, plugin.recipe());
   } else {
     for (const auto& name : selection) {
       // Two tests of one recipe in one run would share its work folder and its name.
@@ -111,13 +117,20 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
       const Plugin* found = nullptr;
       for (const auto& plugin : plugins)
         if (plugin.recipe() == name) found = &plugin;
+      if (!found && generic) {
+        // The name becomes a folder, a domain label and abra's argument: a recipe name, nothing else.
+        static const std::regex kRecipeName("[a-z0-9][a-z0-9-]{0,63}");
+        if (!std::regex_match(name, kRecipeName))
+          throw UsageError("\"" + name + "\" is not a recipe name (lower-case letters, digits and '-')");
+        found = generic;
+      }
       if (!found) {
         std::string known;
         for (const auto& plugin : plugins) known += (known.empty() ? "" : ", ") + plugin.recipe();
         throw UsageError("no plugin tests recipe \"" + name +
                          "\" (found: " + (known.empty() ? "none" : known) + ")");
       }
-      chosen.push_back(found);
+      chosen.emplace_back(found, name);
     }
   }
 
@@ -125,7 +138,7 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
   // the run would test the latest release and call it the change.
   for (const auto& [recipe, request] : settings.targets) {
     const std::string& name = recipe;  // a lambda may not capture a structured binding (clang 14)
-    if (std::none_of(chosen.begin(), chosen.end(), [&](const Plugin* p) { return p->recipe() == name; }))
+    if (std::none_of(chosen.begin(), chosen.end(), [&](const auto& entry) { return entry.second == name; }))
       throw UsageError(std::string(request.ref ? "--ref " : "--recipe-dir ") + name +
                        "=…: this run does not test recipe \"" + name + "\"");
   }
@@ -133,13 +146,13 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
   std::vector<PlannedRecipe> planned;
   const fs::path report_dir = fs::absolute(settings.report_dir);
   size_t deployments = 0;  // servers go round-robin over the lanes that deploy
-  for (const Plugin* plugin : chosen) {
+  for (const auto& [plugin, recipe] : chosen) {
     PlannedRecipe base;
     base.plugin = plugin;
     base.info = plugin->info();
     RecipeJob& job = base.job;
     job.plugin_file = fs::absolute(plugin->file());
-    job.recipe = plugin->recipe();
+    job.recipe = recipe;
     job.abra.executable = settings.abra;
     job.abra.deploy = settings.deploy;
     job.docker = settings.docker;

@@ -26,7 +26,7 @@ constexpr SettingSpec kSettings[] = {
   {.key = "plugins", .flag = "--plugins", .env = "CC_CI_PLUGIN_PATH", .value_name = "DIR",
    .kind = SettingKind::list, .separator = ':',
    .help = "where the recipe plugins (*.so) are, searched recursively; repeatable",
-   .fallback = "the installed plugins, or build/recipes for a binary in the build tree"},
+   .fallback = "the installed plugins, or build/recipes and build/plugins for a binary in the build tree"},
   {.key = "abra", .flag = "--abra", .env = "CC_CI_ABRA", .value_name = "PATH", .kind = SettingKind::text,
    .help = "the abra executable", .fallback = "abra on PATH"},
   {.key = "docker", .flag = "--docker", .env = "CC_CI_DOCKER", .value_name = "PATH",

@@ -86,7 +86,7 @@ Readiness wait_until_ready(const HttpClient& client, const std::string& url, lon
       return error.what();
     }
     if (auto placeholder = proxy_placeholder(result.response)) return placeholder;
-    if (result.response.status != expected_status)
+    if (expected_status != kAnyStatus && result.response.status != expected_status)
       return "answered HTTP " + std::to_string(result.response.status) + ", expected " +
              std::to_string(expected_status);
     if (also) return also(result.response);

@@ -20,6 +20,7 @@ from sandbox import Sandbox  # noqa: E402
 CC_CI = os.environ.get("CC_CI")
 RECIPES = Path(os.environ.get("CC_CI_RECIPES", ""))
 TEST_PLUGINS = Path(os.environ.get("CC_CI_TEST_PLUGINS", ""))
+GENERIC_PLUGIN = Path(os.environ.get("CC_CI_GENERIC_PLUGIN", ""))
 SCHEMA = json.loads((SOURCE / "docs" / "results-v1.schema.json").read_text())
 # Test plugins' recipes, and the catalogue fixture each is a copy of.
 TEST_RECIPES = {"crash-test": "test-app", "hang-test": "test-app", "throw-test": "test-app",
@@ -65,7 +66,7 @@ class SandboxTestCase(unittest.TestCase):
         env.update(extra or {})
         return env
 
-    def cc_ci(self, *args, plugins=None, env=None, timeout=120):
+    def cc_ci(self, *args, plugins=None, env=None, timeout=900):
         """Runs `cc-ci ARGS` in the sandbox; returns a Run."""
         command = [CC_CI, *args]
         if args and args[0] in ("run", "plan") and "--report-dir" not in args:

@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 
-from support import TEST_PLUGINS, SandboxTestCase, main
+from support import GENERIC_PLUGIN, RECIPES, TEST_PLUGINS, SandboxTestCase, main
 import state  # support puts tests/fake_abra on the path
 
 
@@ -244,6 +244,47 @@ class Ladder(SandboxTestCase):
         for fragment in ("custom-html, fresh lane on server default", "custom-html, upgrade lane on server default",
                          "custom-html, lint lane (deploys nothing)", "recipe lint custom-html", "app upgrade "):
             self.assertIn(fragment, plan.stdout)
+        self.assert_nothing_left()
+
+    # ------------------------------------------------------------ the generic plugin
+
+    def test_a_recipe_without_a_plugin_climbs_the_generic_ladder(self):
+        plugins = [RECIPES, GENERIC_PLUGIN]
+        listing = self.cc_ci("list", plugins=plugins)
+        self.assertEqual(listing.code, 0, listing.stderr)
+        self.assertIn("any other recipe  (" + str(GENERIC_PLUGIN / "generic.so"), listing.stdout)
+        self.assertIn("\n  test-app\n", listing.stdout)
+        run = self.cc_ci("run", "test-app", "--lanes", "fresh,upgrade,lint", plugins=plugins)
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        recipe = run.recipe("test-app")
+        self.assertEqual(recipe["level"], 8, recipe["level_reason"])
+        self.assertEqual(run.step("test-app", "write a marker file into app:/usr/share/nginx/html")["status"],
+                         "passed")
+        # The restore is proven: the marker was gone before it, and back after it.
+        self.assertEqual(run.step("test-app", "the seeded data is gone before the restore")["status"], "passed")
+        self.assert_nothing_left()
+
+    def test_the_generic_plugin_refuses_what_is_not_a_recipe_name(self):
+        run = self.cc_ci("run", "../escape", plugins=[RECIPES, GENERIC_PLUGIN])
+        self.assert_one_line_error(run, "\"../escape\" is not a recipe name")
+        self.assertEqual(self.calls(), [])
+
+    def test_the_generic_plugin_names_a_recipe_missing_from_the_catalogue(self):
+        run = self.cc_ci("run", "no-such-recipe", plugins=[RECIPES, GENERIC_PLUGIN])
+        self.assertEqual(run.code, 2, run.stdout + run.stderr)
+        self.assertIn("no-such-recipe", run.stderr)
+        self.assertEqual(self.calls(), [])
+
+    def test_a_broken_recipe_fails_the_generic_ladder_and_is_torn_down(self):
+        run = self.cc_ci("run", "test-app", "--lanes", "fresh", plugins=[RECIPES, GENERIC_PLUGIN],
+                         env={"FAKE_ABRA_FAULTS": "app.restore=fail"})
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        rungs = self.rungs(run, "test-app")
+        self.assertEqual(rungs["persistence"]["status"], "passed")
+        self.assertEqual(rungs["backup_restore"]["status"], "failed")
+        self.assertIn("app restore", rungs["backup_restore"]["reason"])
         self.assert_nothing_left()
 
 

@@ -163,6 +163,51 @@ TEST_SUITE("levels") {
     CHECK(rung(leaked, Rung::clean_teardown).status == RungStatus::failed);
   }
 
+  TEST_CASE("the upgrade, lint and clean-teardown rungs come from their own lanes") {
+    auto in = [](Lane lane, StepResult s) {
+      s.lane = lane;
+      return s;
+    };
+    auto rung = [](const RecipeResult& result, Rung which) {
+      return result.rungs[static_cast<size_t>(which) - 1];
+    };
+    const auto inspected = step(Phase::teardown, StepKind::check, Status::passed, std::string(kNothingLeft));
+    const auto upgraded = step(Phase::upgrade, StepKind::check, Status::passed, "still there");
+    const auto linted = step(Phase::lint, StepKind::check, Status::passed, "no error rule fails");
+
+    const auto good = judged({kDeployed, kReady, kCheck, kTornDown, inspected, in(Lane::upgrade, kDeployed),
+                              in(Lane::upgrade, upgraded), in(Lane::upgrade, kTornDown),
+                              in(Lane::upgrade, inspected), in(Lane::lint, linted)});
+    CHECK(rung(good, Rung::upgrade).status == RungStatus::passed);
+    CHECK(rung(good, Rung::lint).status == RungStatus::passed);
+    CHECK(rung(good, Rung::clean_teardown).status == RungStatus::passed);
+    // The upgrade lane's own deployment does not stand in for the fresh lane's checks.
+    CHECK(rung(good, Rung::checks).status == RungStatus::passed);
+
+    // The upgrade lane leaked: rung 8 fails and says which lane.
+    const auto leaked = judged({kDeployed, kReady, kCheck, kTornDown, inspected, in(Lane::upgrade, kDeployed),
+                                in(Lane::upgrade, kTornDown),
+                                in(Lane::upgrade, step(Phase::teardown, StepKind::check, Status::failed,
+                                                       std::string(kNothingLeft)))});
+    CHECK(rung(leaked, Rung::clean_teardown).status == RungStatus::failed);
+    CHECK(rung(leaked, Rung::clean_teardown).reason.starts_with("upgrade lane: "));
+
+    // The previous release would not deploy: the upgrade could not be tried.
+    const auto no_base = judged({kDeployed, kReady, kCheck,
+                                 in(Lane::upgrade, step(Phase::deploy, StepKind::action, Status::failed))});
+    CHECK(rung(no_base, Rung::upgrade).status == RungStatus::errored);
+
+    auto not_run = step(Phase::upgrade, StepKind::check, Status::skipped, "upgrade lane");
+    not_run.message = "there is no release before 1.0.0+x to upgrade from";
+    const auto first_release = judged({kDeployed, kReady, kCheck, in(Lane::upgrade, not_run)});
+    CHECK(rung(first_release, Rung::upgrade).status == RungStatus::unverified);
+    CHECK(rung(first_release, Rung::upgrade).reason.find("no release before") != std::string::npos);
+
+    const auto lint_failed =
+        judged({kDeployed, in(Lane::lint, step(Phase::lint, StepKind::check, Status::failed, "rules"))});
+    CHECK(rung(lint_failed, Rung::lint).status == RungStatus::failed);
+  }
+
   TEST_CASE("a failed teardown fails the recipe but not its level") {
     const auto result =
         judged({kDeployed, kReady, kCheck, step(Phase::teardown, StepKind::action, Status::errored)});

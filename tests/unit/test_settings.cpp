@@ -55,6 +55,17 @@ TEST_SUITE("settings") {
     CHECK(settings.report_dir == "cc-ci-report");
   }
 
+  TEST_CASE("--lanes picks lanes in their own order; an unknown lane is refused by name") {
+    CHECK(resolve_settings({}, {}).lanes == std::vector<Lane>{Lane::fresh, Lane::upgrade, Lane::lint});
+    CHECK(resolve_settings(flags({{"lanes", {"lint,fresh"}}}), {}).lanes ==
+          std::vector<Lane>{Lane::fresh, Lane::lint});
+    CHECK(resolve_settings(flags({{"lanes", {"upgrade", "upgrade"}}}), {}).lanes ==
+          std::vector<Lane>{Lane::upgrade});
+    CHECK_THROWS_WITH_AS(resolve_settings(flags({{"lanes", {"fresh,upgarde"}}}), {}),
+                         "--lanes: unknown lane \"upgarde\" (the lanes are fresh, upgrade and lint)",
+                         UsageError);
+  }
+
   TEST_CASE("every key of the settings table is accepted in the config file") {
     test::TemporaryDirectory folder;
     const Settings settings = from_config(folder, R"({"timeout": 60, "fail_fast": true, "retries": 2,

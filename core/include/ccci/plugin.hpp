@@ -47,8 +47,13 @@ inline constexpr int kAbiVersion = 4;
 /// What the host reads from a plugin before trusting it (exported as `ccci_plugin_info`).
 struct PluginInfo {
   int abi_version;
-  const char* recipe;  ///< the abra recipe this plugin tests, e.g. "custom-html"
+  const char*
+      recipe;  ///< the abra recipe this plugin tests, e.g. "custom-html"; kAnyRecipe: the generic plugin
 };
+
+/// The recipe name of the generic plugin: it tests any recipe of the
+/// catalogue that has no plugin of its own, named on the command line.
+inline constexpr const char* kAnyRecipe = "*";
 
 /// Per-phase time limits a recipe asks for; zero means "the host's default".
 struct Timeouts {
@@ -57,8 +62,11 @@ struct Timeouts {
   std::chrono::seconds teardown{0};
 };
 
+/// Any status, in ReadinessProbe: whatever the app itself answers will do.
+inline constexpr long kAnyStatus = 0;
+
 /// When the host considers the deployed app ready: `GET https://<domain><path>`
-/// answers `status`, the answer is not the reverse proxy's own 404/502/503/504,
+/// answers `status` (or anything, for kAnyStatus), the answer is not the reverse proxy's own 404/502/503/504,
 /// and, for each {pointer, JSON text} in json_equals, the JSON body holds that
 /// value there (e.g. {"/installed", "true"}).
 struct ReadinessProbe {

@@ -8,8 +8,6 @@ Modes (FAKE_APP_MODE at deploy time):
   flaky-404   the first request for a missing page fails with a 500, later ones get the 404
 """
 
-import re
-
 NGINX_DEFAULT = """<!DOCTYPE html>
 <html>
 <head><title>Welcome to nginx!</title></head>
@@ -24,22 +22,6 @@ def nginx_page(status, reason):
     return (f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
             f"<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n"
             "</body>\r\n</html>\r\n")
-
-
-# The one shell form `abra app run` is given here: write an argument to a file.
-WRITE_FILE = re.compile(r'^echo "\$0" > (/usr/share/nginx/html/[A-Za-z0-9._-]+)$')
-HTML_ROOT = "/usr/share/nginx/html/"
-
-
-def run(context, service, argv):
-    """`sh -c 'echo "$0" > /usr/share/nginx/html/NAME' CONTENT` in the nginx container."""
-    found = WRITE_FILE.match(argv[2]) if len(argv) == 4 and argv[:2] == ["sh", "-c"] else None
-    if service != "app" or not found:
-        print(f"{' '.join(argv)}: not a command this fake nginx container knows", flush=True)
-        return 127
-    context.volume.mkdir(parents=True, exist_ok=True)
-    (context.volume / found[1][len(HTML_ROOT):]).write_text(argv[3] + "\n")
-    return 0
 
 
 def handle(request):
