@@ -486,6 +486,14 @@ void walk_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& o
   if (!plan) observer.teardown_finished();
 }
 
+// Where a plan's events go: nowhere (a plan only lists what a run would do).
+struct Unheard final : LifecycleObserver {
+  void phase_started(Phase, std::chrono::seconds) override {}
+  void step_finished(const StepResult&) override {}
+  void teardown_finished() override {}
+  void kept(const std::string&) override {}
+};
+
 // The lint lane: `abra recipe lint` on the target checkout, and its verdict.
 // No plugin code runs, nothing is deployed.
 void walk_lint(const RecipeJob& job, LifecycleObserver& observer, const PlanSink& plan) {
@@ -514,12 +522,7 @@ void run_lint_lane(const RecipeJob& job, LifecycleObserver& observer) {
 }
 
 void plan_lint_lane(const RecipeJob& job, const PlanSink& plan) {
-  struct Unheard final : LifecycleObserver {
-    void phase_started(Phase, std::chrono::seconds) override {}
-    void step_finished(const StepResult&) override {}
-    void teardown_finished() override {}
-    void kept(const std::string&) override {}
-  } unheard;
+  Unheard unheard;
   walk_lint(job, unheard, plan);
 }
 
@@ -545,12 +548,7 @@ void run_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& ob
 }
 
 void plan_lifecycle(RecipeTest& test, const RecipeJob& job, const PlanSink& plan) {
-  struct Unheard final : LifecycleObserver {
-    void phase_started(Phase, std::chrono::seconds) override {}
-    void step_finished(const StepResult&) override {}
-    void teardown_finished() override {}
-    void kept(const std::string&) override {}
-  } unheard;
+  Unheard unheard;
   walk_lifecycle(test, job, unheard, plan);
 }
 

@@ -123,6 +123,14 @@ class SandboxTestCase(unittest.TestCase):
             time.sleep(0.05)
 
 
+def git(folder, *args):
+    """git in `folder` with a fixed identity and no system or user config; returns its stdout."""
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
+    return subprocess.run(["git", *args], cwd=folder, env=env, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
 def main(test_case):
     """`--list` prints the test names (Meson registers each); otherwise runs the named tests."""
     if sys.argv[1:] == ["--list"]:

@@ -4,19 +4,10 @@ and restore that bring it back (backup_restore), and a teardown that leaves
 nothing on the server (clean_teardown) -- each passed by a good recipe and
 failed by a change that breaks it, always torn down."""
 
-import os
 import shutil
-import subprocess
 
-from support import GENERIC_PLUGIN, RECIPES, TEST_PLUGINS, SandboxTestCase, main
+from support import GENERIC_PLUGIN, RECIPES, TEST_PLUGINS, SandboxTestCase, git, main
 import state  # support puts tests/fake_abra on the path
-
-
-def git(folder, *args):
-    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
-    return subprocess.run(["git", *args], cwd=folder, env=env, check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 class Ladder(SandboxTestCase):

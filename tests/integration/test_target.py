@@ -12,15 +12,8 @@ import sys
 import threading
 from pathlib import Path
 
-from support import RECIPES, TEST_PLUGINS, SandboxTestCase, main
+from support import RECIPES, TEST_PLUGINS, SandboxTestCase, git, main
 from sandbox import FAKE_ABRA  # support puts tests/fake_abra on the path
-
-
-def git(folder, *args):
-    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
-    return subprocess.run(["git", *args], cwd=folder, env=env, check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 class Target(SandboxTestCase):
