@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "report.hpp"
+
 // Durations in job.json are whole seconds.
 template <>
 struct nlohmann::adl_serializer<std::chrono::seconds> {
@@ -71,9 +73,7 @@ RecipeJob job_from_json(const json& in) {
   RecipeJob job = in.get<RecipeJob>();
   // The enum macro reads an unknown spelling as the first value; a job is refused instead.
   job.keep = parse_keep_policy(in.at("keep").get<std::string>());
-  const auto lane = in.at("lane").get<std::string>();
-  if (lane != "fresh" && lane != "upgrade" && lane != "lint")
-    throw std::invalid_argument("unknown lane \"" + lane + "\"");
+  job.lane = lane_from_string(in.at("lane").get<std::string>());
   return job;
 }
 

@@ -165,6 +165,10 @@ Phase phase_from_string(const std::string& text) {
   return parse_enum(text, kPhases, "phase");
 }
 
+Lane lane_from_string(const std::string& text) {
+  return parse_enum(text, kLanes, "lane");
+}
+
 Status overall_status(const std::vector<StepResult>& steps) {
   if (steps.empty()) return Status::skipped;
   bool failed = false;

@@ -52,6 +52,8 @@ struct StepResult {
 };
 
 std::string_view to_string(Lane lane);
+/// "upgrade" -> Lane::upgrade; throws std::invalid_argument for anything else.
+Lane lane_from_string(const std::string& text);
 
 /// One lane of a recipe: its own deployment (none for lint) on its own server slot.
 struct LaneResult {

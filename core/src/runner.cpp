@@ -57,10 +57,9 @@ void prepare_abra_dir(const RecipeJob& job) {
 }
 
 // Whether the recipe's compose files (compose.yml and those COMPOSE_FILE in
-// .env.sample names) label a service for backupbot, as abra's backups need.
-bool declares_backup(const RecipeTarget& target) {
+// its .env.sample, `sample`, names) label a service for backupbot, as abra's backups need.
+bool declares_backup(const RecipeTarget& target, const std::string& sample) {
   std::vector<std::string> files = {"compose.yml"};
-  const std::string sample = read_target_file(target, ".env.sample").value_or("");
   std::istringstream lines(sample);
   for (std::string line; std::getline(lines, line);) {
     if (!line.starts_with("COMPOSE_FILE=")) continue;
@@ -162,13 +161,15 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
     job.keep = settings.keep;
     job.retries = settings.retries;
     job.backup_surface = base.info.backup_surface.value_or(false);
+    std::string sample;  // the target's .env.sample, read once for every lane
     if (targets == Targets::resolve) {
       const auto found = settings.targets.find(job.recipe);
       TargetRequest request = found == settings.targets.end() ? TargetRequest{} : found->second;
       request.not_the_change.push_back(report_dir);  // a CI engine may put it in the workspace
       job.target = resolve_target(job.recipe, request, settings.recipes_from);
       job.abra.deploy.version = job.target.is_release() ? job.target.version : "";
-      if (!base.info.backup_surface) job.backup_surface = declares_backup(job.target);
+      sample = read_target_file(job.target, ".env.sample").value_or("");
+      if (!base.info.backup_surface) job.backup_surface = declares_backup(job.target, sample);
     }
 
     for (const Lane lane : {Lane::fresh, Lane::upgrade, Lane::lint}) {
@@ -177,11 +178,9 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
       lane_job.lane = lane;
       const bool wanted =
           std::find(settings.lanes.begin(), settings.lanes.end(), lane) != settings.lanes.end();
-      if (!wanted) {
-        if (targets == Targets::skip) continue;
-        entry.not_run = "the " + std::string(to_string(lane)) + " lane was not run (--lanes)";
-      }
-      if (lane == Lane::upgrade && targets == Targets::skip) continue;  // listing: the fresh lane says it all
+      // Listing resolves no target: its wanted fresh lane says it all.
+      if (targets == Targets::skip && (lane != Lane::fresh || !wanted)) continue;
+      if (!wanted) entry.not_run = "the " + std::string(to_string(lane)) + " lane was not run (--lanes)";
       if (lane == Lane::upgrade && entry.not_run.empty()) {
         const std::string from =
             base.info.upgrade_from.empty() ? job.target.previous_release : base.info.upgrade_from;
@@ -190,15 +189,13 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
                           " to upgrade from";
         lane_job.abra.deploy.version = from;
       }
-      if (lane == Lane::lint && targets == Targets::skip) continue;
       const std::string suffix = lane == Lane::fresh ? "" : "." + std::string(to_string(lane));
       if (lane != Lane::lint && entry.not_run.empty()) {
         lane_job.server = settings.servers[deployments++ % settings.servers.size()].name;
         lane_job.domain = make_domain(lane_job.recipe, settings.domain_suffix);
         if (targets == Targets::resolve) {
           // Docker refuses longer names, and abra makes them from the domain and the recipe's secrets.
-          const std::string longest =
-              longest_docker_name(lane_job.domain, read_target_file(job.target, ".env.sample").value_or(""));
+          const std::string longest = longest_docker_name(lane_job.domain, sample);
           if (longest.size() > kDockerNameMax)
             throw UsageError("recipe " + job.recipe + ": abra would name a Docker object " + longest + " (" +
                              std::to_string(longest.size()) + " characters; Docker allows " +

@@ -403,13 +403,17 @@ Settings resolve_settings(const GivenSettings& given, const std::vector<fs::path
       if (!name.empty()) lanes.push_back(name);
   }
   if (!lanes.empty()) {
-    settings.lanes.clear();
-    for (const Lane lane : {Lane::fresh, Lane::upgrade, Lane::lint})
-      if (std::find(lanes.begin(), lanes.end(), to_string(lane)) != lanes.end())
-        settings.lanes.push_back(lane);
-    for (const auto& name : lanes)
-      if (name != "fresh" && name != "upgrade" && name != "lint")
+    std::vector<Lane> asked;
+    for (const auto& name : lanes) {
+      try {
+        asked.push_back(lane_from_string(name));
+      } catch (const std::invalid_argument&) {
         throw UsageError("--lanes: unknown lane \"" + name + "\" (the lanes are fresh, upgrade and lint)");
+      }
+    }
+    settings.lanes.clear();  // in their own order, each once
+    for (const Lane lane : {Lane::fresh, Lane::upgrade, Lane::lint})
+      if (std::find(asked.begin(), asked.end(), lane) != asked.end()) settings.lanes.push_back(lane);
   }
 
   // RECIPE=REF and RECIPE=PATH: one target per recipe, whichever way it is given.
