@@ -27,6 +27,7 @@ class RunContext final : public Context {
   RunContext(const RecipeJob& job, LifecycleObserver& observer, const PlanSink& plan,
              const Redactor* known = nullptr)
       : job_(job),
+        plugin_dir_(job.plugin_file.parent_path()),
         observer_(observer),
         plan_(plan),
         abra_(
@@ -55,6 +56,7 @@ class RunContext final : public Context {
   bool dry_run() const override { return static_cast<bool>(plan_); }
   Lane lane() const override { return job_.lane; }
   Rung rung() const override { return rung_; }
+  const std::filesystem::path& plugin_dir() const override { return plugin_dir_; }
 
   void log(std::string_view message) override {
     if (!log_) return;
@@ -238,6 +240,7 @@ class RunContext final : public Context {
   }
 
   const RecipeJob& job_;
+  const std::filesystem::path plugin_dir_;
   LifecycleObserver& observer_;
   const PlanSink plan_;  // a copy: callers may pass a temporary
   Redactor redactor_;
@@ -395,10 +398,13 @@ void walk_upgrade(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
     moved = ctx.step("check out the change under test (" + target.describe() + ")", [&] {
       if (ctx.dry_run()) {
         ctx.plan()(Phase::upgrade, "check out " + target.describe() + " into " + checkout.string());
-        return;
+      } else {
+        std::filesystem::remove_all(checkout);
+        check_out_target(target, checkout);
       }
-      std::filesystem::remove_all(checkout);
-      check_out_target(target, checkout);
+      // The new checkout lacks the overlay the app's COMPOSE_FILE names.
+      if (!info.compose_overlay.empty())
+        abra.install_compose_overlay(job.recipe, ctx.plugin_dir() / info.compose_overlay);
     }) && ctx.step("app deploy --chaos (move to the change)", [&] { abra.deploy_checkout(job.domain); });
   }
   if (!moved || !wait_for_readiness(ctx, info)) return;

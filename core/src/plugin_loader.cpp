@@ -160,7 +160,8 @@ json to_json(const RecipeInfo& info) {
           {"not_applicable", not_applicable},
           {"backup_surface", info.backup_surface ? json(*info.backup_surface) : json(nullptr)},
           {"env", env},
-          {"upgrade_from", info.upgrade_from}};
+          {"upgrade_from", info.upgrade_from},
+          {"compose_overlay", info.compose_overlay}};
 }
 
 RecipeInfo recipe_info_from_json(const json& in) {
@@ -186,6 +187,7 @@ RecipeInfo recipe_info_from_json(const json& in) {
   for (const auto& line : in.at("env"))
     info.env.emplace_back(line.at(0).get<std::string>(), line.at(1).get<std::string>());
   info.upgrade_from = in.at("upgrade_from").get<std::string>();
+  info.compose_overlay = in.at("compose_overlay").get<std::string>();
   return info;
 }
 
@@ -303,6 +305,22 @@ std::vector<PlanLine> plan_in_child(const fs::path& self, const RecipeJob& job) 
   return lines;
 }
 
+namespace {
+
+// A plugin's compose overlay is a plain file beside it: a name, never a path
+// that could reach elsewhere.
+void check_compose_overlay(const fs::path& plugin_file, const std::string& overlay) {
+  if (overlay.empty()) return;
+  const std::string plugin = "plugin " + plugin_file.string() + ": compose overlay \"" + overlay + "\" ";
+  if (overlay.find('/') != std::string::npos || overlay == "." || overlay == "..")
+    throw PluginError(plugin + "must be a file name in the plugin's folder, not a path");
+  if (!fs::is_regular_file(plugin_file.parent_path() / overlay))
+    throw PluginError(plugin + "is not beside the plugin (" + (plugin_file.parent_path() / overlay).string() +
+                      " is no file)");
+}
+
+}  // namespace
+
 int describe_plugin(const fs::path& plugin_file, const fs::path& answer) {
   try {
     const LoadedPlugin plugin(plugin_file);
@@ -312,6 +330,7 @@ int describe_plugin(const fs::path& plugin_file, const fs::path& answer) {
     } catch (const std::exception& error) {
       throw PluginError("plugin " + plugin_file.string() + ": info() failed: " + error.what());
     }
+    check_compose_overlay(plugin_file, info.compose_overlay);
     write_answer(answer, {{"recipe", plugin.recipe()}, {"info", to_json(info)}});
     return 0;
   } catch (const std::exception& error) {

@@ -13,7 +13,12 @@ void AbraRecipe::deploy(Context& ctx) {
     abra.app_new(ctx.recipe(), ctx.server(), ctx.domain());
   }) && ctx.step("app secret generate", [&] { abra.generate_secrets(ctx.domain()); });
   if (!ready_to_deploy) return;
-  for (const auto& setting : info().env)  // a lambda may not capture a structured binding (clang 14)
+  const RecipeInfo recipe_info = info();
+  if (!recipe_info.compose_overlay.empty() && !ctx.step("add the CI compose overlay to COMPOSE_FILE", [&] {
+        abra.add_compose_overlay(ctx.domain(), ctx.recipe(), ctx.plugin_dir() / recipe_info.compose_overlay);
+      }))
+    return;
+  for (const auto& setting : recipe_info.env)  // a lambda may not capture a structured binding (clang 14)
     if (!ctx.step("set " + setting.first + " in the env file",
                   [&] { abra.set_env(ctx.domain(), setting.first, setting.second); }))
       return;

@@ -10,7 +10,8 @@ class MatrixSynapse final : public ccci::AbraRecipe {
     // Synapse's first start is slow: abra waits up to TIMEOUT (set below) for it.
     return {.tags = {"chat", "matrix"},
             .ready = {.path = "/_matrix/client/versions"},
-            .timeouts = {.deploy = std::chrono::seconds(1200)}};
+            .timeouts = {.deploy = std::chrono::seconds(1200)},
+            .compose_overlay = "matrix-synapse.compose.yml"};
   }
 
   void configure(ccci::Context& ctx) override {

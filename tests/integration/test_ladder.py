@@ -4,6 +4,7 @@ and restore that bring it back (backup_restore), and a teardown that leaves
 nothing on the server (clean_teardown) -- each passed by a good recipe and
 failed by a change that breaks it, always torn down."""
 
+import json
 import shutil
 
 from support import GENERIC_PLUGIN, RECIPES, TEST_PLUGINS, SandboxTestCase, git, main
@@ -11,11 +12,11 @@ import state  # support puts tests/fake_abra on the path
 
 
 class Ladder(SandboxTestCase):
-    def change(self, fake=None, compose=None):
-        """A maintainer's checkout of custom-html with `fake` lines added to
+    def change(self, fake=None, compose=None, recipe="custom-html"):
+        """A maintainer's checkout of `recipe` with `fake` lines added to
         its .fake and `compose` (old, new) replaced in compose.yml."""
         checkout = self.folder / "change"
-        git(self.folder, "clone", "--quiet", str(self.sandbox.catalogue / "custom-html"), str(checkout))
+        git(self.folder, "clone", "--quiet", str(self.sandbox.catalogue / recipe), str(checkout))
         if fake:
             with open(checkout / ".fake", "a") as out:
                 out.write("".join(f"{key}={value}\n" for key, value in fake.items()))
@@ -24,7 +25,7 @@ class Ladder(SandboxTestCase):
             text = path.read_text()
             self.assertIn(compose[0], text)
             path.write_text(text.replace(compose[0], compose[1]))
-        return ["--recipe-dir", f"custom-html={checkout}"]
+        return ["--recipe-dir", f"{recipe}={checkout}"]
 
     def rungs(self, run, recipe="custom-html"):
         return {r["name"]: r for r in run.recipe(recipe)["rungs"]}
@@ -235,6 +236,46 @@ class Ladder(SandboxTestCase):
         for fragment in ("custom-html, fresh lane on server default", "custom-html, upgrade lane on server default",
                          "custom-html, lint lane (deploys nothing)", "recipe lint custom-html", "app upgrade "):
             self.assertIn(fragment, plan.stdout)
+        self.assert_nothing_left()
+
+    # ------------------------------------------------------------ the compose overlay
+
+    def test_a_plugins_compose_overlay_is_in_every_deploy_and_leaves_the_checkout_clean(self):
+        # matrix-synapse ships matrix-synapse.compose.yml beside its plugin. An
+        # unreleased change takes both roads: the upgrade lane deploys the
+        # previous release by version (refused for a checkout with local
+        # changes), then replaces the checkout and redeploys it with --chaos.
+        deploy_log = self.folder / "deploys.jsonl"
+        change = self.change(fake={"note": "edited"}, recipe="matrix-synapse")
+        git(self.folder / "change", "commit", "--quiet", "--all", "--message", "a committed change")
+        run = self.cc_ci("run", "matrix-synapse", "--lanes", "fresh,upgrade", *change,
+                         env={"FAKE_ABRA_DEPLOY_LOG": str(deploy_log)})
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        self.assertEqual(self.rungs(run, "matrix-synapse")["upgrade"]["status"], "passed")
+        deploys = [json.loads(line) for line in deploy_log.read_text().splitlines()]
+        upgrade_domain = run.recipe("matrix-synapse")["lanes"][1]["domain"]
+        self.assertEqual([d["chaos"] for d in deploys if d["domain"] == upgrade_domain], [False, True])
+        for deploy in deploys:
+            self.assertEqual(deploy["compose_files"], ["compose.yml", "compose.cc-ci.yml"], deploy)
+            self.assertFalse(deploy["dirty"], deploy)
+        names = [s["name"] for s in run.recipe("matrix-synapse")["steps"]]
+        self.assertEqual(names.count("add the CI compose overlay to COMPOSE_FILE"), 2)  # one per lane
+        plan = self.cc_ci("plan", "matrix-synapse", "--lanes", "fresh,upgrade")
+        self.assertEqual(plan.code, 0, plan.stderr)
+        self.assertIn("append compose.cc-ci.yml to COMPOSE_FILE in ", plan.stdout)
+        self.assertIn("compose.cc-ci.yml (listed in .git/info/exclude)", plan.stdout)
+        self.assert_nothing_left()
+
+    def test_a_plugin_whose_compose_overlay_is_missing_is_refused_in_one_line(self):
+        alone = self.folder / "alone"
+        alone.mkdir()
+        shutil.copy(RECIPES / "matrix-synapse" / "matrix-synapse.so", alone)
+        run = self.cc_ci("run", "matrix-synapse", plugins=[alone])
+        self.assertEqual(run.code, 2, run.stdout + run.stderr)
+        [line] = run.stderr.strip().splitlines()
+        self.assertIn('compose overlay "matrix-synapse.compose.yml" is not beside the plugin', line)
+        self.assertEqual(self.calls(), [], "a refused plugin ran abra")
         self.assert_nothing_left()
 
     # ------------------------------------------------------------ the generic plugin

@@ -1,3 +1,5 @@
+#include <fstream>
+
 #include "ccci/abra_client.hpp"
 #include "ccci/redactor.hpp"
 #include "support.hpp"
@@ -158,6 +160,30 @@ TEST_SUITE("abra client") {
     CHECK(env.find("LETS_ENCRYPT_ENV=production") == std::string::npos);
     CHECK(env.find("ENABLE_REGISTRATION=true\n") != std::string::npos);
     CHECK_THROWS_AS(fake.abra.set_env("nope.cc-ci.test", "A", "b"), AbraFailure);
+    fake.abra.remove(domain);
+  }
+
+  TEST_CASE("a compose overlay is appended to COMPOSE_FILE once and hidden from git") {
+    FakeAbra fake;
+    const std::string domain = "test-ovl001.cc-ci.test";
+    fake.abra.app_new("test-app", "default", domain);
+    const std::filesystem::path overlay = fake.folder.path() / "test-app.compose.yml";
+    std::ofstream(overlay) << "services: {}\n";
+    CHECK_FALSE(fake.abra.env_value(domain, "COMPOSE_FILE").has_value());
+    fake.abra.set_env(domain, "COMPOSE_FILE", "compose.yml  # as a maintainer set it");
+    fake.abra.add_compose_overlay(domain, "test-app", overlay);
+    fake.abra.add_compose_overlay(domain, "test-app", overlay);  // a second deploy adds nothing
+    CHECK(fake.abra.env_value(domain, "COMPOSE_FILE") == "compose.yml:compose.cc-ci.yml");
+    const std::filesystem::path checkout = fake.folder.path() / "abra/recipes/test-app";
+    CHECK(test::read_file(checkout / "compose.cc-ci.yml") == "services: {}\n");
+    CHECK(test::read_file(checkout / ".git/info/exclude").ends_with("\n/compose.cc-ci.yml\n"));
+    fake.abra.generate_secrets(domain);  // the fake deploys what COMPOSE_FILE names, or says which is missing
+    CHECK(
+        fake.abra.run({"app", "deploy", domain, "--chaos", "--no-domain-checks"}).find("deploy succeeded") !=
+        std::string::npos);
+    CHECK_THROWS_WITH_AS(fake.abra.install_compose_overlay("no-such-recipe", overlay),
+                         doctest::Contains("no recipe checkout at"), CommandError);
+    fake.abra.undeploy(domain);
     fake.abra.remove(domain);
   }
 

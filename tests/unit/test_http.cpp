@@ -53,6 +53,8 @@ TEST_SUITE("http") {
       bool dry_run() const override { return false; }
       Lane lane() const override { return Lane::fresh; }
       Rung rung() const override { return Rung::checks; }
+      const std::filesystem::path& plugin_dir() const override { return plugin_dir_; }
+      std::filesystem::path plugin_dir_;
       void log(std::string_view) override {}
       void add_secret(std::string) override {}
       bool step(const std::string&, const std::function<void()>&) override { return true; }

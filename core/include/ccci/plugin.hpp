@@ -30,6 +30,7 @@
 #include <boost/dll/alias.hpp>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -42,7 +43,7 @@
 namespace ccci {
 
 /// The version of this header. The loader refuses a plugin built against another one.
-inline constexpr int kAbiVersion = 4;
+inline constexpr int kAbiVersion = 5;
 
 /// What the host reads from a plugin before trusting it (exported as `ccci_plugin_info`).
 struct PluginInfo {
@@ -114,6 +115,10 @@ struct RecipeInfo {
   std::vector<std::pair<std::string, std::string>> env{};
   /// The release the upgrade lane starts from; empty: the target's previous release.
   std::string upgrade_from{};
+  /// A compose file shipped beside the plugin (a file name in the plugin's
+  /// folder), appended to the app's COMPOSE_FILE for every deploy: CI-only
+  /// tweaks such as a faster healthcheck. Empty: none.
+  std::string compose_overlay{};
 };
 
 /// How HTTP(S) requests reach the app (set by the host from --ca-file/--connect-to).
@@ -153,6 +158,8 @@ class BOOST_SYMBOL_VISIBLE Context {
   /// and verify_seeded: persistence, backup_restore or upgrade).
   virtual Lane lane() const = 0;
   virtual Rung rung() const = 0;
+  /// The folder the plugin was loaded from (where its compose overlay is).
+  virtual const std::filesystem::path& plugin_dir() const = 0;
 
   /// Appends a line to the recipe's log (secrets are redacted).
   virtual void log(std::string_view message) = 0;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -134,6 +135,17 @@ class AbraClient {
   /// Sets KEY=VALUE in the app's env file (abra reads it on deploy), as
   /// `abra app config` would; the file is found under $ABRA_DIR/servers/.
   void set_env(const std::string& domain, const std::string& key, const std::string& value);
+  /// The value of the last active KEY= line of the app's env file, if any.
+  std::optional<std::string> env_value(const std::string& domain, const std::string& key) const;
+  /// Copies `overlay` into the recipe checkout as kComposeOverlay, listed in
+  /// the checkout's .git/info/exclude so the tree stays clean for abra, and
+  /// appends it to the app's COMPOSE_FILE (once).
+  void add_compose_overlay(const std::string& domain, const std::string& recipe,
+                           const std::filesystem::path& overlay);
+  /// Copies `overlay` into the checkout again (after the checkout was replaced).
+  void install_compose_overlay(const std::string& recipe, const std::filesystem::path& overlay);
+  /// The name a plugin's compose overlay has in the recipe checkout.
+  static constexpr const char* kComposeOverlay = "compose.cc-ci.yml";
   /// A secret's value generated or inserted by this client, by its name in
   /// the recipe ("admin_password"). Throws CommandError for an unknown name.
   std::string secret(const std::string& name) const;
@@ -145,6 +157,8 @@ class AbraClient {
   /// Runs the command; `inspect` sees the output (ANSI stripped) before it is logged.
   CommandResult execute(const std::vector<std::string>& args, const Inspector& inspect = {});
   [[noreturn]] void fail(const std::vector<std::string>& args, const CommandResult& result) const;
+  /// $ABRA_DIR/servers/<server>/<domain>.env; AbraFailure when there is none.
+  std::filesystem::path env_file(const std::string& domain) const;
 
   AbraSettings settings_;
   Redactor& redactor_;
