@@ -1,4 +1,5 @@
-// What of an app is still on its server after teardown: the clean-teardown rung.
+// What Docker says of an app's stack: whether it converged after a deploy, and
+// what of the app is still on its server after teardown (the clean-teardown rung).
 #pragma once
 
 #include <chrono>
@@ -15,6 +16,14 @@ struct LeftoverQuery {
   std::filesystem::path abra_dir;  ///< where the app's env file was
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
+
+/// `docker service ls` of the app's stack, each service with its replicas.
+std::vector<std::string> convergence_command(const LeftoverQuery& query);
+
+/// The services of the app's stack that do not run all their replicas, as
+/// "NAME RUNNING/WANTED"; the stack itself when it has no service. Empty once
+/// the stack converged. Throws CommandError when docker cannot answer.
+std::vector<std::string> services_not_converged(const LeftoverQuery& query);
 
 /// The commands find_leftovers runs, in order (for plans and logs).
 std::vector<std::vector<std::string>> leftover_commands(const LeftoverQuery& query);

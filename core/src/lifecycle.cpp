@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <thread>
 
 #include "ccci/abra_client.hpp"
 #include "ccci/http.hpp"
@@ -412,24 +413,64 @@ void walk_upgrade(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
   ctx.guard("probe", [&] { test.probe(ctx); });
 }
 
-// After a teardown whose steps all passed: nothing of the app may be left.
-void check_nothing_left(RunContext& ctx, size_t first_teardown_step) {
+// What to ask Docker about the app's stack, within the current phase.
+LeftoverQuery stack_query(const RunContext& ctx) {
   const RecipeJob& job = ctx.job();
-  if (job.docker.empty()) return;  // the clean-teardown rung stays unverified
-  const LeftoverQuery query{
+  return {
       .docker = job.docker,
       .server = job.server,
       .domain = job.domain,
       .abra_dir = job.abra.abra_dir.empty() ? default_abra_dir() : std::filesystem::path(job.abra.abra_dir),
       .deadline = ctx.deadline()};
+}
+
+std::string joined(const std::vector<std::string>& words, std::string_view separator) {
+  std::string text;
+  for (const auto& word : words) text += (text.empty() ? "" : std::string(separator)) + word;
+  return text;
+}
+
+// After a deploy that passed: every service of the stack runs its replicas.
+// abra is told not to wait (-c: a healthcheck's start_period trips it), so
+// the host waits, within the deploy phase, and rung 1 means "converges".
+// Without a docker CLI nothing is asked and readiness alone decides.
+void wait_for_convergence(RunContext& ctx) {
+  if (ctx.job().docker.empty()) return;
+  const LeftoverQuery query = stack_query(ctx);
+  const std::string name = "every service of the stack runs its replicas";
+  if (ctx.dry_run()) {
+    // "check: NAME" alone on its line: the supervisor reads check names from plans.
+    ctx.plan()(Phase::deploy, "check: " + name);
+    ctx.plan()(Phase::deploy,
+               "  polled until the deploy phase ends: " + joined(convergence_command(query), " "));
+    return;
+  }
+  ctx.record(StepKind::check, name, [&] {
+    std::vector<std::string> waiting = services_not_converged(query);
+    int polls = 1;
+    while (!waiting.empty() && std::chrono::steady_clock::now() < ctx.deadline()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 100 * polls)));
+      waiting = services_not_converged(query);
+      ++polls;
+    }
+    if (!waiting.empty())
+      throw CheckFailure("did not converge within the deploy phase (" +
+                         std::to_string(phase_timeout(ctx.job().timeouts, Phase::deploy).count()) + "s, " +
+                         std::to_string(polls) + " looks): " + joined(waiting, "; "));
+    ctx.log("converged after " + std::to_string(polls) + " look(s)");
+  });
+}
+
+// After a teardown whose steps all passed: nothing of the app may be left.
+void check_nothing_left(RunContext& ctx, size_t first_teardown_step) {
+  const RecipeJob& job = ctx.job();
+  if (job.docker.empty()) return;  // the clean-teardown rung stays unverified
+  const LeftoverQuery query = stack_query(ctx);
   const std::string name = std::string(kNothingLeft);
   if (ctx.dry_run()) {
-    ctx.plan()(Phase::teardown, "check: " + name + ": no " + job.domain + ".env, and none of:");
-    for (const auto& argv : leftover_commands(query)) {
-      std::string line;
-      for (const auto& word : argv) line += (line.empty() ? "" : " ") + word;
-      ctx.plan()(Phase::teardown, "  " + line);
-    }
+    ctx.plan()(Phase::teardown, "check: " + name);
+    ctx.plan()(Phase::teardown, "  no " + job.domain + ".env, and none of:");
+    for (const auto& argv : leftover_commands(query)) ctx.plan()(Phase::teardown, "  " + joined(argv, " "));
     return;
   }
   if (!ctx.passed_since(first_teardown_step)) {
@@ -439,9 +480,8 @@ void check_nothing_left(RunContext& ctx, size_t first_teardown_step) {
   ctx.record(StepKind::check, name, [&] {
     const auto left = find_leftovers(query);
     if (left.empty()) return;
-    std::string list;
-    for (const auto& item : left) list += (list.empty() ? "" : "; ") + item;
-    throw CheckFailure("teardown left " + std::to_string(left.size()) + " thing(s) behind: " + list);
+    throw CheckFailure("teardown left " + std::to_string(left.size()) +
+                       " thing(s) behind: " + joined(left, "; "));
   });
 }
 
@@ -461,6 +501,8 @@ void walk_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& o
   // A deploy() that records nothing deployed nothing that could be judged.
   if (have_info && !ctx.recorded(Phase::deploy))
     ctx.error("deploy()", "recorded no step: nothing was deployed, so nothing can be judged");
+  else if (have_info && ctx.phase_passed(Phase::deploy))
+    wait_for_convergence(ctx);
 
   ctx.begin(Phase::probe, phase_timeout(job.timeouts, Phase::probe));
   bool serving = false;

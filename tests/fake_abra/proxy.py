@@ -78,7 +78,7 @@ class Handler(BaseHTTPRequestHandler):
         stack = next((s for s in state.all_stacks(self.server.abra_dir) if s["domain"] == host), None)
         if stack is None or stack.get("mode") == "traefik-404":
             return self.answer(404, "404 page not found\n", {"Content-Type": "text/plain; charset=utf-8"})
-        if time.time() < stack["ready_at"]:
+        if time.time() < stack["ready_at"] or stack.get("converge") == "never":
             return self.answer(502, "Bad Gateway", {"Content-Type": "text/plain; charset=utf-8"})
         swarm = state.swarm_dir(self.server.abra_dir / "servers" / stack["server"])
         status, headers, body = app_module(stack["app"]).handle(Request(self, stack, swarm))

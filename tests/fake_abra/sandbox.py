@@ -51,9 +51,14 @@ def make_certificates(folder: Path, suffix: str):
 
 
 class Sandbox:
-    def __init__(self, root: Path, extra_recipes=None, servers=("default",), access_log=None):
-        """`extra_recipes`: {name: fixture} recipes to add to the catalogue as copies of a fixture."""
+    def __init__(self, root: Path, extra_recipes=None, servers=("default",), access_log=None, swarm=None):
+        """`extra_recipes`: {name: fixture} recipes to add to the catalogue as copies of a fixture.
+        `swarm`: None for the fake's files, or a RealSwarm: apps then run on the Docker engine."""
         self.root = Path(root).resolve()
+        self.swarm = swarm
+        # On a shared engine each sandbox has its own domains, so that what its
+        # runs leave behind is told apart by name (stack `<x>_<id>_test`).
+        self.domain_suffix = swarm.domain_suffix() if swarm else DOMAIN_SUFFIX
         self.abra_dir = self.root / "abra"
         self.catalogue = self.root / "catalogue"
         self.config = self.root / "cc-ci.json"
@@ -75,11 +80,27 @@ class Sandbox:
         fixtures = {path.name: path for path in sorted(state.DEFAULT_CATALOGUE.iterdir()) if path.is_dir()}
         fixtures.update({name: state.DEFAULT_CATALOGUE / fixture for name, fixture in self.extra_recipes.items()})
         self.releases = catalogue.build(self.catalogue, fixtures)
-        self.ca, cert, key = make_certificates(self.root / "tls", DOMAIN_SUFFIX)
+        self.ca, cert, key = make_certificates(self.root / "tls", self.domain_suffix)
         for server in self.servers:
             result = self.fake_abra("server", "add", *(["--local"] if server == "default" else [server]))
             if result.returncode != 0:
                 raise RuntimeError(f"fake abra server add failed: {result.stderr.strip()}")
+        if self.swarm:
+            self.port = self.swarm.start_proxy(cert, key)
+        else:
+            self.start_file_proxy(cert, key)
+        self.config.write_text(json.dumps({
+            "abra": str(FAKE_ABRA),
+            "docker": str(self.swarm.docker if self.swarm else FAKE_DOCKER),
+            "domain_suffix": self.domain_suffix,
+            "ca_file": str(self.ca),
+            "connect_to": [f"::127.0.0.1:{self.port}"],
+            "server": self.servers,
+            "recipes_from": str(self.catalogue),
+        }, indent=2) + "\n")
+        return self
+
+    def start_file_proxy(self, cert, key):
         port_file = self.root / "proxy.port"
         with open(self.root / "proxy.log", "w") as log:
             self.proxy = subprocess.Popen(
@@ -93,16 +114,6 @@ class Sandbox:
                 raise RuntimeError(f"the sandbox proxy did not start; see {self.root / 'proxy.log'}")
             time.sleep(0.02)
         self.port = int(port_file.read_text())
-        self.config.write_text(json.dumps({
-            "abra": str(FAKE_ABRA),
-            "docker": str(FAKE_DOCKER),
-            "domain_suffix": DOMAIN_SUFFIX,
-            "ca_file": str(self.ca),
-            "connect_to": [f"::127.0.0.1:{self.port}"],
-            "server": self.servers,
-            "recipes_from": str(self.catalogue),
-        }, indent=2) + "\n")
-        return self
 
     def environment(self):
         env = dict(os.environ)
@@ -110,12 +121,19 @@ class Sandbox:
         env["FAKE_ABRA_CATALOGUE"] = str(self.catalogue)
         env["CC_CI_CONFIG"] = str(self.config)
         env["CC_CI_STATE_DIR"] = str(self.root / "state")  # cc-ci's running markers
+        if self.swarm:
+            env.update(self.swarm.environment())
         return env
 
     def leftovers(self):
-        return state.leftovers(self.abra_dir)
+        found = state.leftovers(self.abra_dir)
+        if self.swarm:
+            found += self.swarm.leftovers()
+        return found
 
     def stop(self):
+        if self.swarm:
+            self.swarm.stop_proxy()
         if self.proxy and self.proxy.poll() is None:
             self.proxy.terminate()
             try:
@@ -125,7 +143,11 @@ class Sandbox:
                 self.proxy.wait()
 
     def __enter__(self):
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()  # a proxy already started (a process, or a stack on the engine) goes too
+            raise
 
     def __exit__(self, *exc):
         self.stop()
@@ -134,6 +156,9 @@ class Sandbox:
 def main():
     parser = argparse.ArgumentParser(description="Run a command inside a local cc-ci sandbox.")
     parser.add_argument("--root", type=Path, help="where the sandbox lives (default: a new temporary folder)")
+    parser.add_argument("--swarm", action="store_true",
+                        help="run the apps on the real Docker engine of DOCKER_HOST (see tools/swarm), "
+                             "with the images named by CC_CI_SWARM_IMAGES")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
     arguments = parser.parse_args()
     command = arguments.command[1:] if arguments.command[:1] == ["--"] else arguments.command
@@ -142,9 +167,17 @@ def main():
     root = arguments.root or Path(tempfile.mkdtemp(prefix="cc-ci-sandbox-"))
     if root.exists() and any(root.iterdir()):
         shutil.rmtree(root)
-    with Sandbox(root) as sandbox:
-        print(f"sandbox: fake abra, ABRA_DIR {sandbox.abra_dir}, apps served on https://127.0.0.1:{sandbox.port} "
-              f"with a test CA ({sandbox.ca})", flush=True)
+    swarm = None
+    if arguments.swarm:
+        from real_swarm import RealSwarm
+        images = os.environ.get("CC_CI_SWARM_IMAGES")
+        if not images:
+            parser.error("--swarm needs CC_CI_SWARM_IMAGES (eval \"$(tools/swarm up)\")")
+        swarm = RealSwarm(json.loads(Path(images).read_text()))
+    with Sandbox(root, swarm=swarm) as sandbox:
+        where = f"the Docker engine at {os.environ.get('DOCKER_HOST')}" if swarm else "the fake's files"
+        print(f"sandbox: fake abra on {where}, ABRA_DIR {sandbox.abra_dir}, apps served on "
+              f"https://127.0.0.1:{sandbox.port} with a test CA ({sandbox.ca})", flush=True)
         code = subprocess.call(command, env=sandbox.environment())
         left = sandbox.leftovers()
     if left:

@@ -44,6 +44,7 @@ class CcCi(SandboxTestCase):
                           ("lint", "skipped", "the lint lane was not run (--lanes)")])
         self.assertEqual([(s["phase"], s["name"]) for s in recipe["steps"] if s["lane"] == "fresh"], [
             ("deploy", "app new"), ("deploy", "app secret generate"), ("deploy", "app deploy"),
+            ("deploy", "every service of the stack runs its replicas"),
             ("probe", serves), ("probe", "index page is served as HTML"),
             ("probe", "unknown path is nginx's own 404"),
             ("persistence", "write a page into the content volume"),

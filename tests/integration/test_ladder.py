@@ -238,6 +238,30 @@ class Ladder(SandboxTestCase):
             self.assertIn(fragment, plan.stdout)
         self.assert_nothing_left()
 
+    # ------------------------------------------------------------ convergence
+
+    def test_a_stack_that_never_converges_fails_the_deploys_rung_and_is_torn_down(self):
+        # abra is told not to wait (-c); the host asks Docker until the deploy phase ends.
+        run = self.cc_ci("run", "custom-html", "--timeout-deploy", "3", *self.change(fake={"converge": "never"}))
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        recipe = run.recipe("custom-html")
+        self.assertEqual((self.rungs(run)["deploys"]["status"], recipe["level"]), ("failed", 0))
+        step = run.step("custom-html", "every service of the stack runs its replicas")
+        self.assertEqual(step["status"], "failed")
+        self.assertRegex(step["message"], r"did not converge within the deploy phase \(3s, \d+ looks\): "
+                                          r"cust-[0-9a-f]{6}_cc-ci_test_app 0/1")
+        self.assertIn("does not deploy", self.rungs(run)["deploys"]["reason"])
+        self.assertEqual(run.step("custom-html", "app rm")["status"], "passed")
+        plan = self.cc_ci("plan", "custom-html")
+        self.assertIn("check: every service of the stack runs its replicas\n", plan.stdout)
+        self.assertIn(f"  polled until the deploy phase ends: {self.sandbox_docker()} --context default service ls "
+                      "--filter label=com.docker.stack.namespace=", plan.stdout)
+        self.assert_nothing_left()
+
+    def sandbox_docker(self):
+        return json.loads(self.sandbox.config.read_text())["docker"]
+
     # ------------------------------------------------------------ the compose overlay
 
     def test_a_plugins_compose_overlay_is_in_every_deploy_and_leaves_the_checkout_clean(self):

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""cc-ci on a real Docker Swarm: the fake abra drives the Docker engine behind
+DOCKER_HOST (stacks, secrets, volumes, overlay networks, real nginx), the
+Traefik stand-in routes to the tasks, and every test ends by asserting that no
+stack, service, container, secret, volume, config or network of its run is
+left on the engine.
+
+Needs a running engine in swarm mode and the images of images.py, named by
+CC_CI_SWARM_IMAGES (a JSON file); tools/test provides both.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from support import CC_CI, SandboxTestCase, git, main  # noqa: E402
+from sandbox import Sandbox  # noqa: E402  (support put tests/fake_abra on the path)
+from real_swarm import RealSwarm  # noqa: E402
+import docker_swarm  # noqa: E402
+
+
+class Swarm(SandboxTestCase):
+    def setUp(self):
+        images = os.environ.get("CC_CI_SWARM_IMAGES")
+        self.assertTrue(images, "CC_CI_SWARM_IMAGES is not set: run the swarm suite through tools/test")
+        self.folder = Path(tempfile.mkdtemp(prefix="cc-ci-swarm-"))
+        self.sandbox = Sandbox(self.folder / "sandbox", swarm=RealSwarm(json.loads(Path(images).read_text())))
+        self.addCleanup(self.sandbox.stop)  # the proxy stack goes even when start() fails half-way
+        self.sandbox.start()
+        self.report_dir = self.folder / "report"
+        self.call_log = self.folder / "abra-calls.jsonl"
+
+    def started_containers(self, since):
+        """The app containers the engine started since `since` (what really ran)."""
+        mark = f"_{self.sandbox.domain_suffix.replace('.', '_')}_"
+        events = docker_swarm.lines("events", "--since", str(int(since)), "--until", str(int(time.time()) + 1),
+                                    "--filter", "type=container", "--filter", "event=start",
+                                    "--format", "{{.Actor.Attributes.name}}")
+        return [name for name in events if mark in name]
+
+    def rungs(self, run, recipe="custom-html"):
+        return {r["name"]: r["status"] for r in run.recipe(recipe)["rungs"]}
+
+    def change(self, old, new):
+        """A maintainer's change to custom-html's compose.yml, committed."""
+        checkout = self.folder / "change"
+        git(self.folder, "clone", "--quiet", str(self.sandbox.catalogue / "custom-html"), str(checkout))
+        compose = checkout / "compose.yml"
+        text = compose.read_text()
+        self.assertIn(old, text)
+        compose.write_text(text.replace(old, new))
+        git(checkout, "commit", "--quiet", "--all", "--message", "a change")
+        return ["--recipe-dir", f"custom-html={checkout}"]
+
+    def test_custom_html_climbs_the_whole_ladder_on_real_nginx(self):
+        started = time.time()
+        run = self.cc_ci("run", "custom-html", "--lanes", "fresh,upgrade,lint")
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        recipe = run.recipe("custom-html")
+        self.assertEqual((recipe["level"], recipe["status"]), (8, "passed"), self.rungs(run))
+        # Real containers served it: the fresh lane's deploy, its redeploy
+        # (persistence) and its deploy on empty volumes (backup_restore), and
+        # the upgrade lane's deploy of the previous release.
+        fresh, upgrade = (lane["domain"].split(".")[0] for lane in recipe["lanes"][:2])
+        containers = self.started_containers(started)
+        self.assertEqual(len([c for c in containers if c.startswith(fresh + "_")]), 3, containers)
+        self.assertGreaterEqual(len([c for c in containers if c.startswith(upgrade + "_")]), 1, containers)
+        self.assertEqual(self.rungs(run)["clean_teardown"], "passed")
+        self.assert_nothing_left()
+
+    def test_a_service_that_never_starts_fails_deploy_and_leaves_nothing(self):
+        # No image of that name exists here and none is pulled: Docker rejects
+        # the task again and again, and the stack never converges.
+        run = self.cc_ci("run", "custom-html", "--timeout-deploy", "20",
+                         *self.change("image: nginx:1.25", "image: nginx:0.0-not-built-here"))
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        self.assertEqual(run.recipe("custom-html")["level"], 0)
+        step = run.step("custom-html", "every service of the stack runs its replicas")
+        self.assertEqual(step["status"], "failed")
+        self.assertRegex(step["message"], r"did not converge .*cust-[0-9a-f]{6}_s[0-9a-f]{6}_test_app 0/1")
+        self.assertEqual(run.step("custom-html", "app rm")["status"], "passed")
+        self.assert_nothing_left()
+
+    def test_a_healthcheck_that_stays_starting_never_converges_and_is_torn_down(self):
+        # The task runs, but Docker counts it only once healthy: inside its
+        # start_period a failing check leaves it `starting`, replicas 0/1.
+        healthcheck = ("    image: nginx:1.25\n    healthcheck:\n      test: [\"CMD\", \"false\"]\n"
+                       "      interval: 2s\n      start_period: 10m\n")
+        run = self.cc_ci("run", "custom-html", "--timeout-deploy", "20",
+                         *self.change("    image: nginx:1.25\n", healthcheck))
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        step = run.step("custom-html", "every service of the stack runs its replicas")
+        self.assertEqual(step["status"], "failed")
+        self.assertIn("_app 0/1", step["message"])
+        self.assertEqual(run.recipe("custom-html")["level"], 0)
+        self.assertEqual(run.step("custom-html", "app rm")["status"], "passed")
+        self.assert_nothing_left()
+
+    def test_an_app_slow_to_start_is_waited_for_and_passes(self):
+        # The container runs at once, nginx only seconds later: the proxy says
+        # 502 meanwhile, which readiness takes as "not yet", never as a pass.
+        slow = "    image: nginx:1.25\n    command: [\"sh\", \"-c\", \"sleep 6; exec nginx -g 'daemon off;'\"]\n"
+        run = self.cc_ci("run", "custom-html", *self.change("    image: nginx:1.25\n", slow))
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        self.assertEqual(run.recipe("custom-html")["status"], "passed")
+        self.assertEqual(self.rungs(run)["persistence"], "passed")
+        self.assert_nothing_left()
+
+    def test_the_janitor_clears_a_real_stack_a_killed_run_left(self):
+        process = subprocess.Popen([CC_CI, "run", "custom-html", "--lanes", "fresh", "--report-dir",
+                                    str(self.report_dir), "--plugins", os.environ["CC_CI_RECIPES"]],
+                                   env=self.environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, cwd=self.folder)
+        try:
+            self.wait_for(lambda: any(i.startswith("container ") for i in self.sandbox.swarm.leftovers()),
+                          timeout=300, what="a running container of the app")
+        finally:
+            process.send_signal(signal.SIGKILL)  # no teardown can happen
+            process.communicate(timeout=60)
+        self.assertNotEqual(self.sandbox.swarm.leftovers(), [])
+        swept = subprocess.run([CC_CI, "janitor"], env=self.environment(), capture_output=True, text=True,
+                               cwd=self.folder, timeout=600)
+        self.assertEqual(swept.returncode, 0, swept.stdout + swept.stderr)
+        self.assertRegex(swept.stdout, r"removed cust-[0-9a-f]{6}\.s[0-9a-f]{6}\.test on default")
+        self.assert_nothing_left()
+
+
+if __name__ == "__main__":
+    sys.exit(main(Swarm))
