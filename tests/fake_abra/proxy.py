@@ -22,21 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import state  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / "apps"))
+from common import read_body  # noqa: E402
+
 app_module = state.app_module
-
-
-def read_body(handler):
-    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
-        body = b""
-        while True:
-            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                handler.rfile.readline()
-                return body
-            body += handler.rfile.read(size)
-            handler.rfile.readline()
-    length = int(handler.headers.get("Content-Length") or 0)
-    return handler.rfile.read(length) if length else b""
 
 
 class Request:

@@ -8,6 +8,7 @@ every object its apps leave is found by name (`…_s<id>_test…`).
 """
 
 import os
+import re
 import secrets
 import socket
 import ssl
@@ -16,9 +17,22 @@ import time
 from pathlib import Path
 
 import docker_swarm
+import state
 
-# Which local image stands in for each upstream image the fixture recipes name.
-UPSTREAM = {"nginx": ["nginx:1.25"]}
+IMAGE = re.compile(r"^\s*image:\s*(\S+)\s*$", re.MULTILINE)
+
+
+def stand_ins(images: dict):
+    """{upstream image a fixture recipe names: the local image that stands in
+    for it}: real nginx for the static sites, the fake app's image otherwise."""
+    found = {}
+    for fake in sorted(state.DEFAULT_CATALOGUE.glob("*/.fake")):
+        app = dict(line.split("=", 1) for line in fake.read_text().splitlines() if "=" in line).get("app")
+        for upstream in IMAGE.findall((fake.parent / "compose.yml").read_text()):
+            found[upstream] = images["nginx"] if app in (None, "static-site") else images["apps"][app]
+    return found
+
+
 # The object kinds a leftover can be, with how to list their names.
 LISTINGS = {
     "stack": ["stack", "ls", "--format", "{{.Name}}"],
@@ -45,9 +59,9 @@ class RealSwarm:
         self.id = secrets.token_hex(3)
         self.proxy_stack = f"ccci-proxy-{self.id}"
         self.root = None
-        for name, upstream in UPSTREAM.items():
-            for tag in upstream:
-                docker_swarm.docker("tag", images[name], tag)
+        # The registry that is never asked: local images under the names the recipes use.
+        for upstream, local in stand_ins(images).items():
+            docker_swarm.docker("tag", local, upstream)
         # The external network every app joins, made once per engine (another
         # sandbox may be making it at the same moment).
         if docker_swarm.docker("network", "inspect", "proxy", check=False).returncode != 0:

@@ -9,22 +9,29 @@ inputs change; the debootstrap tarball is kept in --cache for the next engine.
 
     images.py --cache DIR [--out FILE]
 
-prints (and writes to FILE) the JSON {"nginx": TAG, "tools": TAG}.
+prints (and writes to FILE) the JSON {"nginx": TAG, "tools": TAG, "apps": {APP: TAG}}:
+one image per fixture app of tests/fake_abra/apps, FROM tools with FAKE_APP set.
 """
 
 import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SUITE = "bookworm"
-# nginx for the custom-html shape; python3 for the sandbox's proxy service.
-PACKAGES = ["nginx-light", "python3"]
+# nginx for the custom-html shape; python3 for the sandbox's proxy and the
+# fixture apps, git for the fake Gitea's smart HTTP.
+PACKAGES = ["nginx-light", "python3", "git"]
+FAKE_APPS = HERE.parent / "fake_abra" / "apps"
+# Files from elsewhere in the tree that an image folder's build needs: {image: {name in context: source}}.
+EXTRA = {"tools": {"apps": FAKE_APPS}}
 
 
 def apt_mirror():
@@ -106,19 +113,50 @@ def base_image(cache: Path):
 
 def folder_image(name, base):
     folder = HERE / "images" / name
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    key = digest(base, *[(str(p.relative_to(folder)), p.read_bytes()) for p in files])
+    sources = {".": folder, **EXTRA.get(name, {})}
+    files = sorted((str(Path(at) / p.relative_to(root)), p) for at, root in sources.items()
+                   for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    key = digest(base, *[f"{at}\0".encode() + p.read_bytes() for at, p in files])
     tag = f"cc-ci-test/{name}:{key}"
     if not have_image(tag):
         say(f"build {tag}")
-        docker("build", "--quiet", "--build-arg", f"BASE={base}", "--tag", tag, str(folder))
+        with tempfile.TemporaryDirectory() as context:
+            for at, path in files:
+                target = Path(context) / at
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+            docker("build", "--quiet", "--build-arg", f"BASE={base}", "--tag", tag, context)
+    return tag
+
+
+def data_path(app):
+    """Where the app keeps its data, as its real image does: the path its
+    fixture recipe mounts the volume at (and backupbot backs up)."""
+    for fake in sorted((HERE.parent / "fake_abra" / "recipes").glob("*/.fake")):
+        if f"app={app}\n" in fake.read_text():
+            found = re.search(r"backupbot\.backup\.path=(/[^\"'\s]*)", (fake.parent / "compose.yml").read_text())
+            if found:
+                return found[1]
+    raise RuntimeError(f"no fixture recipe runs the fake app {app} with a backupbot.backup.path label")
+
+
+def app_image(app, tools):
+    """tools, serving the fake app `app` (tests/swarm/images/tools/app_server.py)."""
+    dockerfile = (f"FROM {tools}\nENV FAKE_APP={app} APP_VOLUME={data_path(app)}\nEXPOSE 80\n"
+                  'CMD ["python3", "/opt/cc-ci/app_server.py"]\n')
+    tag = f"cc-ci-test/app-{app}:{digest(dockerfile)}"
+    if not have_image(tag):
+        docker("build", "--quiet", "--tag", tag, "-", input=dockerfile)
     return tag
 
 
 def build(cache: Path):
     cache.mkdir(parents=True, exist_ok=True)
     base = base_image(cache)
-    return {name: folder_image(name, base) for name in ("nginx", "tools")}
+    tags = {name: folder_image(name, base) for name in ("nginx", "tools")}
+    apps = sorted(p.stem for p in FAKE_APPS.glob("*.py") if p.stem not in ("common", "static-site"))
+    tags["apps"] = {app: app_image(app, tags["tools"]) for app in apps}
+    return tags
 
 
 def main():

@@ -75,6 +75,19 @@ class Swarm(SandboxTestCase):
         self.assertEqual(self.rungs(run)["clean_teardown"], "passed")
         self.assert_nothing_left()
 
+    def test_every_bundled_recipe_climbs_the_whole_ladder_on_the_real_swarm(self):
+        # The other recipes' fixture apps run in containers of their own
+        # (tests/swarm/images/tools/app_server.py), with Docker secrets and
+        # volumes: gitea's push goes through git in its container.
+        recipes = ["gitea", "hedgedoc", "keycloak", "matrix-synapse", "nextcloud"]
+        run = self.cc_ci("run", "--jobs", "2", "--lanes", "fresh,upgrade,lint", *recipes, timeout=1800)
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        for recipe in recipes:
+            with self.subTest(recipe=recipe):
+                self.assertEqual(run.recipe(recipe)["level"], 8, self.rungs(run, recipe))
+        self.assert_nothing_left()
+
     def test_a_service_that_never_starts_fails_deploy_and_leaves_nothing(self):
         # No image of that name exists here and none is pulled: Docker rejects
         # the task again and again, and the stack never converges.

@@ -1,5 +1,6 @@
 """Helpers the fake apps share: JSON answers, state kept in the stack's volume
-(so it survives undeploy/redeploy like a Docker volume), and auth headers."""
+(so it survives undeploy/redeploy like a Docker volume), and auth headers; and
+reading a request's body, which the sandbox's proxies need as well."""
 
 import base64
 import json
@@ -62,3 +63,18 @@ def token(length=32):
 
 def path_only(request):
     return request.path.split("?", 1)[0]
+
+
+def read_body(handler):
+    """The body of the request a BaseHTTPRequestHandler is handling, chunked or not."""
+    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        body = b""
+        while True:
+            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                handler.rfile.readline()
+                return body
+            body += handler.rfile.read(size)
+            handler.rfile.readline()
+    length = int(handler.headers.get("Content-Length") or 0)
+    return handler.rfile.read(length) if length else b""

@@ -18,12 +18,17 @@ import http.client
 import json
 import os
 import re
+import signal
 import socket
 import ssl
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "apps"))
+from common import read_body  # noqa: E402  (the fixture apps' helpers, copied beside it)
 
 SOCKET = os.environ.get("DOCKER_SOCKET", "/var/run/docker.sock")
 RULE = re.compile(r"^traefik\.http\.routers\.([^.]+)\.rule$")
@@ -97,22 +102,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return data
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else None
-
     def forward(self):
         host = (self.headers.get("Host") or "").split(":")[0].lower()
-        body = self.body()
+        body = read_body(self) or None
         try:
             route = ROUTES.find(host)
         except OSError as error:
@@ -148,6 +140,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # PID 1: `docker stop` must not wait 10 s
     server = ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("PORT", "443"))), Handler)
     server.daemon_threads = True
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
