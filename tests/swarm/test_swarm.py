@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from support import CC_CI, SandboxTestCase, git, main  # noqa: E402
+from support import CC_CI, TEST_PLUGINS, TEST_RECIPES, Run, SandboxTestCase, git, main  # noqa: E402
 from sandbox import Sandbox  # noqa: E402  (support put tests/fake_abra on the path)
 from real_swarm import RealSwarm  # noqa: E402
 import docker_swarm  # noqa: E402
@@ -30,7 +30,8 @@ class Swarm(SandboxTestCase):
         images = os.environ.get("CC_CI_SWARM_IMAGES")
         self.assertTrue(images, "CC_CI_SWARM_IMAGES is not set: run the swarm suite through tools/test")
         self.folder = Path(tempfile.mkdtemp(prefix="cc-ci-swarm-"))
-        self.sandbox = Sandbox(self.folder / "sandbox", swarm=RealSwarm(json.loads(Path(images).read_text())))
+        self.sandbox = Sandbox(self.folder / "sandbox", extra_recipes=TEST_RECIPES,
+                               swarm=RealSwarm(json.loads(Path(images).read_text())))
         self.addCleanup(self.sandbox.stop)  # the proxy stack goes even when start() fails half-way
         self.sandbox.start()
         self.report_dir = self.folder / "report"
@@ -129,14 +130,47 @@ class Swarm(SandboxTestCase):
         self.assertEqual(self.rungs(run)["persistence"], "passed")
         self.assert_nothing_left()
 
-    def test_the_janitor_clears_a_real_stack_a_killed_run_left(self):
-        process = subprocess.Popen([CC_CI, "run", "custom-html", "--lanes", "fresh", "--report-dir",
-                                    str(self.report_dir), "--plugins", os.environ["CC_CI_RECIPES"]],
-                                   env=self.environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, cwd=self.folder)
+    def app_containers(self):
+        return [item for item in self.sandbox.swarm.leftovers() if item.startswith("container ")]
+
+    def test_a_deploy_that_fails_once_the_stack_exists_is_torn_down(self):
+        run = self.cc_ci("run", "custom-html", env={"FAKE_ABRA_FAULTS": "app.deploy=fail-after-stack"})
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        self.assertEqual((run.step("custom-html", "app deploy")["status"], run.recipe("custom-html")["level"]),
+                         ("failed", 0))
+        # The real stack was there to undeploy: undeploy found it, and waited for it to go.
+        self.assertEqual(run.step("custom-html", "app undeploy")["status"], "passed")
+        self.assert_nothing_left()
+
+    def test_sigint_during_a_real_deploy_tears_down_and_exits_130(self):
+        process = self.start_cc_ci("run", "custom-html", env={"FAKE_ABRA_FAULTS": "app.deploy=converge-slow:120"})
         try:
-            self.wait_for(lambda: any(i.startswith("container ") for i in self.sandbox.swarm.leftovers()),
-                          timeout=300, what="a running container of the app")
+            self.wait_for(lambda: self.app_containers(), timeout=300, what="a container of the app")
+        finally:
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=300)
+        self.assertEqual(process.returncode, 130, stdout + stderr)
+        run = Run(process, stdout, stderr, self.report_dir)
+        self.assert_valid_report(run)
+        self.assertTrue(run.results["interrupted"])
+        self.assertEqual(run.step("custom-html", "host: app undeploy")["status"], "passed")
+        self.assert_nothing_left()
+
+    def test_a_plugin_that_crashes_mid_probe_is_errored_and_its_real_app_torn_down(self):
+        run = self.cc_ci("run", "crash-test", plugins=[TEST_PLUGINS / "crash"])
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        self.assertEqual(run.recipe("crash-test")["status"], "errored")
+        self.assertIn("signal 11", run.step("crash-test", "test process crashed")["message"])
+        self.assertEqual(run.step("crash-test", "host: app undeploy")["status"], "passed")
+        self.assertEqual(run.step("crash-test", "host: app rm")["status"], "passed")
+        self.assert_nothing_left()
+
+    def test_the_janitor_clears_a_real_stack_a_killed_run_left(self):
+        process = self.start_cc_ci("run", "custom-html")
+        try:
+            self.wait_for(lambda: self.app_containers(), timeout=300, what="a running container of the app")
         finally:
             process.send_signal(signal.SIGKILL)  # no teardown can happen
             process.communicate(timeout=60)
