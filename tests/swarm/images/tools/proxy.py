@@ -93,6 +93,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, form, *args):
         sys.stderr.write("%s %s\n" % (self.address_string(), form % args))
 
+    def log_request(self, code="-", size="-"):
+        # One JSON line per answer on stdout (`docker service logs`): when, for
+        # which host, what status -- how a benchmark sees readiness from here.
+        host = (self.headers.get("Host") or "").split(":")[0].lower() if self.headers else ""
+        print(json.dumps({"time": time.time(), "host": host, "status": int(code) if isinstance(code, int) else 0}),
+              flush=True)
+
     def answer(self, status, text):
         body = text.encode()
         self.send_response(status)
