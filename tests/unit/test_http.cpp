@@ -120,8 +120,8 @@ TEST_SUITE("readiness") {
     const HttpClient client({.connect_to = {server.connect_to()}});  // no CA
     // Seconds, not milliseconds: on a loaded machine (or under ASan) a first
     // handshake cut by the deadline would report the cut, not the certificate.
-    const auto result = wait_until_ready(client, test::kAppBase + "/status/200", 200,
-                                         std::chrono::steady_clock::now() + 3s);
+    const auto result =
+        wait_until_ready(client, test::kAppBase + "/status/200", 200, std::chrono::steady_clock::now() + 3s);
     CHECK_FALSE(result.ready);
     CHECK(result.last_reason.find("certificate") != std::string::npos);
   }
