@@ -403,9 +403,13 @@ std::filesystem::path default_abra_dir() {
   return std::filesystem::path(home && *home ? home : ".") / ".abra";
 }
 
+std::filesystem::path AbraClient::abra_root() const {
+  return settings_.abra_dir.empty() ? default_abra_dir() : std::filesystem::path(settings_.abra_dir);
+}
+
 std::filesystem::path AbraClient::env_file(const std::string& domain) const {
   namespace fs = std::filesystem;
-  const fs::path root = settings_.abra_dir.empty() ? default_abra_dir() : fs::path(settings_.abra_dir);
+  const fs::path root = abra_root();
   std::error_code error;
   for (const auto& server : fs::directory_iterator(root / "servers", error))
     if (fs::exists(server.path() / (domain + ".env"))) return server.path() / (domain + ".env");
@@ -466,8 +470,7 @@ std::optional<std::string> AbraClient::env_value(const std::string& domain, cons
 
 void AbraClient::install_compose_overlay(const std::string& recipe, const std::filesystem::path& overlay) {
   namespace fs = std::filesystem;
-  const fs::path root = settings_.abra_dir.empty() ? default_abra_dir() : fs::path(settings_.abra_dir);
-  const fs::path checkout = root / "recipes" / recipe;
+  const fs::path checkout = abra_root() / "recipes" / recipe;
   if (plan_) {
     plan_("copy " + overlay.string() + " to " + (checkout / kComposeOverlay).string() +
           " (listed in .git/info/exclude)");

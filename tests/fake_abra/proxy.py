@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import state  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "apps"))
-from common import read_body  # noqa: E402
+from common import read_body, send_answer  # noqa: E402
 
 app_module = state.app_module
 
@@ -53,14 +53,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def answer(self, status, body, headers=None):
-        data = body if isinstance(body, bytes) else body.encode()
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        send_answer(self, status, headers, body)
 
     def route(self):
         host = (self.headers.get("Host") or "").split(":")[0].lower()

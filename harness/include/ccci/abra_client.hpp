@@ -157,6 +157,8 @@ class AbraClient {
   /// Runs the command; `inspect` sees the output (ANSI stripped) before it is logged.
   CommandResult execute(const std::vector<std::string>& args, const Inspector& inspect = {});
   [[noreturn]] void fail(const std::vector<std::string>& args, const CommandResult& result) const;
+  /// The ABRA_DIR abra runs with: the setting, else default_abra_dir().
+  std::filesystem::path abra_root() const;
   /// $ABRA_DIR/servers/<server>/<domain>.env; AbraFailure when there is none.
   std::filesystem::path env_file(const std::string& domain) const;
 

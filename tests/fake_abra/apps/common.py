@@ -1,6 +1,7 @@
 """Helpers the fake apps share: JSON answers, state kept in the stack's volume
 (so it survives undeploy/redeploy like a Docker volume), and auth headers; and
-reading a request's body, which the sandbox's proxies need as well."""
+reading a request's body and writing an answer, which the sandbox's servers
+need as well."""
 
 import base64
 import json
@@ -78,3 +79,16 @@ def read_body(handler):
             handler.rfile.readline()
     length = int(handler.headers.get("Content-Length") or 0)
     return handler.rfile.read(length) if length else b""
+
+
+def send_answer(handler, status, headers, body):
+    """Answers the request a BaseHTTPRequestHandler is handling: `body` (str or
+    bytes) with `headers` and its Content-Length, the body left out for HEAD."""
+    data = body if isinstance(body, bytes) else body.encode()
+    handler.send_response(status)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(data)

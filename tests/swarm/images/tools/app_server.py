@@ -21,7 +21,7 @@ from pathlib import Path
 
 APPS = Path(__file__).resolve().parent / "apps"
 sys.path.insert(0, str(APPS))  # the apps' shared helpers
-from common import read_body  # noqa: E402
+from common import read_body, send_answer  # noqa: E402
 STARTED = time.time()
 
 
@@ -63,15 +63,7 @@ class Handler(BaseHTTPRequestHandler):
     module = None
 
     def serve(self):
-        status, headers, body = self.module.handle(Request(self))
-        data = body if isinstance(body, bytes) else body.encode()
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        send_answer(self, *self.module.handle(Request(self)))
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PROPFIND = do_MKCOL = serve
 

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "apps"))
-from common import read_body  # noqa: E402  (the fixture apps' helpers, copied beside it)
+from common import read_body, send_answer  # noqa: E402  (the fixture apps' helpers, copied beside it)
 
 SOCKET = os.environ.get("DOCKER_SOCKET", "/var/run/docker.sock")
 RULE = re.compile(r"^traefik\.http\.routers\.([^.]+)\.rule$")
@@ -101,13 +101,7 @@ class Handler(BaseHTTPRequestHandler):
               flush=True)
 
     def answer(self, status, text):
-        body = text.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        send_answer(self, status, {"Content-Type": "text/plain; charset=utf-8"}, text)
 
     def forward(self):
         host = (self.headers.get("Host") or "").split(":")[0].lower()
