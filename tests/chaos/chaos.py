@@ -14,11 +14,13 @@ random moments. After every run it asserts what cc-ci promises:
   command line.
 
     chaos.py --seeds 1-16          (a range or a comma list; the same seed is the same run)
+    chaos.py --seeds 1-1000 --workers 2   (seeds side by side; each has its own sandbox)
 
 Prints one line per seed and a closing "N passed, N failed" line.
 """
 
 import argparse
+import concurrent.futures
 import json
 import os
 import random
@@ -151,22 +153,33 @@ def parse_seeds(text):
     return seeds
 
 
+def run_one(seed):
+    """One seed in its own folder; returns (passed, the line to print)."""
+    with tempfile.TemporaryDirectory(prefix=f"cc-ci-chaos-{seed}-") as folder:
+        try:
+            plan, code, statuses = run_seed(seed, Path(folder))
+            return True, (f"seed {seed}: ok (exit {code}, {statuses}, faults {plan['faults'] or 'none'}, "
+                          f"signal {plan['signal'] and signal.Signals(plan['signal']).name})")
+        except Exception:  # noqa: BLE001 — every failure is reported with its seed
+            return False, f"seed {seed}: FAILED {scenario(seed)}\n{traceback.format_exc()}"
+
+
 def main():
     parser = argparse.ArgumentParser(description="Seeded chaos runs of cc-ci against the fake abra.")
     parser.add_argument("--seeds", default="1-8", help="e.g. 1-1000 or 3,17,42")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="seeds run side by side (default 1); a seed's outcome does not depend on it")
     arguments = parser.parse_args()
+    if arguments.workers < 1:
+        parser.error("--workers must be at least 1")
     passed = failed = 0
     started = time.monotonic()
-    for seed in parse_seeds(arguments.seeds):
-        with tempfile.TemporaryDirectory(prefix=f"cc-ci-chaos-{seed}-") as folder:
-            try:
-                plan, code, statuses = run_seed(seed, Path(folder))
-                passed += 1
-                print(f"seed {seed}: ok (exit {code}, {statuses}, faults {plan['faults'] or 'none'}, "
-                      f"signal {plan['signal'] and signal.Signals(plan['signal']).name})", flush=True)
-            except Exception:  # noqa: BLE001 — every failure is reported with its seed
-                failed += 1
-                print(f"seed {seed}: FAILED {scenario(seed)}\n{traceback.format_exc()}", flush=True)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=arguments.workers) as pool:
+        # map() keeps seed order in the output whatever finishes first.
+        for ok, line in pool.map(run_one, parse_seeds(arguments.seeds)):
+            passed += ok
+            failed += not ok
+            print(line, flush=True)
     print(f"chaos: {passed + failed} seeds in {time.monotonic() - started:.0f}s")
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
