@@ -15,6 +15,7 @@ import json
 import os
 import ssl
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -55,12 +56,24 @@ class Handler(BaseHTTPRequestHandler):
     def answer(self, status, body, headers=None):
         send_answer(self, status, headers, body)
 
+    def not_up_yet(self, stack):
+        """A stack deployed with FAKE_APP_READY_AFTER_REQUESTS=N answers 502 to its
+        first N requests: "slow to start" counted in requests, not in seconds, so a
+        test of it means the same on a loaded machine."""
+        wanted = stack.get("ready_after_requests", 0)
+        if not wanted:
+            return False
+        with self.server.lock:
+            key = (stack["domain"], stack["deployed_at"])
+            self.server.requests_seen[key] = seen = self.server.requests_seen.get(key, 0) + 1
+        return seen <= wanted
+
     def route(self):
         host = (self.headers.get("Host") or "").split(":")[0].lower()
         stack = next((s for s in state.all_stacks(self.server.abra_dir) if s["domain"] == host), None)
         if stack is None or stack.get("mode") == "traefik-404":
             return self.answer(404, "404 page not found\n", {"Content-Type": "text/plain; charset=utf-8"})
-        if time.time() < stack["ready_at"] or stack.get("converge") == "never":
+        if time.time() < stack["ready_at"] or stack.get("converge") == "never" or self.not_up_yet(stack):
             return self.answer(502, "Bad Gateway", {"Content-Type": "text/plain; charset=utf-8"})
         swarm = state.swarm_dir(self.server.abra_dir / "servers" / stack["server"])
         status, headers, body = app_module(stack["app"]).handle(Request(self, stack, swarm))
@@ -91,6 +104,8 @@ def main():
     server.daemon_threads = True
     server.abra_dir = arguments.abra_dir.resolve()
     server.access_log = arguments.access_log
+    server.lock = threading.Lock()
+    server.requests_seen = {}
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(arguments.cert, arguments.key)
     server.socket = context.wrap_socket(server.socket, server_side=True)

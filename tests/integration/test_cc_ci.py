@@ -126,13 +126,15 @@ class CcCi(SandboxTestCase):
         self.assert_nothing_left()
 
     def test_slow_app_is_polled_until_ready(self):
-        run = self.cc_ci("run", "custom-html", env={"FAKE_APP_READY_AFTER": "1.5"})
-        self.assertEqual(run.code, 0, run.stdout)
+        # The proxy answers 502 to the first three requests after each deploy:
+        # counted in requests, not seconds, so a loaded machine sees the same.
+        run = self.cc_ci("run", "custom-html", "--lanes", "fresh", env={"FAKE_APP_READY_AFTER_REQUESTS": "3"})
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
         recipe = run.recipe("custom-html")
-        self.assertEqual(recipe["level"], 4)
+        self.assertEqual(recipe["status"], "passed")
         readiness = next(s for s in recipe["steps"] if s["kind"] == "readiness")
-        self.assertGreaterEqual(readiness["duration_ms"], 1000)
-        self.assertRegex((run.report_dir / recipe["log"]).read_text(), r"readiness: ([4-9]|\d\d) attempt")
+        self.assertEqual(readiness["status"], "passed")
+        self.assertRegex((run.report_dir / recipe["log"]).read_text(), r"readiness: 4 attempt\(s\)")
         self.assert_nothing_left()
 
     def test_traefik_404_is_never_ready(self):
