@@ -130,6 +130,54 @@ class Swarm(SandboxTestCase):
         self.assertEqual(self.rungs(run)["persistence"], "passed")
         self.assert_nothing_left()
 
+    def test_a_page_that_is_not_html_fails_a_check_on_real_nginx(self):
+        # Real nginx answers / with 200, so the app is ready; but what it serves
+        # is not the page the check asks for.
+        plain = ("    image: nginx:1.25\n    command: [\"sh\", \"-c\", \"echo plain words > "
+                 "/usr/share/nginx/html/index.html; exec nginx -g 'daemon off;'\"]\n")
+        run = self.cc_ci("run", "custom-html", "--lanes", "fresh", *self.change("    image: nginx:1.25\n", plain))
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        recipe = run.recipe("custom-html")
+        self.assertEqual((recipe["status"], recipe["level"]), ("failed", 2), self.rungs(run))
+        check = run.step("custom-html", "index page is served as HTML")
+        self.assertEqual(check["status"], "failed")
+        self.assertIn('body does not contain "<html" (body "plain words', check["message"])
+        # nginx itself answered: its own 404 for an unknown path.
+        self.assertEqual(run.step("custom-html", "unknown path is nginx's own 404")["status"], "passed")
+        self.assertEqual(run.step("custom-html", "app rm")["status"], "passed")
+        self.assert_nothing_left()
+
+    def test_data_kept_in_the_container_not_a_volume_fails_persistence_on_real_nginx(self):
+        # The seeded page is written into the container's own filesystem: the
+        # redeploy starts a new container, and the page is gone.
+        run = self.cc_ci("run", "custom-html", "--lanes", "fresh",
+                         *self.change("    volumes:\n      - content:/usr/share/nginx/html\n", ""))
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        recipe = run.recipe("custom-html")
+        self.assertEqual((recipe["status"], recipe["level"]), ("failed", 3), self.rungs(run))
+        self.assertEqual(self.rungs(run)["persistence"], "failed")
+        self.assertEqual(run.step("custom-html", "write a page into the content volume")["status"], "passed")
+        self.assertEqual(run.step("custom-html", "the written page is served")["status"], "failed")
+        self.assertIn("level 4 (keeps its data across undeploy and redeploy) is failed", recipe["level_reason"])
+        self.assert_nothing_left()
+
+    def test_a_deploy_that_hangs_once_its_stack_runs_is_cut_and_torn_down(self):
+        # abra never returns although Docker runs the stack: the deploy phase's
+        # limit ends abra, and teardown finds a real stack to remove.
+        started = time.time()
+        run = self.cc_ci("run", "custom-html", "--lanes", "fresh", "--timeout-deploy", "30",
+                         env={"FAKE_ABRA_FAULTS": "app.deploy=converge-hang"})
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        self.assertEqual(run.recipe("custom-html")["status"], "errored")
+        self.assertIn("timed out", run.step("custom-html", "app deploy")["message"])
+        self.assertTrue(self.started_containers(started), "the stack never ran: nothing real was torn down")
+        self.assertEqual(run.step("custom-html", "app undeploy")["status"], "passed")
+        self.assertEqual(run.step("custom-html", "app rm")["status"], "passed")
+        self.assert_nothing_left()
+
     def app_containers(self):
         return [item for item in self.sandbox.swarm.leftovers() if item.startswith("container ")]
 
