@@ -11,6 +11,7 @@
 #include <iostream>
 #include <set>
 
+#include "artifacts.hpp"
 #include "ccci/abra_client.hpp"
 #include "janitor.hpp"
 #include "lifecycle.hpp"
@@ -235,6 +236,9 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
   std::filesystem::remove_all(work_root(default_state_dir(), run_id), ignored);
   try {
     write_reports(report, settings.report_dir);
+    for (const auto& problem :
+         write_artifacts(settings.report_dir, {.dashboard_url = settings.dashboard_url}))
+      std::cerr << "cc-ci: warning: " << problem << std::endl;
   } catch (const std::exception& error) {
     // The apps are torn down; say so, and never exit 0 without a report.
     std::cerr << "cc-ci: error: the run finished but its report could not be written: " << error.what()
@@ -300,6 +304,19 @@ int command_janitor(const Settings& settings, bool dry_run) {
   return failures > 0 ? kExitFailed : kExitPassed;
 }
 
+int command_report(const std::filesystem::path& folder, const Settings& settings) {
+  try {
+    const auto problems = write_artifacts(folder, {.dashboard_url = settings.dashboard_url});
+    for (const auto& problem : problems) std::cerr << "cc-ci: warning: " << problem << std::endl;
+    std::cout << "wrote summary.md, badge.svg, card.svg"
+              << (std::filesystem::exists(folder / "card.png") ? ", card.png" : "") << " and badges/ in "
+              << folder.string() << std::endl;
+    return kExitPassed;
+  } catch (const std::exception& error) {
+    throw UsageError(error.what());
+  }
+}
+
 }  // namespace
 }  // namespace ccci
 
@@ -343,6 +360,14 @@ int main(int argc, char** argv) {
       "Remove apps that earlier, killed runs left behind (named like cc-ci names them, no live run)");
   add_settings(*janitor, given, {"abra", "domain_suffix"});
   janitor->add_flag("--dry-run", janitor_dry_run, "Only say what would be removed");
+  std::string report_folder;
+  auto* report_command = app.add_subcommand("report",
+                                            "Write summary.md, badge.svg, card.svg, card.png and badges/ "
+                                            "again from a report folder's results.json");
+  report_command->add_option("dir", report_folder, "The report folder (its results.json is read)")
+      ->type_name("DIR")
+      ->required();
+  add_settings(*report_command, given, {"dashboard_url"});
   auto* settings_command = app.add_subcommand(
       "settings", "Print the settings table (flags, environment, config keys) as Markdown");
   auto* exec_one = app.add_subcommand("exec-one", "Run one recipe test for the host (internal)");
@@ -387,6 +412,7 @@ int main(int argc, char** argv) {
       return kExitPassed;
     }
     const Settings settings = resolve_settings(given, default_plugin_paths());
+    if (report_command->parsed()) return command_report(report_folder, settings);
     if (list->parsed()) return command_list(settings);
     if (janitor->parsed()) return command_janitor(settings, janitor_dry_run);
     if (plan->parsed()) return command_plan(settings, recipes);

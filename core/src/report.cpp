@@ -9,7 +9,7 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "ccci/text.hpp"
+#include "markup.hpp"
 
 namespace ccci {
 
@@ -115,38 +115,6 @@ std::string describe(const StepResult& step) {
   std::string text = "\"" + step.name + "\" " + std::string(to_string(step.status));
   if (!step.message.empty()) text += ": " + step.message;
   return text;
-}
-
-std::string xml_escape(std::string_view raw) {
-  const std::string text = valid_utf8(raw);
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        // XML 1.0 forbids most control characters, even escaped.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r')
-          out += ' ';
-        else
-          out += c;
-    }
-  }
-  return out;
 }
 
 std::string seconds(std::chrono::milliseconds duration) {

@@ -105,6 +105,10 @@ constexpr SettingSpec kSettings[] = {
    .kind = SettingKind::flag,
    .help = "let abra wait for convergence on deploy, as well as cc-ci's own readiness wait",
    .fallback = "off: deploy with --no-converge-checks"},
+  {.key = "dashboard_url", .flag = "--dashboard-url", .env = "CC_CI_DASHBOARD_URL", .value_name = "URL",
+   .kind = SettingKind::text,
+   .help = "where the report folder is served (http or https): summary.md links there and shows the "
+           "badge and card from there", .fallback = "none: summary.md links and embeds nothing"},
   {.key = "history", .flag = "--history", .env = "CC_CI_HISTORY", .value_name = "DIR",
    .kind = SettingKind::text, .help = "a previous report dir: start the recipes that took longest first",
    .fallback = "none"},
@@ -324,6 +328,19 @@ ServerSlot parse_server(const std::string& text) {
   return slot;
 }
 
+std::optional<std::string> dashboard_url_problem(std::string_view url) {
+  if (url.empty()) return std::nullopt;
+  const bool web = url.starts_with("https://") || url.starts_with("http://");
+  const std::size_t host = url.find("://") + 3;
+  if (!web || host >= url.size() || url[host] == '/')
+    return "give an http(s) URL with a host, e.g. https://ci.example.org/cc-ci";
+  for (const char c : url)
+    if (static_cast<unsigned char>(c) <= 0x20 ||
+        std::string_view("<>()\"'`\\").find(c) != std::string_view::npos)
+      return "a URL has no spaces, quotes, brackets or backslashes: they would end the link in summary.md";
+  return std::nullopt;
+}
+
 void validate_connect_to(const std::string& spec) {
   // Four fields; a host may be an IPv6 address in brackets, with colons inside.
   std::vector<std::string> fields;
@@ -394,6 +411,9 @@ Settings resolve_settings(const GivenSettings& given, const std::vector<fs::path
   settings.timeouts.teardown = settings_from.seconds("timeout_teardown");
   settings.run_timeout = settings_from.seconds("timeout");
   settings.history = settings_from.text("history", "");
+  settings.dashboard_url = settings_from.text("dashboard_url", "");
+  if (const auto problem = dashboard_url_problem(settings.dashboard_url))
+    throw UsageError("--dashboard-url: " + *problem);
   settings.fail_fast = settings_from.flag("fail_fast");
   settings.retries = static_cast<int>(settings_from.whole("retries", 0));
   std::vector<std::string> lanes;

@@ -70,6 +70,10 @@ ServerSlot parse_server(const std::string& text);
 /// field may be empty, hosts may be [IPv6]); throws UsageError naming the fault.
 void validate_connect_to(const std::string& spec);
 
+/// Why `url` cannot be the --dashboard-url, or nullopt: an http(s) URL with
+/// nothing Markdown or HTML would read as the end of a link. Empty is fine.
+std::optional<std::string> dashboard_url_problem(std::string_view url);
+
 /// What the user gave on the command line, by config key, as typed.
 struct GivenSettings {
   std::optional<std::string> config_file;
@@ -89,6 +93,7 @@ struct Settings {
   KeepPolicy keep = KeepPolicy::never;
   TimeoutOverrides timeouts;
   std::filesystem::path history;                    ///< a previous report dir; empty: none
+  std::string dashboard_url;                        ///< where the report folder is served; empty: none
   std::optional<std::chrono::seconds> run_timeout;  ///< the whole run's limit
   bool fail_fast = false;
   int retries = 0;  ///< extra attempts for a failed probe check

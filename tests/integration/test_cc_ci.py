@@ -125,6 +125,48 @@ class CcCi(SandboxTestCase):
         self.assertEqual(run.step("custom-html", "unknown path is nginx's own 404")["status"], "passed")
         self.assert_nothing_left()
 
+    def test_a_run_leaves_the_pr_comment_badges_and_card_beside_its_results(self):
+        run = self.cc_ci("run", "custom-html", "--dashboard-url", "https://ci.example.org/runs/7",
+                         env={"FAKE_APP_MODE": "text-plain"})
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        summary = (run.report_dir / "summary.md").read_text()
+        self.assertIn("## custom-html: level 2 ❌ failed", summary)
+        self.assertIn("| 3 | checks | ❌ failed |", summary)
+        self.assertIn("- ❌ fresh · probe · **index page is served as HTML**", summary)
+        self.assertIn('up to "index page is served as HTML" failed</summary>', summary)
+        self.assertIn("![cc-ci: level 2](https://ci.example.org/runs/7/badges/custom-html.svg)", summary)
+        self.assertIn("![cc-ci summary card](https://ci.example.org/runs/7/card.png)", summary)
+        self.assertIn(">level 2</text>", (run.report_dir / "badges" / "custom-html.svg").read_text())
+        self.assertIn(">level 2</text>", (run.report_dir / "badge.svg").read_text())
+        self.assertTrue((run.report_dir / "card.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n"))
+        self.assertNotIn("warning", run.stderr)
+
+        # `cc-ci report` makes them again from results.json alone, here without links.
+        (run.report_dir / "summary.md").unlink()
+        again = self.cc_ci("report", str(run.report_dir))
+        self.assertEqual(again.code, 0, again.stderr)
+        self.assertIn("wrote summary.md, badge.svg, card.svg, card.png and badges/", again.stdout)
+        summary = (run.report_dir / "summary.md").read_text()
+        self.assertIn("## custom-html: level 2 ❌ failed", summary)
+        self.assertNotIn("](", summary)
+        self.assert_nothing_left()
+
+    def test_report_refuses_a_folder_without_cc_ci_results_in_one_line(self):
+        for folder, why in ((self.folder / "nowhere", "no results.json there"),
+                            (self.folder, "no results.json there")):
+            run = self.cc_ci("report", str(folder))
+            self.assertEqual(run.code, 2)
+            self.assertEqual(len(run.stderr.strip().splitlines()), 1, run.stderr)
+            self.assertIn(why, run.stderr)
+        (self.folder / "results.json").write_text('{"schema": "cc-ci/results/v1", "recipes": [{"level": 3}]}')
+        run = self.cc_ci("report", str(self.folder))
+        self.assertEqual((run.code, run.stderr.strip()),
+                         (2, f"cc-ci: error: {self.folder / 'results.json'}: a recipe entry has no name"))
+        bad_url = self.cc_ci("report", str(self.folder), "--dashboard-url", "javascript:alert(1)")
+        self.assertEqual(bad_url.code, 2)
+        self.assertIn("--dashboard-url: give an http(s) URL", bad_url.stderr)
+
     def test_slow_app_is_polled_until_ready(self):
         # The proxy answers 502 to the first three requests after each deploy:
         # counted in requests, not seconds, so a loaded machine sees the same.
@@ -234,6 +276,8 @@ class CcCi(SandboxTestCase):
         self.assertIn("login with [REDACTED] was refused",
                       run.step("secret-test", "fails with the secret in its message")["message"])
         self.assertIn("the smtp password is [REDACTED]", (run.report_dir / "logs/secret-test.log").read_text())
+        # The PR comment names the failing check, with the secret redacted as everywhere.
+        self.assertIn("login with \\[REDACTED\\] was refused", (run.report_dir / "summary.md").read_text())
         self.assert_nothing_left()
 
     # ------------------------------------------------------------ interruption and keep

@@ -1,0 +1,104 @@
+#include "artifacts.hpp"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+#include "badge.hpp"
+#include "ccci/process.hpp"
+#include "names.hpp"
+#include "report.hpp"
+#include "summary.hpp"
+
+namespace ccci {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+json read_results(const fs::path& report_dir) {
+  const fs::path path = report_dir / "results.json";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path.string() + ": no results.json there (is it a cc-ci report folder?)");
+  std::stringstream text;
+  text << in.rdbuf();
+  json results;
+  try {
+    results = json::parse(text.str());
+  } catch (const json::exception& error) {
+    throw std::runtime_error(path.string() + ": not JSON (" + error.what() + ")");
+  }
+  if (!results.is_object() || results.value("schema", "") != "cc-ci/results/v1" ||
+      !results.contains("recipes") || !results["recipes"].is_array())
+    throw std::runtime_error(path.string() + ": not a cc-ci results file (schema cc-ci/results/v1)");
+  for (const auto& recipe : results["recipes"])
+    if (!recipe.is_object() || !recipe.contains("recipe") || !recipe["recipe"].is_string())
+      throw std::runtime_error(path.string() + ": a recipe entry has no name");
+  return results;
+}
+
+bool is_png(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  char head[8] = {};
+  in.read(head, sizeof head);
+  return in.gcount() == sizeof head && std::string_view(head, sizeof head) == "\x89PNG\r\n\x1a\n";
+}
+
+// card.png from card.svg; the reason it could not be drawn, or empty.
+std::string draw_png(const fs::path& svg, const fs::path& png, const std::string& rsvg_convert) {
+  const fs::path temporary = png.string() + ".tmp";
+  std::error_code ignored;
+  CommandResult drawn;
+  try {
+    drawn =
+        run_command({.argv = {rsvg_convert, "--format=png", "--output=" + temporary.string(), svg.string()},
+                     .timeout = std::chrono::seconds(60)});
+  } catch (const std::exception& error) {
+    fs::remove(temporary, ignored);
+    return rsvg_convert + " could not be started (" + error.what() +
+           "; Debian: apt-get install librsvg2-bin)";
+  }
+  if (drawn.exit_code != 0 || !is_png(temporary)) {
+    fs::remove(temporary, ignored);
+    const std::string said = drawn.output.substr(0, drawn.output.find('\n'));
+    return rsvg_convert + " " + drawn.describe() + (said.empty() ? "" : ": " + said);
+  }
+  fs::rename(temporary, png);
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::string> write_artifacts(const fs::path& report_dir, const ArtifactOptions& options) {
+  const json results = read_results(report_dir);
+  std::vector<std::string> problems;
+
+  fs::create_directories(report_dir / "badges");
+  for (const auto& recipe : results["recipes"]) {
+    const std::string name = recipe["recipe"].get<std::string>();
+    // The name becomes a file name and a URL: only a recipe name that is one DNS label.
+    if (dns_name_problem(name) || name.find('.') != std::string::npos) {
+      problems.push_back("badges/: no badge for a recipe named \"" + name + "\" (not a recipe name)");
+      continue;
+    }
+    write_file_atomically(report_dir / "badges" / (name + ".svg"), recipe_badge_svg(recipe));
+  }
+  write_file_atomically(report_dir / "badge.svg", run_badge_svg(results));
+  write_file_atomically(report_dir / "card.svg", card_svg(results));
+
+  std::error_code ignored;
+  fs::remove(report_dir / "card.png", ignored);  // never leave an earlier run's card behind
+  if (const std::string why =
+          draw_png(report_dir / "card.svg", report_dir / "card.png", options.rsvg_convert);
+      !why.empty())
+    problems.push_back("card.png not drawn: " + why);
+
+  const SummaryLinks links{.base_url = options.dashboard_url,
+                           .has_dashboard = fs::exists(report_dir / "index.html"),
+                           .has_card = fs::exists(report_dir / "card.png")};
+  write_file_atomically(report_dir / "summary.md", summary_markdown(results, report_dir, links));
+  return problems;
+}
+
+}  // namespace ccci

@@ -1,0 +1,30 @@
+// Pictures of a result, drawn by cc-ci itself as SVG (no badge service, no
+// network): the shields-style badge ("cc-ci | level 6") and the summary card
+// of a run (a row per recipe: level, its eight rungs as coloured cells,
+// duration, commit). card.png is this SVG rendered by rsvg-convert.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace ccci {
+
+/// The colour of a level, red (0) through orange and yellow to bright green (8),
+/// as package_check colours its levels.
+std::string_view level_colour(int level);
+
+/// A flat badge, `label` on grey and `message` on `colour` (#rrggbb).
+std::string badge_svg(std::string_view label, std::string_view message, std::string_view colour);
+
+/// The badge of one recipe result of results.json: "level N" in the level's
+/// colour, or "not tested" / "interrupted" in grey when it was not graded.
+std::string recipe_badge_svg(const nlohmann::json& recipe);
+
+/// The badge of a whole run: one recipe's badge, or "N/M passed" for several.
+std::string run_badge_svg(const nlohmann::json& results);
+
+/// The summary card of a run (results.json): 960 px wide, a row per recipe.
+std::string card_svg(const nlohmann::json& results);
+
+}  // namespace ccci

@@ -1,0 +1,97 @@
+#include "markup.hpp"
+
+#include <algorithm>
+
+#include "ccci/text.hpp"
+
+namespace ccci {
+
+std::string xml_escape(std::string_view raw) {
+  const std::string text = valid_utf8(raw);
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        // XML 1.0 forbids most control characters, even escaped.
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r')
+          out += ' ';
+        else
+          out += c;
+    }
+  }
+  return out;
+}
+
+std::string markdown_text(std::string_view raw) {
+  const std::string text = valid_utf8(raw);
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (char c : text) {
+    switch (c) {
+      // HTML: an app's message must never become a tag or an image in the PR.
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      // CommonMark's backslash escapes for what could start a link or an
+      // image ([ ]), emphasis, code or strike-through, or end a table cell.
+      // The text never starts a line, so headings and lists cannot start.
+      case '\\':
+      case '`':
+      case '*':
+      case '_':
+      case '[':
+      case ']':
+      case '|':
+      case '~':
+        out += '\\';
+        out += c;
+        break;
+      case '\n':
+      case '\r':
+      case '\t':
+        out += ' ';
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) continue;
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string markdown_code_block(std::string_view raw) {
+  std::string text = valid_utf8(raw);
+  std::size_t longest = 0;
+  std::size_t run = 0;
+  for (char c : text) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  const std::string fence(std::max<std::size_t>(3, longest + 1), '`');
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  return fence + "text\n" + text + fence + "\n";
+}
+
+}  // namespace ccci
