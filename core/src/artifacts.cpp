@@ -7,6 +7,7 @@
 
 #include "badge.hpp"
 #include "ccci/process.hpp"
+#include "dashboard.hpp"
 #include "names.hpp"
 #include "report.hpp"
 #include "summary.hpp"
@@ -16,27 +17,6 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-json read_results(const fs::path& report_dir) {
-  const fs::path path = report_dir / "results.json";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path.string() + ": no results.json there (is it a cc-ci report folder?)");
-  std::stringstream text;
-  text << in.rdbuf();
-  json results;
-  try {
-    results = json::parse(text.str());
-  } catch (const json::exception& error) {
-    throw std::runtime_error(path.string() + ": not JSON (" + error.what() + ")");
-  }
-  if (!results.is_object() || results.value("schema", "") != "cc-ci/results/v1" ||
-      !results.contains("recipes") || !results["recipes"].is_array())
-    throw std::runtime_error(path.string() + ": not a cc-ci results file (schema cc-ci/results/v1)");
-  for (const auto& recipe : results["recipes"])
-    if (!recipe.is_object() || !recipe.contains("recipe") || !recipe["recipe"].is_string())
-      throw std::runtime_error(path.string() + ": a recipe entry has no name");
-  return results;
-}
 
 bool is_png(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -70,6 +50,41 @@ std::string draw_png(const fs::path& svg, const fs::path& png, const std::string
 
 }  // namespace
 
+json read_results(const fs::path& report_dir) {
+  const fs::path path = report_dir / "results.json";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path.string() + ": no results.json there (is it a cc-ci report folder?)");
+  std::stringstream text;
+  text << in.rdbuf();
+  json results;
+  try {
+    results = json::parse(text.str());
+  } catch (const json::exception& error) {
+    throw std::runtime_error(path.string() + ": not JSON (" + error.what() + ")");
+  }
+  if (!results.is_object() || results.value("schema", "") != "cc-ci/results/v1" ||
+      !results.contains("recipes") || !results["recipes"].is_array())
+    throw std::runtime_error(path.string() + ": not a cc-ci results file (schema cc-ci/results/v1)");
+  for (const auto& recipe : results["recipes"])
+    if (!recipe.is_object() || !recipe.contains("recipe") || !recipe["recipe"].is_string())
+      throw std::runtime_error(path.string() + ": a recipe entry has no name");
+  return results;
+}
+
+std::optional<fs::path> path_inside(const fs::path& folder, const std::string& relative) {
+  const fs::path path = fs::path(relative).lexically_normal();
+  if (relative.empty() || path.is_absolute() || path.empty() || *path.begin() == "..") return std::nullopt;
+  std::error_code error;
+  const fs::path base = fs::weakly_canonical(folder, error);
+  if (error) return std::nullopt;
+  const fs::path real = fs::weakly_canonical(folder / path, error);
+  if (error) return std::nullopt;
+  // A link inside the folder must not lead out of it either.
+  const fs::path from_base = real.lexically_relative(base);
+  if (from_base.empty() || *from_base.begin() == "..") return std::nullopt;
+  return real;
+}
+
 std::vector<std::string> write_artifacts(const fs::path& report_dir, const ArtifactOptions& options) {
   const json results = read_results(report_dir);
   std::vector<std::string> problems;
@@ -94,8 +109,9 @@ std::vector<std::string> write_artifacts(const fs::path& report_dir, const Artif
       !why.empty())
     problems.push_back("card.png not drawn: " + why);
 
+  write_file_atomically(report_dir / "index.html", run_page_html(results, report_dir));
   const SummaryLinks links{.base_url = options.dashboard_url,
-                           .has_dashboard = fs::exists(report_dir / "index.html"),
+                           .has_dashboard = true,
                            .has_card = fs::exists(report_dir / "card.png")};
   write_file_atomically(report_dir / "summary.md", summary_markdown(results, report_dir, links));
   return problems;

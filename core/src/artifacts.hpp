@@ -1,10 +1,13 @@
 // What a run leaves for people beside results.json: the PR comment
 // (summary.md), the run's badge and card (badge.svg, card.svg, card.png) and a
 // badge per recipe (badges/<recipe>.svg). Made from results.json alone, so
-// `cc-ci report DIR` remakes them for any earlier run.
+// `cc-ci report DIR` remakes them for any earlier run. The run's page
+// (index.html, dashboard.hpp) is one of them.
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +17,15 @@ struct ArtifactOptions {
   std::string dashboard_url{};                ///< where the report folder is served; empty: link nothing
   std::string rsvg_convert = "rsvg-convert";  ///< draws card.png from card.svg (Debian: librsvg2-bin)
 };
+
+/// results.json of `report_dir`, checked to be cc-ci's (schema
+/// cc-ci/results/v1, each recipe named); throws std::runtime_error in one line.
+nlohmann::json read_results(const std::filesystem::path& report_dir);
+
+/// `relative` (a path from results.json) inside `folder`, or nullopt when it
+/// is absolute, climbs out with "..", or resolves (through links) outside.
+std::optional<std::filesystem::path> path_inside(const std::filesystem::path& folder,
+                                                 const std::string& relative);
 
 /// Writes the artifacts of the run whose results.json is in `report_dir`.
 /// Returns one line for each artifact that could not be made and why (card.png

@@ -39,26 +39,20 @@ std::string number(double value) {
   return text;
 }
 
-bool was_graded(const json& recipe) {
+}  // namespace
+
+bool is_graded(const json& recipe) {
   const std::string status = recipe.value("status", "skipped");
   return status != "skipped" && recipe.contains("rungs");
 }
 
-std::string_view rung_colour(std::string_view status) {
+std::string_view rung_status_colour(std::string_view status) {
   if (status == "passed") return "#2da44e";
   if (status == "failed") return "#cf222e";
   if (status == "errored") return "#bc4c00";
   if (status == "not_applicable") return "#8c959f";
   return "#d0d7de";  // unverified: nothing checked it
 }
-
-std::string duration_words(long long milliseconds) {
-  const long long seconds = (milliseconds + 500) / 1000;
-  if (seconds < 60) return std::to_string(seconds) + " s";
-  return std::to_string(seconds / 60) + " min " + std::to_string(seconds % 60) + " s";
-}
-
-}  // namespace
 
 std::string_view level_colour(int level) {
   static constexpr std::array<std::string_view, 9> kByLevel = {
@@ -90,7 +84,7 @@ std::string badge_svg(std::string_view label, std::string_view message, std::str
 }
 
 std::string recipe_badge_svg(const json& recipe) {
-  if (!was_graded(recipe)) return badge_svg("cc-ci", "not tested", kGrey);
+  if (!is_graded(recipe)) return badge_svg("cc-ci", "not tested", kGrey);
   const int level = recipe.value("level", 0);
   return badge_svg("cc-ci", "level " + std::to_string(level), level_colour(level));
 }
@@ -146,7 +140,7 @@ std::string card_svg(const json& results) {
     if (name.size() > 28) name = cut_utf8(name, 27) + "…";
     svg +=
         "<text x=\"24\" y=\"" + y + "\" font-size=\"15\" fill=\"#24292f\">" + xml_escape(name) + "</text>\n";
-    const bool graded = was_graded(recipe);
+    const bool graded = is_graded(recipe);
     const int level = recipe.value("level", 0);
     svg += "<rect x=\"290\" y=\"" + std::to_string(top + 9) +
            "\" width=\"96\" height=\"24\" rx=\"4\" fill=\"" +
@@ -159,7 +153,7 @@ std::string card_svg(const json& results) {
       for (const auto& one : rungs)
         if (one.value("rung", 0) == rung) status = one.value("status", "unverified");
       svg += "<rect x=\"" + std::to_string(404 + (rung - 1) * 36) + "\" y=\"" + std::to_string(top + 9) +
-             "\" width=\"30\" height=\"24\" rx=\"3\" fill=\"" + std::string(rung_colour(status)) +
+             "\" width=\"30\" height=\"24\" rx=\"3\" fill=\"" + std::string(rung_status_colour(status)) +
              "\"><title>" + std::to_string(rung) + ": " + xml_escape(status) + "</title></rect>\n";
     }
     svg += "<text x=\"704\" y=\"" + y + "\" font-size=\"13\" fill=\"#57606a\">" +
@@ -187,7 +181,7 @@ std::string card_svg(const json& results) {
   int x = 24;
   for (std::string_view status : {"passed", "failed", "errored", "not_applicable", "unverified"}) {
     svg += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(bottom + 14) +
-           "\" width=\"14\" height=\"14\" rx=\"2\" fill=\"" + std::string(rung_colour(status)) +
+           "\" width=\"14\" height=\"14\" rx=\"2\" fill=\"" + std::string(rung_status_colour(status)) +
            "\"/><text x=\"" + std::to_string(x + 20) + "\" y=\"" + std::to_string(bottom + 26) +
            "\" font-size=\"12\" fill=\"#57606a\">" +
            std::string(status == "not_applicable" ? "not applicable" : status) + "</text>\n";

@@ -14,6 +14,12 @@ namespace ccci {
 /// as package_check colours its levels.
 std::string_view level_colour(int level);
 
+/// The colour of a rung's status (passed, failed, errored, not_applicable, unverified).
+std::string_view rung_status_colour(std::string_view status);
+
+/// Whether a recipe result of results.json was graded (it ran and has rungs).
+bool is_graded(const nlohmann::json& recipe);
+
 /// A flat badge, `label` on grey and `message` on `colour` (#rrggbb).
 std::string badge_svg(std::string_view label, std::string_view message, std::string_view colour);
 

@@ -13,6 +13,7 @@
 
 #include "artifacts.hpp"
 #include "ccci/abra_client.hpp"
+#include "dashboard.hpp"
 #include "janitor.hpp"
 #include "lifecycle.hpp"
 #include "plugin_loader.hpp"
@@ -308,13 +309,24 @@ int command_report(const std::filesystem::path& folder, const Settings& settings
   try {
     const auto problems = write_artifacts(folder, {.dashboard_url = settings.dashboard_url});
     for (const auto& problem : problems) std::cerr << "cc-ci: warning: " << problem << std::endl;
-    std::cout << "wrote summary.md, badge.svg, card.svg"
+    std::cout << "wrote index.html, summary.md, badge.svg, card.svg"
               << (std::filesystem::exists(folder / "card.png") ? ", card.png" : "") << " and badges/ in "
               << folder.string() << std::endl;
     return kExitPassed;
   } catch (const std::exception& error) {
     throw UsageError(error.what());
   }
+}
+
+int command_dashboard(const std::filesystem::path& root) {
+  if (!std::filesystem::is_directory(root)) throw UsageError(root.string() + ": not a folder");
+  try {
+    for (const auto& skipped : write_dashboard(root)) std::cerr << "cc-ci: warning: " << skipped << std::endl;
+  } catch (const std::exception& error) {
+    throw UsageError(error.what());
+  }
+  std::cout << "wrote " << (root / "index.html").string() << std::endl;
+  return kExitPassed;
 }
 
 }  // namespace
@@ -361,13 +373,21 @@ int main(int argc, char** argv) {
   add_settings(*janitor, given, {"abra", "domain_suffix"});
   janitor->add_flag("--dry-run", janitor_dry_run, "Only say what would be removed");
   std::string report_folder;
-  auto* report_command = app.add_subcommand("report",
-                                            "Write summary.md, badge.svg, card.svg, card.png and badges/ "
-                                            "again from a report folder's results.json");
+  auto* report_command = app.add_subcommand(
+      "report",
+      "Write the run page (index.html), summary.md, badge.svg, card.svg, card.png and badges/ "
+      "again from a report folder's results.json");
   report_command->add_option("dir", report_folder, "The report folder (its results.json is read)")
       ->type_name("DIR")
       ->required();
   add_settings(*report_command, given, {"dashboard_url"});
+  std::string dashboard_root;
+  auto* dashboard_command = app.add_subcommand(
+      "dashboard",
+      "Write ROOT/index.html: every recipe's latest level and history over the report folders in ROOT");
+  dashboard_command->add_option("root", dashboard_root, "The folder holding one report folder per run")
+      ->type_name("ROOT")
+      ->required();
   auto* settings_command = app.add_subcommand(
       "settings", "Print the settings table (flags, environment, config keys) as Markdown");
   auto* exec_one = app.add_subcommand("exec-one", "Run one recipe test for the host (internal)");
@@ -413,6 +433,7 @@ int main(int argc, char** argv) {
     }
     const Settings settings = resolve_settings(given, default_plugin_paths());
     if (report_command->parsed()) return command_report(report_folder, settings);
+    if (dashboard_command->parsed()) return command_dashboard(dashboard_root);
     if (list->parsed()) return command_list(settings);
     if (janitor->parsed()) return command_janitor(settings, janitor_dry_run);
     if (plan->parsed()) return command_plan(settings, recipes);

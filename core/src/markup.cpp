@@ -94,4 +94,12 @@ std::string markdown_code_block(std::string_view raw) {
   return fence + "text\n" + text + fence + "\n";
 }
 
+std::string duration_words(long long milliseconds) {
+  if (milliseconds < 1000) return std::to_string(milliseconds) + " ms";
+  const long long tenths = (milliseconds + 50) / 100;
+  if (tenths < 600) return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
+  const long long seconds = (milliseconds + 500) / 1000;
+  return std::to_string(seconds / 60) + " min " + std::to_string(seconds % 60) + " s";
+}
+
 }  // namespace ccci

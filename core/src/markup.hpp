@@ -18,6 +18,9 @@ std::string xml_escape(std::string_view raw);
 /// and line breaks become spaces.
 std::string markdown_text(std::string_view raw);
 
+/// A duration for people: "932 ms", "1.5 s", "2 min 10 s".
+std::string duration_words(long long milliseconds);
+
 /// A fenced code block holding `raw` verbatim: its fence is longer than any
 /// run of backticks inside, so the text cannot close it.
 std::string markdown_code_block(std::string_view raw);

@@ -7,6 +7,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "artifacts.hpp"
 #include "ccci/text.hpp"
 #include "markup.hpp"
 #include "report.hpp"
@@ -36,14 +37,6 @@ std::string words(std::string_view status) {
   for (char& c : text)
     if (c == '_') c = ' ';
   return text;
-}
-
-std::string duration_words(long long milliseconds) {
-  if (milliseconds < 1000) return std::to_string(milliseconds) + " ms";
-  const long long tenths = (milliseconds + 50) / 100;
-  if (tenths < 600) return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
-  const long long seconds = (milliseconds + 500) / 1000;
-  return std::to_string(seconds / 60) + " min " + std::to_string(seconds % 60) + " s";
 }
 
 std::string message_text(const std::string& message) {
@@ -216,16 +209,9 @@ std::string render_all(const json& results, const fs::path& report_dir, const Su
 
 std::string last_log_lines(const fs::path& report_dir, const std::string& relative, std::size_t count,
                            std::string_view until) {
-  const fs::path path = fs::path(relative).lexically_normal();
-  if (relative.empty() || path.is_absolute() || path.empty() || *path.begin() == "..") return {};
-  std::error_code error;
-  const fs::path folder = fs::weakly_canonical(report_dir, error);
-  if (error) return {};
-  const fs::path real = fs::weakly_canonical(report_dir / path, error);
-  // A link inside the report folder must not lead out of it either.
-  if (error || real.lexically_relative(folder).empty() || *real.lexically_relative(folder).begin() == "..")
-    return {};
-  std::ifstream in(real, std::ios::binary);
+  const auto real = path_inside(report_dir, relative);
+  if (!real) return {};
+  std::ifstream in(*real, std::ios::binary);
   if (!in) return {};
   std::deque<std::string> lines;
   std::string line;

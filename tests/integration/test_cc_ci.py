@@ -141,12 +141,16 @@ class CcCi(SandboxTestCase):
         self.assertIn(">level 2</text>", (run.report_dir / "badge.svg").read_text())
         self.assertTrue((run.report_dir / "card.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n"))
         self.assertNotIn("warning", run.stderr)
+        page = (run.report_dir / "index.html").read_text()
+        self.assertIn("<h2 id=\"custom-html\">custom-html <span class=\"level\"", page)
+        self.assertIn('<a href="logs/custom-html.log">log</a>', page)
+        self.assertIn("[Dashboard](https://ci.example.org/runs/7/index.html)", summary)
 
         # `cc-ci report` makes them again from results.json alone, here without links.
         (run.report_dir / "summary.md").unlink()
         again = self.cc_ci("report", str(run.report_dir))
         self.assertEqual(again.code, 0, again.stderr)
-        self.assertIn("wrote summary.md, badge.svg, card.svg, card.png and badges/", again.stdout)
+        self.assertIn("wrote index.html, summary.md, badge.svg, card.svg, card.png and badges/", again.stdout)
         summary = (run.report_dir / "summary.md").read_text()
         self.assertIn("## custom-html: level 2 ❌ failed", summary)
         self.assertNotIn("](", summary)

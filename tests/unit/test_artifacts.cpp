@@ -4,6 +4,7 @@
 #include "artifacts.hpp"
 #include "badge.hpp"
 #include "ccci/text.hpp"
+#include "dashboard.hpp"
 #include "markup.hpp"
 #include "report.hpp"
 #include "summary.hpp"
@@ -48,7 +49,10 @@ RecipeResult capped_recipe(std::string message = "body does not contain \"seed\"
            std::move(message)),
       step(Lane::fresh, Phase::teardown, StepKind::action, Status::passed, "app rm"),
   };
-  recipe.lanes = {{.lane = Lane::fresh, .status = Status::failed, .log = "logs/custom-html.log"}};
+  recipe.lanes = {{.lane = Lane::fresh,
+                   .status = Status::failed,
+                   .log = "logs/custom-html.log",
+                   .abra_calls = {{"app deploy", 3}, {"app new", 1}}}};
   judge(recipe);
   return recipe;
 }
@@ -224,5 +228,49 @@ TEST_SUITE("artifacts") {
     write(folder.path() / "results.json", "{not json");
     CHECK_THROWS_WITH_AS(write_artifacts(folder.path(), {}), doctest::Contains("not JSON"),
                          std::runtime_error);
+  }
+}
+
+TEST_SUITE("dashboard") {
+  TEST_CASE("the run page escapes what apps said and links only logs inside its folder") {
+    TemporaryDirectory folder;
+    write(folder.path() / "logs/custom-html.log", "log\n");
+    RecipeResult hostile = capped_recipe("<script>alert(1)</script>");
+    hostile.lanes.push_back({.lane = Lane::upgrade, .status = Status::failed, .log = "../../etc/passwd"});
+    const std::string html = run_page_html(results_of({hostile}), folder.path());
+    CHECK_FALSE(contains(html, "<script>"));
+    CHECK(contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+    CHECK(contains(html, "<a href=\"logs/custom-html.log\">log</a>"));
+    CHECK(contains(html, "<td>app deploy 3, app new 1</td>"));
+    CHECK_FALSE(contains(html, "passwd\">"));
+    CHECK(contains(html, "level 3"));
+    CHECK_FALSE(contains(html, "src=\"http"));  // nothing fetched from the network
+    CHECK_FALSE(contains(html, "<link"));
+  }
+
+  TEST_CASE("the index shows each recipe's latest level and its history, newest first") {
+    TemporaryDirectory root;
+    RecipeResult passed = capped_recipe();
+    passed.level = 8;
+    passed.status = Status::passed;
+    for (const auto& [folder, recipe, started] :
+         {std::tuple{"run-old", capped_recipe(), "2026-12-01T10:00:00.000Z"},
+          std::tuple{"run-new", passed, "2026-12-02T10:00:00.000Z"}}) {
+      json results = results_of({recipe});
+      results["started_at"] = started;
+      write(root.path() / folder / "results.json", results.dump());
+    }
+    write(root.path() / "not-a-run/notes.txt", "");
+    write(root.path() / "broken/results.json", "{");
+    const auto skipped = write_dashboard(root.path());
+    REQUIRE(skipped.size() == 1);
+    CHECK(contains(skipped[0], "not JSON"));
+    const std::string html = read_file(root.path() / "index.html");
+    const auto newest = html.find("href=\"run-new/index.html#custom-html\">8</a>");
+    const auto oldest = html.find("href=\"run-old/index.html#custom-html\">3</a>");
+    REQUIRE(newest != std::string::npos);
+    REQUIRE(oldest != std::string::npos);
+    CHECK(newest < oldest);
+    CHECK(contains(html, "recipes: 1 · runs: 2"));
   }
 }

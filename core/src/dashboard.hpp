@@ -1,0 +1,34 @@
+// The dashboard: static HTML that works from a file or any web server, with
+// no JavaScript and nothing fetched from the network. Each report folder gets
+// a page of its run (index.html: recipes, rungs, lanes, steps, links to the
+// logs); a folder of report folders gets an index of recipes by their latest
+// level, with the history of levels, linking to each run's page.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace ccci {
+
+/// The page of one run (results.json) whose files are in `report_dir`.
+std::string run_page_html(const nlohmann::json& results, const std::filesystem::path& report_dir);
+
+/// One run found under a dashboard folder.
+struct DashboardRun {
+  std::string folder;  ///< the report folder's name, a safe relative link
+  nlohmann::json results;
+};
+
+/// The index of `runs` (any order): every recipe with its latest level and
+/// the levels of its last runs, newest first; then the runs themselves.
+std::string dashboard_html(std::vector<DashboardRun> runs);
+
+/// Writes `root`/index.html for the report folders directly under `root`
+/// (each with a results.json). Folders whose name is not a plain file name
+/// or whose results.json is not cc-ci's are skipped and named in the
+/// returned lines. Throws when index.html cannot be written.
+std::vector<std::string> write_dashboard(const std::filesystem::path& root);
+
+}  // namespace ccci
