@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 
 #include "ccci/text.hpp"
@@ -30,7 +31,7 @@ int text_width(std::string_view text) {
     else
       width += 6.9;
   }
-  return static_cast<int>(width + 0.5);
+  return static_cast<int>(std::lround(width));
 }
 
 std::string number(double value) {

@@ -103,7 +103,8 @@ std::string recipe_html(const json& recipe, const fs::path& report_dir) {
         "calls</th><th>Log</th></tr>\n";
     for (const auto& lane : lanes) {
       std::string calls;
-      const json abra_calls = lane.value("abra_calls", json::object());  // items() needs it to outlive the loop
+      const json abra_calls =
+          lane.value("abra_calls", json::object());  // items() needs it to outlive the loop
       for (const auto& [command, count] : abra_calls.items())
         calls += (calls.empty() ? "" : ", ") + xml_escape(command) + " " + std::to_string(count.get<int>());
       const std::string log = lane.value("log", "");
@@ -211,21 +212,33 @@ std::string dashboard_html(std::vector<DashboardRun> runs) {
 std::vector<std::string> write_dashboard(const fs::path& root) {
   std::vector<std::string> skipped;
   std::vector<DashboardRun> runs;
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator(root, error)) {
-    if (!entry.is_directory() || !fs::exists(entry.path() / "results.json")) continue;
-    const std::string name = entry.path().filename().string();
-    if (!is_plain_folder_name(name)) {
-      skipped.push_back(name + ": not a plain folder name, skipped");
-      continue;
+  // Report folders directly under ROOT, or one level down (ROOT/<recipe>/<build>,
+  // as the CI pipelines publish them). Links (a `latest` link) are not followed:
+  // they name a run that is already there.
+  const auto visit = [&](const fs::path& folder, const std::string& link, const auto& self,
+                         int depth) -> void {
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(folder, error)) {
+      if (entry.is_symlink() || !entry.is_directory()) continue;
+      const std::string name = entry.path().filename().string();
+      const std::string here = link.empty() ? name : link + "/" + name;
+      if (!fs::exists(entry.path() / "results.json")) {
+        if (depth == 0 && is_plain_folder_name(name)) self(entry.path(), here, self, depth + 1);
+        continue;
+      }
+      if (!is_plain_folder_name(name)) {
+        skipped.push_back(here + ": not a plain folder name, skipped");
+        continue;
+      }
+      try {
+        runs.push_back({here, read_results(entry.path())});
+      } catch (const std::exception& problem) {
+        skipped.push_back(problem.what());
+      }
     }
-    try {
-      runs.push_back({name, read_results(entry.path())});
-    } catch (const std::exception& problem) {
-      skipped.push_back(problem.what());
-    }
-  }
-  if (error) throw std::runtime_error(root.string() + ": " + error.message());
+    if (error) throw std::runtime_error(folder.string() + ": " + error.message());
+  };
+  visit(root, "", visit, 0);
   write_file_atomically(root / "index.html", dashboard_html(std::move(runs)));
   return skipped;
 }

@@ -25,10 +25,11 @@ struct DashboardRun {
 /// the levels of its last runs, newest first; then the runs themselves.
 std::string dashboard_html(std::vector<DashboardRun> runs);
 
-/// Writes `root`/index.html for the report folders directly under `root`
-/// (each with a results.json). Folders whose name is not a plain file name
-/// or whose results.json is not cc-ci's are skipped and named in the
-/// returned lines. Throws when index.html cannot be written.
+/// Writes `root`/index.html for the report folders (each with a
+/// results.json) directly under `root` or one level down (ROOT/<recipe>/<build>).
+/// Links are not followed; folders whose name is not a plain file name or
+/// whose results.json is not cc-ci's are skipped and named in the returned
+/// lines. Throws when a folder cannot be listed or index.html written.
 std::vector<std::string> write_dashboard(const std::filesystem::path& root);
 
 }  // namespace ccci

@@ -473,6 +473,9 @@ class PipelineTest(SandboxTestCase):
         self.assertFalse(tested["local_changes"])
         self.assertIn("<testsuites", (target / "junit.xml").read_text())
         self.assertEqual((reports / "custom-html" / "latest").resolve(), target.resolve())
+        # The PR comment and the run's page are published with it, and the index links the run.
+        self.assertIn("## custom-html: level", (target / "summary.md").read_text())
+        self.assertIn(f'href="custom-html/{build}/index.html#custom-html"', (reports / "index.html").read_text())
         self.assert_nothing_left()
 
     def test_woodpecker_pipeline_runs_cc_ci_and_publishes(self):
@@ -484,11 +487,14 @@ class PipelineTest(SandboxTestCase):
             command = re.sub(r"(?<!\$)\$(CI_[A-Z_]+)", lambda m: values[m.group(1)], command)
             return command.replace("$$", "$")
 
-        host = self.host_environment(reports)
+        host = {**self.host_environment(reports), "CC_CI_DASHBOARD_BASE": "https://ci.example.org/reports"}
         pipeline, outcomes = self.run_pipeline("woodpecker.yaml", substitute, host)
         self.assertEqual(pipeline["labels"], {"type": "cc-ci"})
         self.assertEqual(pipeline["steps"][1]["when"], [{"status": ["success", "failure"]}])
         self.check_published(outcomes, reports, "7")
+        # With a dashboard, the comment shows the badge from where this run's folder is served.
+        self.assertIn("](https://ci.example.org/reports/custom-html/7/badges/custom-html.svg)",
+                      (reports / "custom-html" / "7" / "summary.md").read_text())
 
         # The second run starts from the first one's history; a cron run checks the latest release.
         known.update({"CI_PIPELINE_NUMBER": "8", "CI_PIPELINE_EVENT": "cron"})

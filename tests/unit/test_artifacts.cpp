@@ -255,18 +255,19 @@ TEST_SUITE("dashboard") {
     passed.status = Status::passed;
     for (const auto& [folder, recipe, started] :
          {std::tuple{"run-old", capped_recipe(), "2026-12-01T10:00:00.000Z"},
-          std::tuple{"run-new", passed, "2026-12-02T10:00:00.000Z"}}) {
+          std::tuple{"custom-html/42", passed, "2026-12-02T10:00:00.000Z"}}) {
       json results = results_of({recipe});
       results["started_at"] = started;
       write(root.path() / folder / "results.json", results.dump());
     }
     write(root.path() / "not-a-run/notes.txt", "");
+    fs::create_directory_symlink(root.path() / "custom-html/42", root.path() / "custom-html/latest");
     write(root.path() / "broken/results.json", "{");
     const auto skipped = write_dashboard(root.path());
     REQUIRE(skipped.size() == 1);
     CHECK(contains(skipped[0], "not JSON"));
     const std::string html = read_file(root.path() / "index.html");
-    const auto newest = html.find("href=\"run-new/index.html#custom-html\">8</a>");
+    const auto newest = html.find("href=\"custom-html/42/index.html#custom-html\">8</a>");
     const auto oldest = html.find("href=\"run-old/index.html#custom-html\">3</a>");
     REQUIRE(newest != std::string::npos);
     REQUIRE(oldest != std::string::npos);
