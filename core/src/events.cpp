@@ -8,6 +8,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "ccci/process.hpp"
+
 namespace ccci {
 
 using nlohmann::json;
@@ -15,16 +17,6 @@ using nlohmann::json;
 namespace {
 
 constexpr std::chrono::seconds kLongestPhase{7LL * 24 * 3600};
-
-bool write_all(int fd, std::string_view data) {
-  for (size_t written = 0; written < data.size();) {
-    const ssize_t count = ::write(fd, data.data() + written, data.size() - written);
-    if (count < 0 && errno == EINTR) continue;
-    if (count <= 0) return false;
-    written += static_cast<size_t>(count);
-  }
-  return true;
-}
 
 }  // namespace
 

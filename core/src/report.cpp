@@ -9,6 +9,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "ccci/process.hpp"
 #include "markup.hpp"
 
 namespace ccci {
@@ -550,12 +551,7 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
     errno = error;
     fail_io(what);
   };
-  for (size_t done = 0; done < content.size();) {
-    const ssize_t count = ::write(fd, content.data() + done, content.size() - done);
-    if (count < 0 && errno == EINTR) continue;
-    if (count <= 0) give_up("cannot write " + temporary);
-    done += static_cast<size_t>(count);
-  }
+  if (!write_all(fd, content)) give_up("cannot write " + temporary);
   if (::fsync(fd) < 0) give_up("cannot sync " + temporary);
   open_fd = -1;  // close() releases the descriptor even when it fails
   if (::close(fd) < 0) give_up("cannot close " + temporary);

@@ -176,13 +176,8 @@ class ChildChannels {
 
   void write_log(const std::string& text) {
     if (log_fd_ < 0) return;
-    const std::string redacted = redactor_.apply(text);
-    for (size_t done = 0; done < redacted.size();) {
-      const ssize_t count = ::write(log_fd_, redacted.data() + done, redacted.size() - done);
-      if (count < 0 && errno == EINTR) continue;
-      if (count <= 0) return;  // a full disk loses log lines, never the run
-      done += static_cast<size_t>(count);
-    }
+    // A full disk loses log lines, never the run.
+    [[maybe_unused]] const bool written = write_all(log_fd_, redactor_.apply(text));
   }
 
   static constexpr size_t kLongestLine = size_t{64} * 1024;

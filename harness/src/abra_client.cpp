@@ -70,13 +70,7 @@ class SecretFile {
     const int fd = ::mkstemp(pattern.data());  // 0600, and a name no one else holds
     if (fd < 0) throw CommandError("cannot create a file for a secret: " + std::string(std::strerror(errno)));
     path_ = pattern;
-    bool written = ::fchmod(fd, 0600) == 0;
-    for (size_t done = 0; written && done < value.size();) {
-      const ssize_t count = ::write(fd, value.data() + done, value.size() - done);
-      if (count < 0 && errno == EINTR) continue;
-      written = count > 0;
-      if (written) done += static_cast<size_t>(count);
-    }
+    bool written = ::fchmod(fd, 0600) == 0 && write_all(fd, value);
     written = ::close(fd) == 0 && written;
     if (!written) {
       std::filesystem::remove(path_);

@@ -201,6 +201,16 @@ std::string CommandResult::describe() const {
   return "exited " + std::to_string(exit_code);
 }
 
+bool write_all(int fd, std::string_view data) {
+  for (size_t done = 0; done < data.size();) {
+    const ssize_t count = ::write(fd, data.data() + done, data.size() - done);
+    if (count < 0 && errno == EINTR) continue;
+    if (count <= 0) return false;
+    done += static_cast<size_t>(count);
+  }
+  return true;
+}
+
 void decode_wait_status(int status, CommandResult& result) {
   if (WIFEXITED(status)) {
     result.exit_code = WEXITSTATUS(status);

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ccci/command_error.hpp"
@@ -81,5 +82,9 @@ CommandResult run_command(const Command& command);
 
 /// Fills exit_code/signal of `result` from a raw wait status.
 void decode_wait_status(int status, CommandResult& result);
+
+/// Writes all of `data` to `fd`, again after EINTR and short writes. False
+/// when a write fails (errno says why) or writes nothing.
+bool write_all(int fd, std::string_view data);
 
 }  // namespace ccci
