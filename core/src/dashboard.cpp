@@ -8,6 +8,7 @@
 #include "markup.hpp"
 #include "names.hpp"
 #include "report.hpp"
+#include "summary.hpp"
 
 namespace ccci {
 namespace {
@@ -66,16 +67,7 @@ std::string status_cell(const std::string& status) {
 
 std::string target_html(const json& recipe) {
   if (!recipe.contains("target") || !recipe["target"].is_object()) return {};
-  const json& target = recipe["target"];
-  std::string out = "commit <code>" + xml_escape(target.value("commit", "")) + "</code>";
-  if (target.contains("version") && target["version"].is_string())
-    out += ", release " + xml_escape(target["version"].get<std::string>());
-  else
-    out += " (" + xml_escape(target.value("ref", "")) + ", deployed with --chaos)";
-  if (target.value("local_changes", false)) out += ", with local changes";
-  if (target.contains("previous_release") && target["previous_release"].is_string())
-    out += "; upgraded from " + xml_escape(target["previous_release"].get<std::string>());
-  return "<p class=\"muted\">" + out + "</p>\n";
+  return "<p class=\"muted\">" + target_words(recipe["target"], xml_escape, "<code>", "</code>") + "</p>\n";
 }
 
 std::string recipe_html(const json& recipe, const fs::path& report_dir) {

@@ -87,20 +87,8 @@ std::map<int, long long> rung_durations(const json& recipe) {
 
 std::string target_line(const json& recipe) {
   std::string line;
-  if (recipe.contains("target") && recipe["target"].is_object()) {
-    const json& target = recipe["target"];
-    line = "Commit `" + markdown_text(target.value("commit", "").substr(0, 12)) + "`";
-    if (target.contains("version") && target["version"].is_string())
-      line += ", release " + markdown_text(target["version"].get<std::string>());
-    else
-      line += " (" + markdown_text(target.value("ref", "")) + ", not a release: deployed with --chaos)";
-    if (target.value("local_changes", false)) line += ", with local changes";
-    if (target.contains("previous_release") && target["previous_release"].is_string())
-      line += " · upgraded from " + markdown_text(target["previous_release"].get<std::string>());
-    else
-      line += " · no earlier release to upgrade from";
-    line += " · ";
-  }
+  if (recipe.contains("target") && recipe["target"].is_object())
+    line = target_words(recipe["target"], markdown_text, "`", "`") + " · ";
   return line + duration_words(recipe.value("duration_ms", 0LL));
 }
 
@@ -206,6 +194,22 @@ std::string render_all(const json& results, const fs::path& report_dir, const Su
 }
 
 }  // namespace
+
+std::string target_words(const json& target, const std::function<std::string(std::string_view)>& escape,
+                         std::string_view code_open, std::string_view code_close) {
+  std::string out = "commit " + std::string(code_open) + escape(target.value("commit", "").substr(0, 12)) +
+                    std::string(code_close);
+  if (target.contains("version") && target["version"].is_string())
+    out += ", release " + escape(target["version"].get<std::string>());
+  else
+    out += " (" + escape(target.value("ref", "")) + ", not a release: deployed with --chaos)";
+  if (target.value("local_changes", false)) out += ", with local changes";
+  if (target.contains("previous_release") && target["previous_release"].is_string())
+    out += " · upgraded from " + escape(target["previous_release"].get<std::string>());
+  else
+    out += " · no earlier release to upgrade from";
+  return out;
+}
 
 std::string last_log_lines(const fs::path& report_dir, const std::string& relative, std::size_t count,
                            std::string_view until) {

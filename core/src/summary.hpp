@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -29,6 +30,13 @@ struct SummaryLinks {
 /// list of failing steps is cut, saying so.
 std::string summary_markdown(const nlohmann::json& results, const std::filesystem::path& report_dir,
                              const SummaryLinks& links);
+
+/// What was tested, in words ("commit C, release V · upgraded from P"): text
+/// from results.json's `target` goes through `escape`, the commit between
+/// `code_open` and `code_close`. The PR comment and the run page both say it so.
+std::string target_words(const nlohmann::json& target,
+                         const std::function<std::string(std::string_view)>& escape,
+                         std::string_view code_open, std::string_view code_close);
 
 /// The last `count` lines of the file at `relative` inside `report_dir` up to
 /// the first line containing `until` (the whole file when empty or absent),

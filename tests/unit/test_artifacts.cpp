@@ -131,7 +131,7 @@ TEST_SUITE("artifacts") {
 
     CHECK(contains(summary, "## custom-html: level 3 ❌ failed"));
     CHECK(contains(summary,
-                   "Commit `0123456789ab` (main, not a release: deployed with --chaos) · upgraded from "
+                   "commit `0123456789ab` (main, not a release: deployed with --chaos) · upgraded from "
                    "1.6.0 · 1 min 12 s"));
     CHECK(contains(summary,
                    "**Why not higher:** level 4 (keeps its data across undeploy and redeploy) is failed"));
