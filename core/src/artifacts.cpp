@@ -7,6 +7,7 @@
 
 #include "badge.hpp"
 #include "ccci/process.hpp"
+#include "ccci/text.hpp"
 #include "dashboard.hpp"
 #include "names.hpp"
 #include "report.hpp"
@@ -92,9 +93,10 @@ std::vector<std::string> write_artifacts(const fs::path& report_dir, const Artif
   fs::create_directories(report_dir / "badges");
   for (const auto& recipe : results["recipes"]) {
     const std::string name = recipe["recipe"].get<std::string>();
-    // The name becomes a file name and a URL: only a recipe name that is one DNS label.
-    if (dns_name_problem(name) || name.find('.') != std::string::npos) {
-      problems.push_back("badges/: no badge for a recipe named \"" + name + "\" (not a recipe name)");
+    // The name becomes a file name and a URL: only a recipe name.
+    if (!is_recipe_name(name)) {
+      problems.push_back("badges/: no badge for a recipe named \"" + valid_utf8(strip_ansi(name)) +
+                         "\" (not a recipe name)");
       continue;
     }
     write_file_atomically(report_dir / "badges" / (name + ".svg"), recipe_badge_svg(recipe));

@@ -82,4 +82,10 @@ std::string stack_name(std::string_view domain) {
   return name;
 }
 
+bool is_recipe_name(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name.front() == '-' || name.back() == '-') return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+}
+
 }  // namespace ccci

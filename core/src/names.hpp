@@ -29,6 +29,11 @@ std::optional<std::string> domain_suffix_problem(std::string_view suffix);
 /// SECRET_<NAME>_VERSION line, and the stack name itself).
 std::string longest_docker_name(std::string_view domain, std::string_view env_sample);
 
+/// A recipe name as abra's catalogue has them: lower-case letters, digits and
+/// inner '-', at most 64 characters. It becomes a folder, a domain label, a
+/// file name and part of a URL, so nothing else is ever used as one.
+bool is_recipe_name(std::string_view name);
+
 /// abra's stack name for an app: the domain with '.' as '_'.
 std::string stack_name(std::string_view domain);
 

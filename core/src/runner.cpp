@@ -118,8 +118,7 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
         if (plugin.recipe() == name) found = &plugin;
       if (!found && generic) {
         // The name becomes a folder, a domain label and abra's argument: a recipe name, nothing else.
-        static const std::regex kRecipeName("[a-z0-9][a-z0-9-]{0,63}");
-        if (!std::regex_match(name, kRecipeName))
+        if (!is_recipe_name(name))
           throw UsageError("\"" + name + "\" is not a recipe name (lower-case letters, digits and '-')");
         found = generic;
       }

@@ -10,6 +10,7 @@
 #include "artifacts.hpp"
 #include "ccci/text.hpp"
 #include "markup.hpp"
+#include "names.hpp"
 #include "report.hpp"
 #include "rungs.hpp"
 
@@ -105,7 +106,7 @@ std::string recipe_section(const json& recipe, const fs::path& report_dir, const
       "## " + markdown_text(name) + ": " +
       (graded ? "level " + std::to_string(recipe.value("level", 0)) : std::string("not tested")) + " " +
       std::string(status_mark(status)) + " " + words(status) + "\n\n";
-  if (!links.base_url.empty())
+  if (!links.base_url.empty() && is_recipe_name(name))  // the name is part of the picture's URL
     out += "![cc-ci: " + (graded ? "level " + std::to_string(recipe.value("level", 0)) : "not tested") +
            "](" + url(links, "badges/" + name + ".svg") + ")\n\n";
   out += target_line(recipe) + "\n\n";

@@ -159,6 +159,14 @@ TEST_SUITE("artifacts") {
     CHECK(contains(summary, "![cc-ci: level 3](https://ci.example.org/runs/7/badges/custom-html.svg)"));
     CHECK(contains(summary, "![cc-ci summary card](https://ci.example.org/runs/7/card.png)"));
     CHECK(contains(summary, "[Dashboard](https://ci.example.org/runs/7/index.html)"));
+    // A results.json from elsewhere: a name that is not a recipe name is never part of a link.
+    RecipeResult hostile = capped_recipe();
+    hostile.recipe = "x.svg) ![a](https://evil.example/a.png";
+    const std::string attacked =
+        summary_markdown(results_of({hostile}), folder.path(), {.base_url = "https://ci.example.org/runs/7"});
+    CHECK_FALSE(contains(attacked, "![a](https://evil"));
+    CHECK(contains(attacked, "!\\[a\\](https://evil"));  // shown as text
+    CHECK_FALSE(contains(attacked, "badges/x"));
   }
 
   TEST_CASE("a log path that leads out of the report folder is never read") {
