@@ -47,6 +47,14 @@ bool is_graded(const json& recipe) {
   return status != "skipped" && recipe.contains("rungs");
 }
 
+std::string level_words(const json& recipe) {
+  return is_graded(recipe) ? "level " + std::to_string(recipe.value("level", 0)) : "not tested";
+}
+
+std::string_view graded_colour(const json& recipe) {
+  return is_graded(recipe) ? level_colour(recipe.value("level", 0)) : kGrey;
+}
+
 std::string_view rung_status_colour(std::string_view status) {
   if (status == "passed") return "#2da44e";
   if (status == "failed") return "#cf222e";
@@ -85,9 +93,7 @@ std::string badge_svg(std::string_view label, std::string_view message, std::str
 }
 
 std::string recipe_badge_svg(const json& recipe) {
-  if (!is_graded(recipe)) return badge_svg("cc-ci", "not tested", kGrey);
-  const int level = recipe.value("level", 0);
-  return badge_svg("cc-ci", "level " + std::to_string(level), level_colour(level));
+  return badge_svg("cc-ci", level_words(recipe), graded_colour(recipe));
 }
 
 std::string run_badge_svg(const json& results) {
@@ -141,13 +147,11 @@ std::string card_svg(const json& results) {
     if (name.size() > 28) name = cut_utf8(name, 27) + "…";
     svg +=
         "<text x=\"24\" y=\"" + y + "\" font-size=\"15\" fill=\"#24292f\">" + xml_escape(name) + "</text>\n";
-    const bool graded = is_graded(recipe);
-    const int level = recipe.value("level", 0);
     svg += "<rect x=\"290\" y=\"" + std::to_string(top + 9) +
-           "\" width=\"96\" height=\"24\" rx=\"4\" fill=\"" +
-           std::string(graded ? level_colour(level) : kGrey) + "\"/>\n<text x=\"338\" y=\"" + y +
+           "\" width=\"96\" height=\"24\" rx=\"4\" fill=\"" + std::string(graded_colour(recipe)) +
+           "\"/>\n<text x=\"338\" y=\"" + y +
            "\" font-size=\"13\" fill=\"#ffffff\" text-anchor=\"middle\" font-weight=\"bold\">" +
-           (graded ? "level " + std::to_string(level) : std::string("not tested")) + "</text>\n";
+           level_words(recipe) + "</text>\n";
     const json rungs = recipe.value("rungs", json::array());
     for (int rung = 1; rung <= 8; ++rung) {
       std::string status = "unverified";

@@ -20,6 +20,12 @@ std::string_view rung_status_colour(std::string_view status);
 /// Whether a recipe result of results.json was graded (it ran and has rungs).
 bool is_graded(const nlohmann::json& recipe);
 
+/// "level N" for a graded recipe result, else "not tested".
+std::string level_words(const nlohmann::json& recipe);
+
+/// The level's colour for a graded recipe result, else grey.
+std::string_view graded_colour(const nlohmann::json& recipe);
+
 /// A flat badge, `label` on grey and `message` on `colour` (#rrggbb).
 std::string badge_svg(std::string_view label, std::string_view message, std::string_view colour);
 

@@ -39,13 +39,10 @@ std::string page(const std::string& title, const std::string& body) {
 }
 
 std::string level_cell(const json& recipe, const std::string& link = {}) {
-  const bool graded = is_graded(recipe);
-  const int level = recipe.value("level", 0);
-  const std::string colour(graded ? level_colour(level) : "#9f9f9f");
-  const std::string text = graded ? std::to_string(level) : "–";
-  const std::string title = recipe.value("recipe", "") + ": " +
-                            (graded ? "level " + std::to_string(level) : std::string("not tested")) + ", " +
-                            recipe.value("status", "");
+  const std::string colour(graded_colour(recipe));
+  const std::string text = is_graded(recipe) ? std::to_string(recipe.value("level", 0)) : "–";
+  const std::string title =
+      recipe.value("recipe", "") + ": " + level_words(recipe) + ", " + recipe.value("status", "");
   if (link.empty())
     return "<span class=\"cell\" style=\"background:" + colour + "\" title=\"" + xml_escape(title) + "\">" +
            text + "</span>";
@@ -54,10 +51,8 @@ std::string level_cell(const json& recipe, const std::string& link = {}) {
 }
 
 std::string level_badge(const json& recipe) {
-  const bool graded = is_graded(recipe);
-  const int level = recipe.value("level", 0);
-  return "<span class=\"level\" style=\"background:" + std::string(graded ? level_colour(level) : "#9f9f9f") +
-         "\">" + (graded ? "level " + std::to_string(level) : std::string("not tested")) + "</span>";
+  return "<span class=\"level\" style=\"background:" + std::string(graded_colour(recipe)) + "\">" +
+         level_words(recipe) + "</span>";
 }
 
 std::string status_cell(const std::string& status) {
@@ -126,16 +121,6 @@ std::string recipe_html(const json& recipe, const fs::path& report_dir) {
   return out;
 }
 
-std::string counts_text(const json& results) {
-  const json summary = results.value("summary", json::object());
-  std::string out = std::to_string(summary.value("passed", 0)) + " passed, " +
-                    std::to_string(summary.value("failed", 0)) + " failed, " +
-                    std::to_string(summary.value("errored", 0)) + " errored, " +
-                    std::to_string(summary.value("skipped", 0)) + " not tested";
-  if (summary.value("flaky", 0) > 0) out += ", " + std::to_string(summary.value("flaky", 0)) + " flaky";
-  return out;
-}
-
 // A report folder's name becomes a link: only a plain name, nothing to climb with.
 bool is_plain_folder_name(const std::string& name) {
   return !name.empty() && name != "." && name != ".." && name.size() <= 128 &&
@@ -151,7 +136,7 @@ std::string run_page_html(const json& results, const fs::path& report_dir) {
   const std::string run_id = results.value("run_id", "");
   std::string body = "<h1>cc-ci run " + xml_escape(run_id) + "</h1>\n<p class=\"muted\">" +
                      xml_escape(results.value("started_at", "")) + " · " +
-                     duration_words(results.value("duration_ms", 0LL)) + " · " + counts_text(results) +
+                     duration_words(results.value("duration_ms", 0LL)) + " · " + counts_words(results) +
                      (results.value("interrupted", false) ? " · <strong>interrupted</strong>" : "") +
                      "</p>\n";
   if (fs::exists(report_dir / "card.png"))
@@ -194,7 +179,7 @@ std::string dashboard_html(std::vector<DashboardRun> runs) {
   for (const auto& run : runs)
     body += "<tr><td><a href=\"" + xml_escape(run.folder) + "/index.html\">" +
             xml_escape(run.results.value("run_id", run.folder)) + "</a></td><td>" +
-            xml_escape(run.results.value("started_at", "")) + "</td><td>" + counts_text(run.results) +
+            xml_escape(run.results.value("started_at", "")) + "</td><td>" + counts_words(run.results) +
             (run.results.value("interrupted", false) ? ", interrupted" : "") + "</td><td class=\"num\">" +
             duration_words(run.results.value("duration_ms", 0LL)) + "</td></tr>\n";
   body += "</table>\n";

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "artifacts.hpp"
+#include "badge.hpp"
 #include "ccci/text.hpp"
 #include "markup.hpp"
 #include "names.hpp"
@@ -101,14 +102,11 @@ std::string recipe_section(const json& recipe, const fs::path& report_dir, const
                            const Render& render) {
   const std::string name = recipe.value("recipe", "?");
   const std::string status = recipe.value("status", "skipped");
-  const bool graded = status != "skipped" && recipe.contains("rungs");
-  std::string out =
-      "## " + markdown_text(name) + ": " +
-      (graded ? "level " + std::to_string(recipe.value("level", 0)) : std::string("not tested")) + " " +
-      std::string(status_mark(status)) + " " + words(status) + "\n\n";
+  const bool graded = is_graded(recipe);
+  std::string out = "## " + markdown_text(name) + ": " + level_words(recipe) + " " +
+                    std::string(status_mark(status)) + " " + words(status) + "\n\n";
   if (!links.base_url.empty() && is_recipe_name(name))  // the name is part of the picture's URL
-    out += "![cc-ci: " + (graded ? "level " + std::to_string(recipe.value("level", 0)) : "not tested") +
-           "](" + url(links, "badges/" + name + ".svg") + ")\n\n";
+    out += "![cc-ci: " + level_words(recipe) + "](" + url(links, "badges/" + name + ".svg") + ")\n\n";
   out += target_line(recipe) + "\n\n";
   if (!recipe.value("level_reason", "").empty() && (!graded || recipe.value("level", 0) < 8))
     out += "**Why not higher:** " + message_text(recipe.value("level_reason", "")) + "\n\n";
@@ -170,14 +168,8 @@ std::string recipe_section(const json& recipe, const fs::path& report_dir, const
 
 std::string render_all(const json& results, const fs::path& report_dir, const SummaryLinks& links,
                        const Render& render) {
-  const json summary = results.value("summary", json::object());
   std::string out = "# cc-ci\n\n";
-  out += "Run `" + markdown_text(results.value("run_id", "")) + "` · " +
-         std::to_string(summary.value("passed", 0)) + " passed, " +
-         std::to_string(summary.value("failed", 0)) + " failed, " +
-         std::to_string(summary.value("errored", 0)) + " errored, " +
-         std::to_string(summary.value("skipped", 0)) + " not tested";
-  if (summary.value("flaky", 0) > 0) out += ", " + std::to_string(summary.value("flaky", 0)) + " flaky";
+  out += "Run `" + markdown_text(results.value("run_id", "")) + "` · " + counts_words(results);
   out += " · " + duration_words(results.value("duration_ms", 0LL)) + "\n\n";
   if (results.value("interrupted", false))
     out +=
@@ -195,6 +187,16 @@ std::string render_all(const json& results, const fs::path& report_dir, const Su
 }
 
 }  // namespace
+
+std::string counts_words(const json& results) {
+  const json summary = results.value("summary", json::object());
+  std::string out = std::to_string(summary.value("passed", 0)) + " passed, " +
+                    std::to_string(summary.value("failed", 0)) + " failed, " +
+                    std::to_string(summary.value("errored", 0)) + " errored, " +
+                    std::to_string(summary.value("skipped", 0)) + " not tested";
+  if (summary.value("flaky", 0) > 0) out += ", " + std::to_string(summary.value("flaky", 0)) + " flaky";
+  return out;
+}
 
 std::string target_words(const json& target, const std::function<std::string(std::string_view)>& escape,
                          std::string_view code_open, std::string_view code_close) {

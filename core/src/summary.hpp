@@ -31,6 +31,9 @@ struct SummaryLinks {
 std::string summary_markdown(const nlohmann::json& results, const std::filesystem::path& report_dir,
                              const SummaryLinks& links);
 
+/// A run's recipes by status, in words ("1 passed, 1 failed, 0 errored, 0 not tested").
+std::string counts_words(const nlohmann::json& results);
+
 /// What was tested, in words ("commit C, release V · upgraded from P"): text
 /// from results.json's `target` goes through `escape`, the commit between
 /// `code_open` and `code_close`. The PR comment and the run page both say it so.
