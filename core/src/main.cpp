@@ -12,15 +12,18 @@
 #include <set>
 
 #include "artifacts.hpp"
+#include "bridge.hpp"
 #include "ccci/abra_client.hpp"
 #include "dashboard.hpp"
 #include "janitor.hpp"
 #include "lifecycle.hpp"
 #include "plugin_loader.hpp"
+#include "pr_publish.hpp"
 #include "progress_view.hpp"
 #include "report.hpp"
 #include "runner.hpp"
 #include "scaffold.hpp"
+#include "secret_file.hpp"
 #include "settings.hpp"
 #include "supervisor.hpp"
 
@@ -66,7 +69,7 @@ std::vector<fs::path> default_plugin_paths() {
   return {CCCI_PLUGIN_DIR};
 }
 
-// Adds the settings named by `keys` (all when empty) to `command`, straight
+// Adds the settings named by `keys` (every run setting when empty) to `command`, straight
 // from the settings table, so flags, --help and the config file never drift.
 void add_settings(CLI::App& command, GivenSettings& given,
                   std::initializer_list<std::string_view> keys = {}) {
@@ -76,7 +79,9 @@ void add_settings(CLI::App& command, GivenSettings& given,
                   "./cc-ci.json is never read unless named: it may belong to a checkout under test")
       ->type_name("FILE");
   for (const auto& spec : settings_table()) {
-    if (keys.size() > 0 && std::find(keys.begin(), keys.end(), spec.key) == keys.end()) continue;
+    if (keys.size() == 0 ? spec.group != SettingGroup::run
+                         : std::find(keys.begin(), keys.end(), spec.key) == keys.end())
+      continue;
     std::string names(spec.flag);
     if (spec.key == "jobs") names += ",-j";
     const std::string help = std::string(spec.help) + " [env " + std::string(spec.env) + "; config \"" +
@@ -329,6 +334,70 @@ int command_dashboard(const std::filesystem::path& root) {
   return kExitPassed;
 }
 
+struct GiteaCommand {
+  std::string report_dir;
+  std::string repo;
+  long long pr = 0;
+  std::string commit;
+};
+
+int command_gitea(const GiteaCommand& command, const Settings& settings) {
+  const auto repo = RepoName::parse(command.repo);
+  if (!repo) throw UsageError("--repo \"" + command.repo + "\": expected OWNER/NAME");
+  if (!command.commit.empty())
+    if (auto problem = commit_id_problem(command.commit)) throw UsageError("--commit " + *problem);
+  if (settings.forge.gitea_url.empty()) throw UsageError("give --gitea-url (the Gitea server)");
+  const GiteaClient gitea(settings.forge.gitea_url,
+                          read_secret(settings.forge.gitea_token_file, "gitea-token", "--gitea-token-file"));
+  PublishRequest request{.repo = *repo, .commit = command.commit, .dashboard_url = settings.dashboard_url};
+  if (command.pr > 0) request.pr = command.pr;
+  try {
+    for (const auto& line : publish_to_gitea(command.report_dir, gitea, request))
+      std::cout << "cc-ci gitea: " << line << std::endl;
+  } catch (const ForgeError& error) {
+    std::cerr << "cc-ci: error: " << error.what() << std::endl;
+    return kExitFailed;
+  } catch (const HttpError& error) {
+    std::cerr << "cc-ci: error: Gitea did not answer: " << error.what() << std::endl;
+    return kExitFailed;
+  } catch (const std::runtime_error& error) {
+    throw UsageError(error.what());
+  }
+  return kExitPassed;
+}
+
+int command_bridge(const Settings& settings) {
+  const ForgeSettings& forge = settings.forge;
+  if (forge.gitea_url.empty()) throw UsageError("give --gitea-url (the Gitea server the webhooks come from)");
+  if (forge.ci_engine.empty()) throw UsageError("give --ci-engine (woodpecker or drone)");
+  if (forge.ci_url.empty()) throw UsageError("give --ci-url (the " + forge.ci_engine + " server)");
+  if (forge.bridge_state.empty())
+    throw UsageError("give --bridge-state FILE (where the bridge records the commits it started builds for)");
+  const std::string secret =
+      read_secret(forge.webhook_secret_file, "webhook-secret", "--webhook-secret-file");
+  const GiteaClient gitea(forge.gitea_url,
+                          read_secret(forge.gitea_token_file, "gitea-token", "--gitea-token-file"));
+  const auto engine = make_ci_engine(forge.ci_engine, forge.ci_url,
+                                     read_secret(forge.ci_token_file, "ci-token", "--ci-token-file"));
+  std::unique_ptr<TriggerLog> log;
+  try {
+    log = std::make_unique<TriggerLog>(forge.bridge_state);
+  } catch (const std::runtime_error& error) {
+    throw UsageError(std::string("--bridge-state ") + error.what());
+  }
+  Bridge bridge(secret, gitea, *engine, *log);
+  try {
+    serve_bridge(forge.listen, bridge, [&](const std::string& address) {
+      std::cerr << "cc-ci bridge: listening on " << address << " (POST /hook), starting " << engine->name()
+                << " builds at " << forge.ci_url << std::endl;
+    });
+  } catch (const std::runtime_error& error) {
+    throw UsageError(error.what());
+  }
+  std::cerr << "cc-ci bridge: stopped" << std::endl;
+  return kExitPassed;
+}
+
 }  // namespace
 }  // namespace ccci
 
@@ -388,6 +457,33 @@ int main(int argc, char** argv) {
   dashboard_command->add_option("root", dashboard_root, "The folder holding one report folder per run")
       ->type_name("ROOT")
       ->required();
+  GiteaCommand gitea_args;
+  auto* gitea_command = app.add_subcommand(
+      "gitea",
+      "Post a run's result on its pull request: one comment (summary.md), edited in place by later "
+      "runs, and a commit status cc-ci/<recipe> per recipe");
+  gitea_command->add_option("dir", gitea_args.report_dir, "The report folder (results.json, summary.md)")
+      ->type_name("DIR")
+      ->required();
+  gitea_command->add_option("--repo", gitea_args.repo, "The recipe's repository on Gitea")
+      ->type_name("OWNER/NAME")
+      ->required();
+  gitea_command
+      ->add_option("--pr", gitea_args.pr, "The pull request to comment on (none: set the statuses only)")
+      ->type_name("N")
+      ->check(CLI::Range(1LL, 1'000'000'000LL));
+  gitea_command
+      ->add_option("--commit", gitea_args.commit,
+                   "The commit the statuses go on; it must be the one the run tested (default: that one)")
+      ->type_name("SHA");
+  add_settings(*gitea_command, given, {"gitea_url", "gitea_token_file", "dashboard_url"});
+  auto* bridge_command = app.add_subcommand(
+      "bridge",
+      "Take Gitea's issue_comment webhook and start one CI build per PR commit for a signed `!testme` "
+      "from a user with write access");
+  add_settings(*bridge_command, given,
+               {"gitea_url", "gitea_token_file", "webhook_secret_file", "ci_engine", "ci_url",
+                "ci_token_file", "listen", "bridge_state"});
   auto* settings_command = app.add_subcommand(
       "settings", "Print the settings table (flags, environment, config keys) as Markdown");
   auto* exec_one = app.add_subcommand("exec-one", "Run one recipe test for the host (internal)");
@@ -434,6 +530,8 @@ int main(int argc, char** argv) {
     const Settings settings = resolve_settings(given, default_plugin_paths());
     if (report_command->parsed()) return command_report(report_folder, settings);
     if (dashboard_command->parsed()) return command_dashboard(dashboard_root);
+    if (gitea_command->parsed()) return command_gitea(gitea_args, settings);
+    if (bridge_command->parsed()) return command_bridge(settings);
     if (list->parsed()) return command_list(settings);
     if (janitor->parsed()) return command_janitor(settings, janitor_dry_run);
     if (plan->parsed()) return command_plan(settings, recipes);

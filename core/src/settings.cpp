@@ -112,6 +112,35 @@ constexpr SettingSpec kSettings[] = {
   {.key = "history", .flag = "--history", .env = "CC_CI_HISTORY", .value_name = "DIR",
    .kind = SettingKind::text, .help = "a previous report dir: start the recipes that took longest first",
    .fallback = "none"},
+  {.key = "gitea_url", .flag = "--gitea-url", .env = "CC_CI_GITEA_URL", .value_name = "URL",
+   .kind = SettingKind::text, .group = SettingGroup::forge,
+   .help = "the Gitea or Forgejo server holding the recipe repositories",
+   .fallback = "none (required by gitea and bridge)"},
+  {.key = "gitea_token_file", .flag = "--gitea-token-file", .env = "CC_CI_GITEA_TOKEN_FILE",
+   .value_name = "PATH", .kind = SettingKind::text, .group = SettingGroup::forge,
+   .help = "the file holding the Gitea API token (comments, statuses, permissions); never give the token "
+           "itself", .fallback = "the systemd credential gitea-token"},
+  {.key = "webhook_secret_file", .flag = "--webhook-secret-file", .env = "CC_CI_WEBHOOK_SECRET_FILE",
+   .value_name = "PATH", .kind = SettingKind::text, .group = SettingGroup::forge,
+   .help = "the file holding the secret Gitea signs webhooks with",
+   .fallback = "the systemd credential webhook-secret"},
+  {.key = "ci_engine", .flag = "--ci-engine", .env = "CC_CI_ENGINE", .value_name = "NAME",
+   .kind = SettingKind::text, .group = SettingGroup::forge,
+   .help = "the CI engine `!testme` starts builds on: woodpecker or drone",
+   .fallback = "none (required by bridge)"},
+  {.key = "ci_url", .flag = "--ci-url", .env = "CC_CI_ENGINE_URL", .value_name = "URL",
+   .kind = SettingKind::text, .group = SettingGroup::forge, .help = "the CI engine's URL",
+   .fallback = "none (required by bridge)"},
+  {.key = "ci_token_file", .flag = "--ci-token-file", .env = "CC_CI_ENGINE_TOKEN_FILE", .value_name = "PATH",
+   .kind = SettingKind::text, .group = SettingGroup::forge, .help = "the file holding the CI engine's API token",
+   .fallback = "the systemd credential ci-token"},
+  {.key = "listen", .flag = "--listen", .env = "CC_CI_LISTEN", .value_name = "HOST:PORT",
+   .kind = SettingKind::text, .group = SettingGroup::forge,
+   .help = "where the bridge takes webhooks (POST /hook; GET /health)", .fallback = "127.0.0.1:8099"},
+  {.key = "bridge_state", .flag = "--bridge-state", .env = "CC_CI_BRIDGE_STATE", .value_name = "FILE",
+   .kind = SettingKind::text, .group = SettingGroup::forge,
+   .help = "the bridge's record of the commits it started builds for, so a repeated `!testme` starts one",
+   .fallback = "$STATE_DIRECTORY/bridge-state.json (systemd), else required by bridge"},
 };
 // clang-format on
 
@@ -328,12 +357,17 @@ ServerSlot parse_server(const std::string& text) {
   return slot;
 }
 
-std::optional<std::string> dashboard_url_problem(std::string_view url) {
-  if (url.empty()) return std::nullopt;
+std::optional<std::string> web_url_problem(std::string_view url) {
   const bool web = url.starts_with("https://") || url.starts_with("http://");
   const std::size_t host = url.find("://") + 3;
   if (!web || host >= url.size() || url[host] == '/')
     return "give an http(s) URL with a host, e.g. https://ci.example.org/cc-ci";
+  return std::nullopt;
+}
+
+std::optional<std::string> dashboard_url_problem(std::string_view url) {
+  if (url.empty()) return std::nullopt;
+  if (auto problem = web_url_problem(url)) return problem;
   for (const char c : url)
     if (static_cast<unsigned char>(c) <= 0x20 ||
         std::string_view("<>()\"'`\\").find(c) != std::string_view::npos)
@@ -459,6 +493,29 @@ Settings resolve_settings(const GivenSettings& given, const std::vector<fs::path
   settings.deploy.lets_encrypt_env = settings_from.text("lets_encrypt_env", "");
   settings.deploy.domain_checks = settings_from.flag("domain_checks");
   settings.deploy.converge_checks = settings_from.flag("converge_checks");
+
+  ForgeSettings& forge = settings.forge;
+  auto url = [&](std::string_view key) {
+    std::string value = settings_from.text(key, "");
+    while (value.ends_with('/')) value.pop_back();
+    if (!value.empty())
+      if (auto problem = web_url_problem(value))
+        throw UsageError(std::string(setting(key).flag) + ": " + *problem);
+    return value;
+  };
+  forge.gitea_url = url("gitea_url");
+  forge.ci_url = url("ci_url");
+  forge.gitea_token_file = settings_from.text("gitea_token_file", "");
+  forge.webhook_secret_file = settings_from.text("webhook_secret_file", "");
+  forge.ci_token_file = settings_from.text("ci_token_file", "");
+  forge.ci_engine = settings_from.text("ci_engine", "");
+  if (!forge.ci_engine.empty() && forge.ci_engine != "woodpecker" && forge.ci_engine != "drone")
+    throw UsageError("--ci-engine \"" + forge.ci_engine + "\": the engines are woodpecker and drone");
+  forge.listen = settings_from.text("listen", forge.listen);
+  forge.bridge_state = settings_from.text("bridge_state", "");
+  if (forge.bridge_state.empty())
+    if (auto state = environment("STATE_DIRECTORY"))  // systemd lists several with ':'
+      forge.bridge_state = fs::path(state->substr(0, state->find(':'))) / "bridge-state.json";
   return settings;
 }
 

@@ -36,12 +36,17 @@ enum class SettingKind : std::uint8_t {
   flag,     ///< a flag without a value; a JSON boolean; env "1"/"true"/"0"/"false"
 };
 
+/// Which commands read a setting: `run` and `plan` take every run setting;
+/// the forge settings belong to `cc-ci gitea` and `cc-ci bridge`.
+enum class SettingGroup : std::uint8_t { run, forge };
+
 struct SettingSpec {
   std::string_view key;         ///< the config file's key, e.g. "timeout_deploy"
   std::string_view flag;        ///< e.g. "--timeout-deploy"
   std::string_view env;         ///< e.g. "CC_CI_TIMEOUT_DEPLOY"
   std::string_view value_name;  ///< e.g. "S"; empty for a flag
   SettingKind kind;
+  SettingGroup group = SettingGroup::run;
   char separator = ',';  ///< list only: how the env var separates values
   long long min = 0;     ///< integer and seconds only
   long long max = 0;
@@ -70,6 +75,9 @@ ServerSlot parse_server(const std::string& text);
 /// field may be empty, hosts may be [IPv6]); throws UsageError naming the fault.
 void validate_connect_to(const std::string& spec);
 
+/// Why `url` is not an http(s) URL with a host, or nullopt.
+std::optional<std::string> web_url_problem(std::string_view url);
+
 /// Why `url` cannot be the --dashboard-url, or nullopt: an http(s) URL with
 /// nothing Markdown or HTML would read as the end of a link. Empty is fine.
 std::optional<std::string> dashboard_url_problem(std::string_view url);
@@ -78,6 +86,20 @@ std::optional<std::string> dashboard_url_problem(std::string_view url);
 struct GivenSettings {
   std::optional<std::string> config_file;
   std::map<std::string, std::vector<std::string>, std::less<>> flags;
+};
+
+/// What `cc-ci gitea` and `cc-ci bridge` talk to. Secrets are named by the
+/// file holding them, never given as values: a value would sit on a command
+/// line or in the environment of every process started.
+struct ForgeSettings {
+  std::string gitea_url;                      ///< https://git.example.org; empty: not given
+  std::filesystem::path gitea_token_file;     ///< empty: the systemd credential gitea-token
+  std::filesystem::path webhook_secret_file;  ///< empty: the systemd credential webhook-secret
+  std::string ci_engine;                      ///< "woodpecker" or "drone"; empty: not given
+  std::string ci_url;                         ///< the CI engine's URL; empty: not given
+  std::filesystem::path ci_token_file;        ///< empty: the systemd credential ci-token
+  std::string listen = "127.0.0.1:8099";      ///< the bridge's HOST:PORT
+  std::filesystem::path bridge_state;         ///< the bridge's record of triggered commits
 };
 
 struct Settings {
@@ -102,6 +124,7 @@ struct Settings {
   std::filesystem::path recipes_from;  ///< DIR/<recipe> is each recipe's git repository
   DeployOptions deploy;                ///< how abra creates and deploys each app
   std::vector<Lane> lanes{Lane::fresh, Lane::upgrade, Lane::lint};  ///< in that order
+  ForgeSettings forge;
 };
 
 /// Flags win over the environment, which wins over the config file (--config,

@@ -428,7 +428,8 @@ class CcCi(SandboxTestCase):
         begin, end = "<!-- settings: begin -->\n", "<!-- settings: end -->"
         copy = readme[readme.index(begin) + len(begin):readme.index(end)]
         self.assertEqual(copy, table.stdout, "README's settings table is stale: paste `cc-ci settings`")
-        help_text = self.cc_ci("run", "--help").stdout
+        # Every row is a flag of run (and plan), or of the forge commands gitea and bridge.
+        help_text = "".join(self.cc_ci(command, "--help").stdout for command in ("run", "gitea", "bridge"))
         for row in table.stdout.splitlines()[2:]:
             flag = row.split("`")[1].split(" ")[0]
             env = row.split("`")[3]

@@ -1,0 +1,75 @@
+// The `!testme` bridge: Gitea's issue_comment webhook in, at most one build of
+// the CI engine out per PR commit. It checks, in this order, that the delivery
+// is signed with the shared secret, that it is a new `!testme` comment on a
+// PR, that the commenter may write to the repository, that the PR is open and
+// that no build was started for its head commit yet; only then does it ask
+// the engine for a build. Everything else is answered and forgotten.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "ci_engine.hpp"
+#include "gitea.hpp"
+
+namespace ccci {
+
+/// A webhook request as the server read it; header names lower-case.
+struct WebhookDelivery {
+  std::string method;
+  std::string path;
+  std::map<std::string, std::string> headers{};
+  std::string body{};
+};
+
+/// The HTTP answer: Gitea shows it in the webhook's delivery history.
+struct BridgeAnswer {
+  int status = 200;
+  std::string text;
+};
+
+/// The commits builds were started for, by repository, kept in a JSON file
+/// that survives restarts (written whole and renamed into place).
+class TriggerLog {
+ public:
+  /// Reads `file` when it exists; throws std::runtime_error when it is not a
+  /// trigger log or cannot be read.
+  explicit TriggerLog(std::filesystem::path file);
+  bool contains(const std::string& repo, const std::string& commit) const;
+  /// Records the build; throws std::runtime_error when the file cannot be written.
+  void add(const std::string& repo, const std::string& commit, long long build);
+
+ private:
+  std::filesystem::path file_;
+  std::map<std::string, std::map<std::string, long long>> builds_;  // repo -> commit -> build
+};
+
+class Bridge {
+ public:
+  Bridge(std::string secret, const GiteaClient& gitea, const CiEngine& engine, TriggerLog& log)
+      : secret_(std::move(secret)), gitea_(gitea), engine_(engine), log_(log) {}
+
+  /// The answer to one delivery; starts a build when everything above holds.
+  /// Never throws: a forge or engine failure is a 502 answer.
+  BridgeAnswer handle(const WebhookDelivery& delivery);
+
+ private:
+  BridgeAnswer handle_signed(const WebhookDelivery& delivery);
+
+  std::string secret_;
+  const GiteaClient& gitea_;
+  const CiEngine& engine_;
+  TriggerLog& log_;
+};
+
+/// Serves `bridge` on `listen` (HOST:PORT; port 0 picks one) until SIGTERM or
+/// SIGINT: POST /hook takes deliveries, GET /health answers "ok". One request
+/// at a time, so two deliveries for one commit cannot both start a build.
+/// `on_listening` gets the address really bound. Throws std::runtime_error
+/// when `listen` is not an address or cannot be bound.
+void serve_bridge(const std::string& listen, Bridge& bridge,
+                  const std::function<void(const std::string&)>& on_listening);
+
+}  // namespace ccci

@@ -1,0 +1,93 @@
+#include "ci_engine.hpp"
+
+#include <stdexcept>
+
+namespace ccci {
+
+using nlohmann::json;
+
+namespace {
+
+// The variables every build gets, by the names the pipelines read.
+std::vector<std::pair<std::string, std::string>> build_variables(const BuildRequest& request) {
+  return {{"CC_CI_PR", std::to_string(request.pr)},
+          {"CC_CI_COMMIT", request.commit},
+          {"CC_CI_REQUESTED_BY", request.requested_by}};
+}
+
+class EngineClient {
+ public:
+  EngineClient(std::string service, std::string url, std::string token)
+      : service_(std::move(service)), url_(std::move(url)), token_(std::move(token)), http_(HttpSettings{}) {}
+
+  json call(HttpRequest request, std::string_view what) const {
+    const std::string path = request.url;
+    request.url = url_ + path;
+    request.bearer(token_);
+    if (request.body.empty()) request.headers.emplace_back("Accept: application/json");
+    const HttpResponse response = http_.perform(request);
+    expect_status(response, service_, request, path.substr(0, path.find('?')), {200, 201});
+    return forge_json(response, what);
+  }
+
+ private:
+  std::string service_;
+  std::string url_;
+  std::string token_;
+  HttpClient http_;
+};
+
+long long build_number(const json& build, std::string_view service) {
+  if (!build.is_object() || !build.contains("number") || !build["number"].is_number_integer())
+    throw ForgeError(std::string(service) + " started a build but gave no number");
+  return build["number"].get<long long>();
+}
+
+// Woodpecker 1.x and later: a manual pipeline on a branch, with variables.
+class Woodpecker final : public CiEngine {
+ public:
+  Woodpecker(std::string url, std::string token) : client_("Woodpecker", std::move(url), std::move(token)) {}
+  std::string name() const override { return "woodpecker"; }
+
+  long long start(const BuildRequest& request) const override {
+    const json repo = client_.call({.url = "/api/repos/lookup/" + request.repo.full()}, "a repository");
+    if (!repo.is_object() || !repo.contains("id") || !repo["id"].is_number_integer())
+      throw ForgeError("Woodpecker does not know " + request.repo.full() + " by an id");
+    json variables = json::object();
+    for (const auto& [name, value] : build_variables(request)) variables[name] = value;
+    const json pipeline = client_.call(
+        HttpRequest::json("/api/repos/" + std::to_string(repo["id"].get<long long>()) + "/pipelines",
+                          {{"branch", request.branch}, {"variables", variables}}),
+        "the new pipeline");
+    return build_number(pipeline, "Woodpecker");
+  }
+
+ private:
+  EngineClient client_;
+};
+
+// Drone: a custom build of a branch; query parameters become the build's environment.
+class Drone final : public CiEngine {
+ public:
+  Drone(std::string url, std::string token) : client_("Drone", std::move(url), std::move(token)) {}
+  std::string name() const override { return "drone"; }
+
+  long long start(const BuildRequest& request) const override {
+    std::string path = "/api/repos/" + request.repo.full() + "/builds?branch=" + url_encode(request.branch);
+    for (const auto& [name, value] : build_variables(request)) path += "&" + name + "=" + url_encode(value);
+    return build_number(client_.call({.method = "POST", .url = path}, "the new build"), "Drone");
+  }
+
+ private:
+  EngineClient client_;
+};
+
+}  // namespace
+
+std::unique_ptr<CiEngine> make_ci_engine(const std::string& engine, std::string url, std::string token) {
+  if (engine == "woodpecker") return std::make_unique<Woodpecker>(std::move(url), std::move(token));
+  if (engine == "drone") return std::make_unique<Drone>(std::move(url), std::move(token));
+  throw std::invalid_argument("unknown CI engine \"" + engine + "\"");
+}
+
+}  // namespace ccci

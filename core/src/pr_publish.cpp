@@ -1,0 +1,81 @@
+#include "pr_publish.hpp"
+
+#include <fstream>
+#include <iterator>
+
+#include "artifacts.hpp"
+
+namespace ccci {
+
+using nlohmann::json;
+
+CommitStatus recipe_status(const json& recipe, bool interrupted, const std::string& dashboard_url) {
+  const std::string result = recipe.value("status", "");
+  const std::string name = recipe.value("recipe", "");
+  CommitStatus status{.context = "cc-ci/" + name};
+  // Only a finished pass is success; a recipe that was not tested is never green.
+  if (interrupted || result == "errored" || result == "skipped")
+    status.state = "error";
+  else
+    status.state = result == "passed" ? "success" : "failure";
+  const json level = recipe.value("level", json());
+  status.description = "level " + (level.is_number_integer() ? std::to_string(level.get<int>()) : "?");
+  if (interrupted) status.description += " (interrupted)";
+  if (result == "skipped") status.description += " (not tested)";
+  if (!dashboard_url.empty()) status.target_url = dashboard_url + "/index.html";
+  return status;
+}
+
+std::vector<std::string> publish_to_gitea(const std::filesystem::path& report_dir, const GiteaClient& gitea,
+                                          const PublishRequest& request) {
+  const json results = read_results(report_dir);
+  const json recipes = results.value("recipes", json::array());
+  if (!recipes.is_array() || recipes.empty())
+    throw std::runtime_error((report_dir / "results.json").string() + " names no recipe: nothing to publish");
+  const bool interrupted = results.value("interrupted", false);
+
+  // Every status goes on one commit, and only on the one the run tested.
+  std::vector<std::pair<CommitStatus, std::string>> statuses;
+  for (const auto& recipe : recipes) {
+    const json target = recipe.value("target", json::object());
+    const std::string tested = target.is_object() ? target.value("commit", "") : "";
+    std::string commit = request.commit.empty() ? tested : request.commit;
+    if (commit.empty())
+      throw std::runtime_error("results.json does not say which commit of " + recipe.value("recipe", "") +
+                               " was tested: give --commit");
+    if (!tested.empty() && tested != commit)
+      throw std::runtime_error("the run tested " + recipe.value("recipe", "") + " at " + tested +
+                               ", not --commit " + commit + ": its status would not be true of that commit");
+    statuses.emplace_back(recipe_status(recipe, interrupted, request.dashboard_url), std::move(commit));
+  }
+
+  std::vector<std::string> done;
+  if (request.pr) {
+    std::ifstream in(report_dir / "summary.md", std::ios::binary);
+    if (!in)
+      throw std::runtime_error("no summary.md in " + report_dir.string() + ": run `cc-ci report " +
+                               report_dir.string() + "` first");
+    const std::string summary((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string body = std::string(kCommentMarker) + "\n" + summary;
+    const std::string me = gitea.login();
+    std::optional<long long> mine;
+    for (const auto& comment : gitea.comments(request.repo, *request.pr))
+      if (comment.author == me && comment.body.starts_with(kCommentMarker)) mine = comment.id;
+    const std::string where = request.repo.full() + "#" + std::to_string(*request.pr);
+    if (mine) {
+      gitea.edit_comment(request.repo, *mine, body);
+      done.push_back("edited the comment " + std::to_string(*mine) + " on " + where);
+    } else {
+      const long long id = gitea.create_comment(request.repo, *request.pr, body);
+      done.push_back("commented on " + where + " (comment " + std::to_string(id) + ")");
+    }
+  }
+  for (const auto& [status, commit] : statuses) {
+    gitea.set_status(request.repo, commit, status);
+    done.push_back("set " + status.context + " to " + status.state + " (\"" + status.description + "\") on " +
+                   commit.substr(0, 12));
+  }
+  return done;
+}
+
+}  // namespace ccci

@@ -1,0 +1,31 @@
+// What the `!testme` bridge reads from a Gitea (or Forgejo) webhook delivery:
+// whether its signature holds, and whether it is a `!testme` comment on a PR.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ccci {
+
+/// The hex HMAC-SHA256 of `body` under `secret`: what Gitea sends as
+/// X-Gitea-Signature (and Forgejo also as X-Forgejo-Signature).
+std::string webhook_signature(std::string_view secret, std::string_view body);
+
+/// Whether `signature` (hex, any case) is the one `secret` gives `body`,
+/// compared in constant time. An empty or malformed signature never matches.
+bool signature_matches(std::string_view secret, std::string_view body, std::string_view signature);
+
+/// A `!testme` comment, newly written on a pull request.
+struct TestmeComment {
+  std::string repo;   ///< "owner/name" as the payload gives it
+  long long pr = 0;   ///< the PR's number
+  std::string login;  ///< who wrote the comment
+};
+
+/// The `!testme` in an issue_comment delivery, or nullopt with `why` saying
+/// why this delivery asks for nothing (another event, an edit, an issue that
+/// is not a PR, another comment). `event` is X-Gitea-Event's value.
+std::optional<TestmeComment> testme_comment(std::string_view event, std::string_view body, std::string& why);
+
+}  // namespace ccci

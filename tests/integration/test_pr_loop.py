@@ -1,0 +1,229 @@
+"""The PR loop end to end on loopback: `cc-ci gitea` against a Gitea stand-in
+(one comment, edited in place; a commit status per recipe) and the `!testme`
+bridge between a signed Gitea webhook and Woodpecker's or Drone's API. The
+stand-ins (tests/support/forge_standins.py) check paths, auth headers, content
+types and JSON shapes as the real servers do."""
+
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+from support import CC_CI, SOURCE, SandboxTestCase, main
+
+sys.path.insert(0, str(SOURCE / "tests" / "support"))
+from forge_standins import Drone, Gitea, Woodpecker, comment_payload, sign  # noqa: E402
+
+REPO = "coop-cloud/custom-html"
+GITEA_TOKEN = "gitea-tok-7f3a9c41e2"
+CI_TOKEN = "ci-tok-0b8d55e6a1"
+WEBHOOK_SECRET = "hook-secret-c9e2f04d77"
+MARKER = "<!-- cc-ci: edited in place by `cc-ci gitea` -->"
+HEAD = "1f" * 20
+NEW_HEAD = "2e" * 20
+
+
+class PrLoopTest(SandboxTestCase):
+    def write_secret(self, name, value):
+        path = self.folder / name
+        path.write_text(value + "\n")
+        path.chmod(0o600)
+        return str(path)
+
+    def assert_no_secret(self, *texts):
+        for text in texts:
+            for secret in (GITEA_TOKEN, CI_TOKEN, WEBHOOK_SECRET):
+                self.assertNotIn(secret, text)
+
+    # ------------------------------------------------------------ cc-ci gitea
+
+    def gitea(self, gitea, *args, token=GITEA_TOKEN):
+        return self.cc_ci("gitea", str(self.report_dir), "--repo", REPO, "--gitea-url", gitea.url,
+                          "--gitea-token-file", self.write_secret("gitea-token", token), *args)
+
+    def test_gitea_comments_once_then_edits_that_comment_and_sets_the_status(self):
+        run = self.cc_ci("run", "custom-html", "--dashboard-url", "https://ci.example.org/runs/7")
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        recipe = run.recipe("custom-html")
+        commit = recipe["target"]["commit"]
+        with Gitea(GITEA_TOKEN) as gitea:
+            # Someone quoting cc-ci's marker, and an ordinary comment: neither is ours to edit.
+            theirs = gitea.add_comment(REPO, 12, "someone", MARKER + "\nnot cc-ci's")
+            gitea.add_comment(REPO, 12, "maintainer", "!testme")
+            first = self.gitea(gitea, "--pr", "12", "--dashboard-url", "https://ci.example.org/runs/7")
+            self.assertEqual(first.code, 0, first.stdout + first.stderr)
+            ours = [i for i, c in gitea.comments.items() if c["user"] == "cc-ci-bot"]
+            self.assertEqual(len(ours), 1)
+            body = gitea.comments[ours[0]]["body"]
+            self.assertTrue(body.startswith(MARKER + "\n"), body[:200])
+            self.assertIn(f"## custom-html: level {recipe['level']}", body)
+            self.assertIn("![cc-ci summary card](https://ci.example.org/runs/7/card.png)", body)
+            self.assertIn(f"commented on {REPO}#12 (comment {ours[0]})", first.stdout)
+            self.assertEqual(gitea.statuses, [(REPO, commit, {
+                "state": "success", "context": "cc-ci/custom-html", "description": f"level {recipe['level']}",
+                "target_url": "https://ci.example.org/runs/7/index.html"})])
+
+            # A later run's summary replaces the text of the same comment.
+            (run.report_dir / "summary.md").write_text("## custom-html: level 1 ❌ failed\n")
+            second = self.gitea(gitea, "--pr", "12", "--commit", commit)
+            self.assertEqual(second.code, 0, second.stdout + second.stderr)
+            self.assertEqual([i for i, c in gitea.comments.items() if c["user"] == "cc-ci-bot"], ours)
+            self.assertEqual(gitea.comments[ours[0]]["body"], MARKER + "\n## custom-html: level 1 ❌ failed\n")
+            self.assertIn(f"edited the comment {ours[0]} on {REPO}#12", second.stdout)
+            self.assertEqual(gitea.comments[theirs]["body"], MARKER + "\nnot cc-ci's")
+            self.assertEqual(len(gitea.statuses), 2)
+            self.assertEqual([m for m, _ in gitea.calls].count("PATCH"), 1)
+            self.assertEqual(gitea.refused, [])
+        self.assert_no_secret(first.stdout, first.stderr, second.stdout, second.stderr)
+        self.assert_nothing_left()
+
+    def test_gitea_marks_a_failed_recipe_and_refuses_what_it_cannot_say_truly(self):
+        run = self.cc_ci("run", "custom-html", env={"FAKE_APP_MODE": "text-plain"})
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        commit = run.recipe("custom-html")["target"]["commit"]
+        with Gitea(GITEA_TOKEN) as gitea:
+            # A token Gitea does not take: exit 1, one line, the token nowhere.
+            wrong = self.gitea(gitea, "--pr", "3", token="not-" + GITEA_TOKEN)
+            self.assertEqual(wrong.code, 1)
+            self.assertEqual(wrong.stderr.strip(), "cc-ci: error: Gitea answered 401 to GET /user: token is required")
+            self.assertNotIn(GITEA_TOKEN, wrong.stdout + wrong.stderr)
+            # A status for a commit the run did not test would not be true of it.
+            other = self.gitea(gitea, "--commit", "ab" * 20)
+            self.assert_one_line_error(other, "tested custom-html at " + commit, "not --commit " + "ab" * 20)
+            self.assert_one_line_error(self.gitea(gitea, "--commit", "HEAD"), "--commit", "not a full commit id")
+            self.assert_one_line_error(self.cc_ci("gitea", str(self.report_dir), "--repo", REPO,
+                                                  "--gitea-url", gitea.url), "--gitea-token-file")
+            self.assert_one_line_error(self.cc_ci("gitea", str(self.report_dir), "--repo", "no-owner",
+                                                  "--gitea-url", gitea.url), "--repo", "OWNER/NAME")
+            self.assertEqual((gitea.comments, gitea.statuses), ({}, []))
+
+            done = self.gitea(gitea)  # no --pr: the status only
+            self.assertEqual(done.code, 0, done.stderr)
+            self.assertEqual(gitea.comments, {})
+            self.assertEqual(gitea.statuses, [(REPO, commit, {
+                "state": "failure", "context": "cc-ci/custom-html", "description": "level 2"})])
+        self.assert_nothing_left()
+
+    # ------------------------------------------------------------ the !testme bridge
+
+    def start_bridge(self, gitea, engine, engine_url):
+        command = [CC_CI, "bridge", "--listen", "127.0.0.1:0", "--gitea-url", gitea.url,
+                   "--gitea-token-file", self.write_secret("gitea-token", GITEA_TOKEN),
+                   "--webhook-secret-file", self.write_secret("webhook-secret", WEBHOOK_SECRET),
+                   "--ci-engine", engine, "--ci-url", engine_url,
+                   "--ci-token-file", self.write_secret("ci-token", CI_TOKEN),
+                   "--bridge-state", str(self.folder / "bridge-state.json")]
+        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=self.environment())
+        self.addCleanup(lambda: process.poll() is None and (process.terminate(), process.wait(30)))
+        line = process.stderr.readline()
+        found = re.search(r"listening on (127\.0\.0\.1:\d+) \(POST /hook\)", line)
+        self.assertIsNotNone(found, line)
+        return process, "http://" + found[1]
+
+    def stop_bridge(self, process):
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+        self.assertEqual(process.returncode, 0, stderr)
+        return stderr
+
+    def deliver(self, bridge, body, signature=None, event="issue_comment", path="/hook"):
+        headers = {"Content-Type": "application/json", "X-Gitea-Event": event, "X-Gitea-Delivery": "d-1"}
+        if signature is not None:
+            headers["X-Gitea-Signature"] = signature
+        request = urllib.request.Request(bridge + path, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def comment_testme(self, bridge, login="maintainer", text="!testme", secret=WEBHOOK_SECRET, **payload):
+        body = comment_payload(REPO, 12, login, text, **payload)
+        return self.deliver(bridge, body, sign(secret, body))
+
+    def test_bridge_starts_one_woodpecker_build_per_commit_for_a_signed_testme_from_a_writer(self):
+        with Gitea(GITEA_TOKEN) as gitea, Woodpecker(CI_TOKEN, [REPO]) as woodpecker:
+            gitea.permissions = {(REPO, "maintainer"): "write", (REPO, "owner"): "admin",
+                                 (REPO, "reader"): "read"}
+            gitea.pulls[(REPO, 12)] = {"state": "open", "head_sha": HEAD, "base_ref": "main"}
+            process, bridge = self.start_bridge(gitea, "woodpecker", woodpecker.url)
+            with urllib.request.urlopen(bridge + "/health", timeout=30) as health:
+                self.assertEqual(health.read(), b"ok\n")
+
+            status, text = self.comment_testme(bridge, text="  !testme please\n")
+            self.assertEqual(status, 201, text)
+            self.assertIn(f"started woodpecker build 1 of {REPO}#12 at {HEAD[:12]} for maintainer", text)
+            self.assertEqual(woodpecker.builds, [(REPO, {"branch": "main", "variables": {
+                "CC_CI_PR": "12", "CC_CI_COMMIT": HEAD, "CC_CI_REQUESTED_BY": "maintainer"}})])
+
+            # Gitea retrying the delivery, or a second !testme for the same commit: no second build.
+            self.assertEqual(self.comment_testme(bridge, login="owner")[0], 200)
+            # Not signed, signed with another secret, or a signature of another body: refused.
+            body = comment_payload(REPO, 12, "maintainer", "!testme")
+            self.assertEqual(self.deliver(bridge, body)[0], 401)
+            self.assertEqual(self.deliver(bridge, body, sign("guess", body))[0], 401)
+            self.assertEqual(self.deliver(bridge, body, sign(WEBHOOK_SECRET, body + b" "))[0], 401)
+            # Signed, but from someone without write access, or not asking.
+            status, text = self.comment_testme(bridge, login="reader")
+            self.assertEqual((status, text.strip()), (403, f"refused: reader may not start builds of {REPO} "
+                                                           "(permission read; write is needed)"))
+            self.assertEqual(self.comment_testme(bridge, login="passer-by")[0], 403)
+            for ignored in (self.comment_testme(bridge, text="looks good, !testme later"),
+                            self.comment_testme(bridge, action="edited"),
+                            self.comment_testme(bridge, is_pull=False),
+                            self.deliver(bridge, body, sign(WEBHOOK_SECRET, body), event="push")):
+                self.assertEqual(ignored[0], 200, ignored)
+                self.assertTrue(ignored[1].startswith("ignored: "), ignored)
+            self.assertEqual(len(woodpecker.builds), 1)
+
+            # A push to the PR is a new commit: one more build, remembered across a restart.
+            gitea.pulls[(REPO, 12)]["head_sha"] = NEW_HEAD
+            self.assertEqual(self.comment_testme(bridge)[0], 201)
+            first_log = self.stop_bridge(process)
+            process, bridge = self.start_bridge(gitea, "woodpecker", woodpecker.url)
+            status, text = self.comment_testme(bridge)
+            self.assertEqual((status, text.strip()), (200, f"already started a build of {REPO}#12 at {NEW_HEAD[:12]}"))
+            gitea.pulls[(REPO, 12)]["state"] = "closed"
+            gitea.pulls[(REPO, 12)]["head_sha"] = HEAD[::-1]
+            self.assertEqual(self.comment_testme(bridge)[0], 409)
+            second_log = self.stop_bridge(process)
+            self.assertEqual([b[1]["variables"]["CC_CI_COMMIT"] for b in woodpecker.builds], [HEAD, NEW_HEAD])
+            self.assertEqual((gitea.refused, woodpecker.refused),
+                             ([(403, "user is not a collaborator")], []))
+        self.assertIn("delivery d-1: 201 started woodpecker build 1", first_log)
+        self.assert_no_secret(first_log, second_log)
+
+    def test_bridge_starts_a_drone_build_with_the_pr_as_parameters(self):
+        with Gitea(GITEA_TOKEN) as gitea, Drone(CI_TOKEN, [REPO]) as drone:
+            gitea.permissions = {(REPO, "maintainer"): "write"}
+            gitea.pulls[(REPO, 12)] = {"state": "open", "head_sha": HEAD, "base_ref": "main"}
+            process, bridge = self.start_bridge(gitea, "drone", drone.url)
+            status, text = self.comment_testme(bridge)
+            self.assertEqual(status, 201, text)
+            self.assertEqual(drone.builds, [(REPO, {"branch": "main", "CC_CI_PR": "12", "CC_CI_COMMIT": HEAD,
+                                                    "CC_CI_REQUESTED_BY": "maintainer"})])
+            log = self.stop_bridge(process)
+            self.assertEqual((gitea.refused, drone.refused), ([], []))
+        self.assert_no_secret(log)
+
+    def test_bridge_without_its_secrets_or_engine_does_not_start(self):
+        with Gitea(GITEA_TOKEN) as gitea:
+            base = ["bridge", "--gitea-url", gitea.url, "--ci-url", gitea.url,
+                    "--gitea-token-file", self.write_secret("gitea-token", GITEA_TOKEN),
+                    "--ci-token-file", self.write_secret("ci-token", CI_TOKEN),
+                    "--bridge-state", str(self.folder / "state.json")]
+            self.assert_one_line_error(self.cc_ci(*base, "--ci-engine", "woodpecker"), "--webhook-secret-file")
+            self.write_secret("empty", "")
+            self.assert_one_line_error(self.cc_ci(*base, "--ci-engine", "woodpecker", "--webhook-secret-file",
+                                                  str(self.folder / "empty")), "the file is empty")
+            self.assert_one_line_error(self.cc_ci(*base, "--ci-engine", "jenkins"), "woodpecker and drone")
+            (self.folder / "state.json").write_text("[1, 2]")
+            self.assert_one_line_error(self.cc_ci(*base, "--ci-engine", "drone", "--webhook-secret-file",
+                                                  self.write_secret("hook", WEBHOOK_SECRET)),
+                                       "--bridge-state", "not a cc-ci bridge state file")
+            self.assertEqual(gitea.calls, [])
+
+
+if __name__ == "__main__":
+    sys.exit(main(PrLoopTest))
