@@ -39,6 +39,9 @@ let
     server = lib.mapAttrsToList (name: server: "${name}:${toString server.capacity}") servers;
     domain_suffix = cfg.domainSuffix;
     inherit (cfg) jobs;
+  } // lib.optionalAttrs (cfg.gitea.url != null) {
+    # `cc-ci gitea` in the pipelines posts the PR comment and statuses there.
+    gitea_url = cfg.gitea.url;
   } // cfg.extraSettings;
 
   # Environment every cc-ci run needs; the runners pass it on to pipeline steps.
@@ -47,7 +50,14 @@ let
     CC_CI_CONFIG = "/etc/cc-ci/config.json";
     CC_CI_STATE_DIR = cfg.stateDir; # cc-ci keeps its run markers in running/ there
     CC_CI_REPORTS_DIR = cfg.reportsDir;
+  } // lib.optionalAttrs cfg.dashboard.enable {
+    # Where a run's folder will be served: the PR comment links and embeds from there.
+    CC_CI_DASHBOARD_BASE = cfg.dashboard.baseUrl;
   };
+
+  # The Gitea token, for the pipelines (`cc-ci gitea`) as the credential gitea-token.
+  giteaCredential = lib.optional (cfg.gitea.tokenFile != null) "gitea-token:${cfg.gitea.tokenFile}";
+  webUrl = types.strMatching "https?://[^/ ]+.*";
 
   # The ssh key abra reaches the servers with, for the units that run abra.
   sshCredential = lib.optional (cfg.sshKeyFile != null) "ssh-key:${cfg.sshKeyFile}";
@@ -186,7 +196,69 @@ in
       type = types.str;
       default = "${cfg.stateDir}/reports";
       defaultText = literalExpression ''"''${config.services.cc-ci.stateDir}/reports"'';
-      description = "Where the example pipelines publish each run's results.json and junit.xml (CC_CI_REPORTS_DIR).";
+      description = "Where the example pipelines publish each run's folder and `cc-ci dashboard` its index (CC_CI_REPORTS_DIR).";
+    };
+
+    gitea = {
+      url = mkOption {
+        type = types.nullOr webUrl;
+        default = null;
+        example = "https://git.coopcloud.tech";
+        description = ''
+          The Gitea or Forgejo server holding the recipe repositories. The
+          pipelines post each run's PR comment and commit statuses there
+          (`cc-ci gitea`), and the bridge checks `!testme` commenters there.
+        '';
+      };
+      tokenFile = mkOption {
+        type = types.nullOr secretPath;
+        default = null;
+        example = literalExpression ''config.sops.secrets."cc-ci/gitea-token".path'';
+        description = ''
+          Runtime path of a Gitea API token of the bot user that comments
+          (scopes: write:issue, write:repository, read:user). Handed to the
+          runner as the credential gitea-token, and to the bridge.
+        '';
+      };
+    };
+
+    dashboard = {
+      enable = mkEnableOption "serving reportsDir, the runs and their index, as the dashboard with nginx";
+      hostName = mkOption {
+        type = types.str;
+        example = "ci.example.org";
+        description = "The nginx virtual host serving the dashboard (and the bridge's POST /hook when enabled).";
+      };
+      baseUrl = mkOption {
+        type = webUrl;
+        default = "https://${cfg.dashboard.hostName}";
+        defaultText = literalExpression ''"https://''${config.services.cc-ci.dashboard.hostName}"'';
+        description = "Where browsers reach the dashboard; PR comments link and show images from there (CC_CI_DASHBOARD_BASE).";
+      };
+    };
+
+    bridge = {
+      enable = mkEnableOption "the `!testme` bridge: Gitea's webhook in, one build of the runner's CI engine per PR commit";
+      listen = mkOption {
+        type = types.str;
+        default = "127.0.0.1:8099";
+        description = "HOST:PORT the bridge listens on; the dashboard's virtual host forwards POST /hook to it.";
+      };
+      ciUrl = mkOption {
+        type = webUrl;
+        example = "https://woodpecker.example.org";
+        description = "The API of the CI engine (runner.type) the bridge starts builds on.";
+      };
+      webhookSecretFile = mkOption {
+        type = secretPath;
+        example = literalExpression ''config.sops.secrets."cc-ci/webhook-secret".path'';
+        description = "Runtime path of the secret Gitea signs the webhook with (the webhook's Secret field).";
+      };
+      ciTokenFile = mkOption {
+        type = secretPath;
+        example = literalExpression ''config.sops.secrets."cc-ci/ci-token".path'';
+        description = "Runtime path of the CI engine's API token (a Woodpecker or Drone user token).";
+      };
     };
 
     servers = mkOption {
@@ -344,8 +416,13 @@ in
             message = "services.cc-ci.runner.secretFile or sshKeyFile is in the Nix store; give the runtime path of a decrypted secret (sops-nix).";
           }
           {
-            assertion = !(cfg.credentials ? runner-secret || cfg.credentials ? ssh-key);
-            message = "services.cc-ci.credentials: runner-secret and ssh-key are taken by runner.secretFile and sshKeyFile.";
+            assertion = !(cfg.credentials ? runner-secret || cfg.credentials ? ssh-key)
+              && !(cfg.gitea.tokenFile != null && cfg.credentials ? gitea-token);
+            message = "services.cc-ci.credentials: runner-secret, ssh-key and gitea-token are taken by runner.secretFile, sshKeyFile and gitea.tokenFile.";
+          }
+          {
+            assertion = cfg.gitea.tokenFile == null || !(inStore cfg.gitea.tokenFile);
+            message = "services.cc-ci.gitea.tokenFile is in the Nix store; give the runtime path of a decrypted secret (sops-nix).";
           }
         ];
 
@@ -388,7 +465,7 @@ in
           environment = runner.environment // runEnvironment // { CC_CI_CREDENTIALS_DIRECTORY = runnerCredentials; };
           serviceConfig = sandboxing // {
             ExecStart = "${credentialEnv} ${runner.secretVariable}=runner-secret -- ${runner.executable}";
-            LoadCredential = [ "runner-secret:${cfg.runner.secretFile}" ] ++ sshCredential
+            LoadCredential = [ "runner-secret:${cfg.runner.secretFile}" ] ++ sshCredential ++ giteaCredential
               ++ lib.mapAttrsToList (name: path: "${name}:${path}") cfg.credentials;
             Restart = "on-failure";
             RestartSec = 10;
@@ -422,6 +499,64 @@ in
           RandomizedDelaySec = "5m";
         };
       };
+    })
+
+    (mkIf cfg.bridge.enable {
+      assertions = [
+        {
+          assertion = cfg.gitea.url != null && cfg.gitea.tokenFile != null;
+          message = "services.cc-ci.bridge needs gitea.url and gitea.tokenFile: it checks commenters and PRs on Gitea.";
+        }
+        {
+          assertion = !(inStore cfg.bridge.webhookSecretFile) && !(inStore cfg.bridge.ciTokenFile);
+          message = "services.cc-ci.bridge's secret files are in the Nix store; give the runtime paths of decrypted secrets (sops-nix).";
+        }
+      ];
+      # No abra, no servers, no reports: a user of its own, the three secrets
+      # as credentials, its record of started builds in its state directory.
+      systemd.services.cc-ci-bridge = {
+        description = "cc-ci !testme bridge from Gitea to ${cfg.runner.type}";
+        wantedBy = [ "multi-user.target" ];
+        wants = [ "network-online.target" ];
+        after = [ "network-online.target" ];
+        serviceConfig = {
+          ExecStart = lib.concatStringsSep " " [
+            "${lib.getExe cfg.package} bridge --gitea-url ${toString cfg.gitea.url}"
+            "--ci-engine ${cfg.runner.type} --ci-url ${cfg.bridge.ciUrl} --listen ${cfg.bridge.listen}"
+          ];
+          LoadCredential = [
+            "webhook-secret:${cfg.bridge.webhookSecretFile}"
+            "gitea-token:${toString cfg.gitea.tokenFile}"
+            "ci-token:${cfg.bridge.ciTokenFile}"
+          ];
+          DynamicUser = true;
+          StateDirectory = "cc-ci-bridge";
+          Restart = "on-failure";
+          RestartSec = 5;
+          NoNewPrivileges = true;
+          PrivateTmp = true;
+          ProtectSystem = "strict";
+          ProtectHome = true;
+          RestrictAddressFamilies = [ "AF_INET" "AF_INET6" "AF_UNIX" ];
+        };
+      };
+    })
+
+    (mkIf cfg.dashboard.enable {
+      # Static files only: the run pages and the index need no application server.
+      services.nginx.enable = true;
+      services.nginx.virtualHosts.${cfg.dashboard.hostName} = {
+        root = cfg.reportsDir;
+        locations."/".extraConfig = ''
+          autoindex off;
+          add_header X-Content-Type-Options nosniff;
+        '';
+        locations."= /hook" = mkIf cfg.bridge.enable {
+          proxyPass = "http://${cfg.bridge.listen}/hook";
+        };
+      };
+      # nginx reads the reports through the group that owns them.
+      users.users.nginx.extraGroups = [ cfg.group ];
     })
 
     (mkIf cfg.wildcardCertificate.enable {

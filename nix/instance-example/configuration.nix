@@ -40,7 +40,11 @@ in
     servers."swarm1.example.org".capacity = 4;
     jobs = 4;
     sshKeyFile = secret "ssh_key";
-    credentials.gitea-token = secret "gitea_token";
+    # The PR comment and commit statuses (`cc-ci gitea` in the pipelines).
+    gitea = {
+      url = "https://git.example.org";
+      tokenFile = secret "gitea_token";
+    };
     runner = {
       type = "woodpecker";
       server = "woodpecker.example.org:9000";

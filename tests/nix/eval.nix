@@ -40,7 +40,8 @@ in
   report.options = builtins.filter (option: lib.hasPrefix "services.cc-ci." option.name) declared;
   report.units = config.system.build.units;
   report.etc = config.system.build.etc;
+  report.nginx = config.system.build.nginx;
   report.tmpfiles = config.systemd.tmpfiles.rules;
-  report.users = lib.mapAttrs (_: user: { inherit (user) isSystemUser group home; }) config.users.users;
+  report.users = lib.mapAttrs (_: user: { inherit (user) isSystemUser group home extraGroups; }) config.users.users;
   report.failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) config.assertions);
 }

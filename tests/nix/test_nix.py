@@ -24,7 +24,10 @@ sys.path.insert(0, str(SOURCE / "tests" / "integration"))
 sys.path.insert(0, str(HERE))
 import check_secrets  # noqa: E402
 import sops_format  # noqa: E402
-from support import SandboxTestCase  # noqa: E402
+from support import SandboxTestCase, git  # noqa: E402
+
+sys.path.insert(0, str(SOURCE / "tests" / "support"))
+from forge_standins import Gitea  # noqa: E402
 
 EVAL = HERE / "eval.nix"
 # A Woodpecker host with two servers, credentials and the wildcard certificate.
@@ -189,7 +192,8 @@ class NixTestCase(unittest.TestCase):
         self.assertIn(f"{self.store}/abra/bin", environment["PATH"].split(":"))
         # No secret's path or value in the environment, only the credentials directory.
         self.assertFalse(any("/run/secrets" in value for value in environment.values()), environment)
-        self.assertEqual(result["users"]["cc-ci"], {"isSystemUser": True, "group": "cc-ci", "home": "/var/lib/cc-ci"})
+        self.assertEqual(result["users"]["cc-ci"], {"isSystemUser": True, "group": "cc-ci", "home": "/var/lib/cc-ci",
+                                                    "extraGroups": []})
         self.assertEqual(values(runner, "Unit", "After"), [
             "network-online.target", "cc-ci-abra-server-swarm1.example.org.service",
             "cc-ci-abra-server-swarm2.example.org.service"])
@@ -243,10 +247,62 @@ class NixTestCase(unittest.TestCase):
         self.assertNotIn("/run/secrets", json.dumps(dynamic))
 
         without = self.evaluate(WOODPECKER, extra="{ services.cc-ci.janitor.enable = lib.mkForce false; "
-                                "services.cc-ci.wildcardCertificate.enable = lib.mkForce false; }")
+                                "services.cc-ci.wildcardCertificate.enable = lib.mkForce false; "
+                                "services.cc-ci.bridge.enable = lib.mkForce false; }")
         self.assertEqual(sorted(without["units"]), ["cc-ci-abra-server-swarm1.example.org.service",
                                                     "cc-ci-abra-server-swarm2.example.org.service",
                                                     "cc-ci-runner.service"])
+
+    def test_bridge_dashboard_and_gitea_token(self):
+        result = self.evaluate(WOODPECKER)
+        self.assertEqual(result["failedAssertions"], [])
+        bridge = result["units"]["cc-ci-bridge.service"]
+        command = shlex.split(values(bridge, "Service", "ExecStart")[0])
+        self.assertEqual(command, [f"{self.store}/cc-ci/bin/cc-ci", "bridge", "--gitea-url", "https://git.example.org",
+                                   "--ci-engine", "woodpecker", "--ci-url", "https://woodpecker.example.org",
+                                   "--listen", "127.0.0.1:8099"])
+        # The secrets are credentials, found by the names cc-ci reads by default.
+        self.assertEqual(values(bridge, "Service", "LoadCredential"), [
+            "webhook-secret:/run/secrets/cc-ci/webhook-secret", "gitea-token:/run/secrets/cc-ci/gitea-token",
+            "ci-token:/run/secrets/cc-ci/ci-token"])
+        self.assertEqual(values(bridge, "Service", "DynamicUser"), ["true"])
+        self.assertEqual(values(bridge, "Service", "StateDirectory"), ["cc-ci-bridge"])
+        self.assertFalse(any("/run/secrets" in value for value in unit_environment(bridge).values()))
+        # The command line the unit runs is one cc-ci takes (up to reading the first secret).
+        process = subprocess.run([CC_CI, *command[1:]], capture_output=True, text=True, env={"PATH": os.environ["PATH"]})
+        self.assertEqual(process.stderr.strip(), "cc-ci: error: give --bridge-state FILE (where the bridge records "
+                                                 "the commits it started builds for)")
+        process = subprocess.run([CC_CI, *command[1:]], capture_output=True, text=True,
+                                 env={"PATH": os.environ["PATH"], "STATE_DIRECTORY": str(self.folder)})
+        self.assertEqual(process.stderr.strip(), "cc-ci: error: give --webhook-secret-file FILE, or run under systemd "
+                                                 "with the credential webhook-secret")
+
+        # The pipelines get the token as a credential, the URL in config.json and the dashboard's address.
+        runner = result["units"]["cc-ci-runner.service"]
+        self.assertIn("gitea-token:/run/secrets/cc-ci/gitea-token", values(runner, "Service", "LoadCredential"))
+        self.assertEqual(json.loads(result["etc"]["cc-ci/config.json"])["gitea_url"], "https://git.example.org")
+        self.assertEqual(unit_environment(runner)["CC_CI_DASHBOARD_BASE"], "https://ci1.example.org")
+
+        # nginx serves the reports as static files and forwards the webhook to the bridge.
+        nginx = result["nginx"]
+        self.assertTrue(nginx["enable"])
+        host = nginx["virtualHosts"]["ci1.example.org"]
+        self.assertEqual(host["root"], "/var/lib/cc-ci/reports")
+        self.assertIn("autoindex off;", host["locations"]["/"]["extraConfig"])
+        self.assertEqual(host["locations"]["= /hook"]["proxyPass"], "http://127.0.0.1:8099/hook")
+        self.assertEqual(result["users"]["nginx"]["extraGroups"], ["cc-ci"])
+
+        # Without the Gitea token the bridge cannot check commenters: refused at evaluation.
+        no_token = self.evaluate(WOODPECKER, extra="{ services.cc-ci.gitea.tokenFile = lib.mkForce null; }")
+        self.assertEqual(no_token["failedAssertions"], [
+            "services.cc-ci.bridge needs gitea.url and gitea.tokenFile: it checks commenters and PRs on Gitea."])
+        leak = self.evaluate(WOODPECKER, extra='{ services.cc-ci.bridge.ciTokenFile = lib.mkForce "/nix/store/x-token"; }')
+        self.assertEqual(len(leak["failedAssertions"]), 1)
+        self.assertIn("bridge's secret files are in the Nix store", leak["failedAssertions"][0])
+        plain = self.evaluate(WOODPECKER, extra="{ services.cc-ci.dashboard.enable = lib.mkForce false; "
+                              "services.cc-ci.bridge.enable = lib.mkForce false; }")
+        self.assertFalse(plain["nginx"]["enable"])
+        self.assertNotIn("CC_CI_DASHBOARD_BASE", unit_environment(plain["units"]["cc-ci-runner.service"]))
 
     def test_drone_runner(self):
         result = self.evaluate(WOODPECKER, extra='{ services.cc-ci.runner.type = "drone"; '
@@ -267,7 +323,7 @@ class NixTestCase(unittest.TestCase):
     def test_generated_units_pass_systemd_analyze_verify(self):
         units = self.evaluate(WOODPECKER)["units"]
         self.assertEqual(sorted(units), ["cc-ci-abra-server-swarm1.example.org.service",
-                                         "cc-ci-abra-server-swarm2.example.org.service",
+                                         "cc-ci-abra-server-swarm2.example.org.service", "cc-ci-bridge.service",
                                          "cc-ci-janitor.service", "cc-ci-janitor.timer",
                                          "cc-ci-runner.service", "traefik.service"])
         code, output = verify_units(units, self.folder / "units")
@@ -430,7 +486,8 @@ class PipelineTest(SandboxTestCase):
     def run_pipeline(self, file, substitute, environment):
         pipeline = yaml.safe_load((SOURCE / "nix" / "pipelines" / file).read_text())
         steps = pipeline["steps"]
-        self.assertEqual([s["name"] for s in steps], ["deploy, probe, tear down", "publish results"])
+        self.assertEqual([s["name"] for s in steps],
+                         ["deploy, probe, tear down", "publish results", "tell the pull request"])
         # The workspace is what the engine cloned: the recipe's repository at the change.
         workspace = Path(tempfile.mkdtemp(prefix="workspace-", dir=self.folder))
         subprocess.run(["git", "clone", "--quiet", str(self.sandbox.catalogue / "custom-html"), str(workspace)],
@@ -444,24 +501,44 @@ class PipelineTest(SandboxTestCase):
             outcomes.append(process)
         return pipeline, outcomes
 
-    def host_environment(self, reports):
+    def host_environment(self, reports, gitea=None):
         """What the runner gives a step on the host: the module's config.json
-        (pointed at the sandbox), cc-ci on PATH, the reports directory."""
+        (pointed at the sandbox), cc-ci on PATH, the reports directory; with a
+        Gitea stand-in, its URL in config.json and the token as the credential."""
         store = make_store(self.folder / "store")
         sandbox = json.loads(self.sandbox.config.read_text())
         extra = ('{ services.cc-ci.servers = lib.mkForce { default = { }; }; services.cc-ci.extraSettings = '
                  f'{{ ca_file = "{sandbox["ca_file"]}"; connect_to = [ "{sandbox["connect_to"][0]}" ]; '
                  f'domain_suffix = "{sandbox["domain_suffix"]}"; recipes_from = "{sandbox["recipes_from"]}"; '
-                 f'docker = "{sandbox["docker"]}"; }}; }}')
+                 f'docker = "{sandbox["docker"]}"; '
+                 f'gitea_url = "{gitea.url if gitea else "https://git.example.org"}"; }}; }}')
         process, result = nix_eval(WOODPECKER, store, extra)
         self.assertEqual(process.returncode, 0, process.stderr)
         config = self.folder / "config.json"
         config.write_text(result["etc"]["cc-ci/config.json"])
-        return {"CC_CI_CONFIG": str(config), "CC_CI_REPORTS_DIR": str(reports),
-                "PATH": f"{store}/cc-ci/bin:{os.environ['PATH']}"}
+        environment = {"CC_CI_CONFIG": str(config), "CC_CI_REPORTS_DIR": str(reports),
+                       "PATH": f"{store}/cc-ci/bin:{os.environ['PATH']}"}
+        if gitea:
+            credentials = self.folder / "credentials"
+            credentials.mkdir(exist_ok=True)
+            (credentials / "gitea-token").write_text(gitea.token + "\n")
+            environment["CC_CI_CREDENTIALS_DIRECTORY"] = str(credentials)
+        return environment
+
+    def push_pr_head(self, number):
+        """A commit on top of the recipe's history, as Gitea keeps a PR's head: refs/pull/N/head."""
+        clone = Path(tempfile.mkdtemp(prefix="pr-", dir=self.folder))
+        catalogue = self.sandbox.catalogue / "custom-html"
+        git(self.folder, "clone", "--quiet", str(catalogue), str(clone))
+        (clone / "README.md").write_text("# custom-html\n\nA change under review.\n")
+        git(clone, "add", "README.md")
+        git(clone, "commit", "--quiet", "-m", "A change under review")
+        git(clone, "push", "--quiet", "origin", f"HEAD:refs/pull/{number}/head")
+        return git(clone, "rev-parse", "HEAD")
 
     def check_published(self, outcomes, reports, build, deployed_as="chaos"):
-        test, publish = outcomes
+        test, publish, tell = outcomes
+        self.assertEqual(tell.returncode, 0, tell.stdout + tell.stderr)
         self.assertEqual(test.returncode, 0, test.stdout + test.stderr)
         self.assertEqual(publish.returncode, 0, publish.stdout + publish.stderr)
         target = reports / "custom-html" / build
@@ -480,7 +557,8 @@ class PipelineTest(SandboxTestCase):
 
     def test_woodpecker_pipeline_runs_cc_ci_and_publishes(self):
         reports = self.folder / "reports"
-        known = {"CI_REPO_NAME": "custom-html", "CI_PIPELINE_NUMBER": "7", "CI_PIPELINE_EVENT": "pull_request"}
+        known = {"CI_REPO_NAME": "custom-html", "CI_REPO": "recipes/custom-html", "CI_PIPELINE_NUMBER": "7",
+                 "CI_PIPELINE_EVENT": "pull_request", "CI_COMMIT_PULL_REQUEST": "4"}
 
         def substitute(command, workspace):  # what Woodpecker does to the file before the shell sees it
             values = {**known, "CI_WORKSPACE": str(workspace)}
@@ -492,6 +570,8 @@ class PipelineTest(SandboxTestCase):
         self.assertEqual(pipeline["labels"], {"type": "cc-ci"})
         self.assertEqual(pipeline["steps"][1]["when"], [{"status": ["success", "failure"]}])
         self.check_published(outcomes, reports, "7")
+        # Without the gitea-token credential, Gitea is not told, and the build does not fail for it.
+        self.assertIn("no gitea-token credential", outcomes[2].stdout)
         # With a dashboard, the comment shows the badge from where this run's folder is served.
         self.assertIn("](https://ci.example.org/reports/custom-html/7/badges/custom-html.svg)",
                       (reports / "custom-html" / "7" / "summary.md").read_text())
@@ -500,14 +580,52 @@ class PipelineTest(SandboxTestCase):
         known.update({"CI_PIPELINE_NUMBER": "8", "CI_PIPELINE_EVENT": "cron"})
         _, outcomes = self.run_pipeline("woodpecker.yaml", substitute, host)
         self.check_published(outcomes, reports, "8", deployed_as="release")
+        self.assertIn("a cron run tests the latest release", outcomes[2].stdout)
+
+    def test_woodpecker_pipeline_started_by_testme_tests_the_pr_head_and_tells_the_pr(self):
+        reports = self.folder / "reports"
+        head = self.push_pr_head(12)
+        known = {"CI_REPO_NAME": "custom-html", "CI_REPO": "recipes/custom-html", "CI_PIPELINE_NUMBER": "9",
+                 "CI_PIPELINE_EVENT": "manual", "CI_COMMIT_PULL_REQUEST": ""}
+
+        def substitute(command, workspace):
+            values = {**known, "CI_WORKSPACE": str(workspace)}
+            command = re.sub(r"(?<!\$)\$(CI_[A-Z_]+)", lambda m: values[m.group(1)], command)
+            return command.replace("$$", "$")
+
+        with Gitea("pipeline-token-5d1c") as gitea:
+            # The variables the bridge starts the pipeline with (ci_engine.cpp).
+            host = {**self.host_environment(reports, gitea), "CC_CI_DASHBOARD_BASE": "https://ci.example.org/reports",
+                    "CC_CI_PR": "12", "CC_CI_COMMIT": head, "CC_CI_REQUESTED_BY": "maintainer"}
+            _, outcomes = self.run_pipeline("woodpecker.yaml", substitute, host)
+            self.check_published(outcomes, reports, "9")
+            results = json.loads((reports / "custom-html" / "9" / "results.json").read_text())
+            self.assertEqual(results["recipes"][0]["target"]["commit"], head)
+            [(comment_id, comment)] = gitea.comments.items()
+            self.assertEqual(comment["issue"], "recipes/custom-html#12")
+            self.assertIn("## custom-html: level", comment["body"])
+            self.assertEqual(gitea.statuses, [("recipes/custom-html", head, {
+                "state": "success", "context": "cc-ci/custom-html",
+                "description": f"level {results['recipes'][0]['level']}",
+                "target_url": "https://ci.example.org/reports/custom-html/9/index.html"})])
+            self.assertIn(f"commented on recipes/custom-html#12 (comment {comment_id})", outcomes[2].stdout)
+            self.assertEqual(gitea.refused, [])
+            self.assertNotIn("pipeline-token-5d1c", "".join(o.stdout + o.stderr for o in outcomes))
 
     def test_drone_pipeline_runs_cc_ci_and_publishes(self):
         reports = self.folder / "reports"
-        pipeline, outcomes = self.run_pipeline("drone.yml", lambda command, workspace: command, {
-            **self.host_environment(reports), "DRONE_REPO_NAME": "custom-html", "DRONE_BUILD_NUMBER": "3"})
-        self.assertEqual((pipeline["type"], pipeline["node"]), ("exec", {"type": "cc-ci"}))
-        self.assertEqual(pipeline["steps"][1]["when"], {"status": ["success", "failure"]})
-        self.check_published(outcomes, reports, "3")
+        with Gitea("drone-pipeline-token-8e") as gitea:
+            pipeline, outcomes = self.run_pipeline("drone.yml", lambda command, workspace: command, {
+                **self.host_environment(reports, gitea), "DRONE_REPO_NAME": "custom-html",
+                "DRONE_REPO": "recipes/custom-html", "DRONE_BUILD_NUMBER": "3", "DRONE_BUILD_EVENT": "pull_request",
+                "DRONE_PULL_REQUEST": "5"})
+            self.assertEqual((pipeline["type"], pipeline["node"]), ("exec", {"type": "cc-ci"}))
+            self.assertEqual(pipeline["steps"][1]["when"], {"status": ["success", "failure"]})
+            self.check_published(outcomes, reports, "3")
+            self.assertEqual([c["issue"] for c in gitea.comments.values()], ["recipes/custom-html#5"])
+            self.assertEqual([(repo, status["state"]) for repo, _, status in gitea.statuses],
+                             [("recipes/custom-html", "success")])
+            self.assertEqual(gitea.refused, [])
 
 
 class CredentialEnvTest(unittest.TestCase):

@@ -143,6 +143,31 @@ in
     systemd.timers = mkOption { type = types.attrsOf (types.submodule { options = timerOptions; }); default = { }; description = "Timers."; };
     systemd.tmpfiles.rules = mkOption { type = types.listOf types.str; default = [ ]; description = "tmpfiles.d rules."; };
 
+    services.nginx = {
+      enable = mkOption { type = types.bool; default = false; description = "nginx."; };
+      virtualHosts = mkOption {
+        type = types.attrsOf (types.submodule {
+          options = {
+            root = mkOption { type = types.nullOr types.str; default = null; description = "Document root."; };
+            forceSSL = mkOption { type = types.bool; default = false; description = "Redirect to HTTPS."; };
+            enableACME = mkOption { type = types.bool; default = false; description = "ACME certificate."; };
+            locations = mkOption {
+              type = types.attrsOf (types.submodule {
+                options = {
+                  root = mkOption { type = types.nullOr types.str; default = null; description = "Root."; };
+                  proxyPass = mkOption { type = types.nullOr types.str; default = null; description = "proxy_pass."; };
+                  extraConfig = mkOption { type = types.lines; default = ""; description = "More directives."; };
+                };
+              });
+              default = { };
+              description = "Locations.";
+            };
+          };
+        });
+        default = { };
+        description = "Virtual hosts.";
+      };
+    };
     services.openssh.enable = mkOption { type = types.bool; default = false; description = "sshd."; };
     services.traefik = {
       enable = mkOption { type = types.bool; default = false; description = "Traefik."; };
@@ -176,6 +201,7 @@ in
     users.groups.traefik = lib.mkIf traefik.enable { };
 
     system.build.units = units;
+    system.build.nginx = { inherit (config.services.nginx) enable virtualHosts; };
     system.build.etc = lib.mapAttrs (_: file: file.text) config.environment.etc;
     system.build.toplevel =
       if failedAssertions != [ ] then

@@ -49,6 +49,7 @@ let
     boost = stub "boost" { };
     nlohmann_json = stub "nlohmann_json" { };
     curl = stub "curl" { };
+    openssl = stub "openssl" { };
     spdlog = stub "spdlog" { };
     fmt = stub "fmt" { };
     cli11 = stub "cli11" { };
