@@ -36,6 +36,8 @@ let
     abra = lib.getExe cfg.abraPackage;
     # Inspects each server after teardown (the clean-teardown rung) through abra's Docker contexts.
     docker = lib.getExe pkgs.docker-client;
+    # Shoots each app's landing page for the report and the PR comment.
+    browser = lib.getExe pkgs.chromium;
     server = lib.mapAttrsToList (name: server: "${name}:${toString server.capacity}") servers;
     domain_suffix = cfg.domainSuffix;
     inherit (cfg) jobs;

@@ -79,9 +79,16 @@ std::string recipe_html(const json& recipe, const fs::path& report_dir) {
   out += "<table>\n<tr><th>Rung</th><th></th><th>Status</th><th>Why</th></tr>\n";
   for (const auto& rung : recipe.value("rungs", json::array()))
     out += "<tr><td class=\"num\">" + std::to_string(rung.value("rung", 0)) + "</td><td>" +
-           xml_escape(rung.value("name", "")) + "</td><td>" + status_cell(rung.value("status", "")) +
-           "</td><td>" + xml_escape(rung.value("reason", "")) + "</td></tr>\n";
+           xml_escape(name_words(rung.value("name", ""))) + "</td><td>" +
+           status_cell(rung.value("status", "")) + "</td><td>" + xml_escape(rung.value("reason", "")) +
+           "</td></tr>\n";
   out += "</table>\n";
+  const json shot = recipe.value("screenshot", json());
+  if (const auto picture = screenshot_file(recipe, report_dir))
+    out += "<p><img src=\"" + xml_escape(*picture) +
+           "\" width=\"640\" height=\"400\" alt=\"the landing page of " + xml_escape(name) + "\"></p>\n";
+  else if (shot.is_object() && !shot.value("missing", "").empty())
+    out += "<p class=\"muted\">No screenshot: " + xml_escape(shot.value("missing", "")) + "</p>\n";
 
   const json lanes = recipe.value("lanes", json::array());
   if (!lanes.empty()) {

@@ -54,6 +54,10 @@ void EventWriter::step_finished(const StepResult& step) {
 void EventWriter::teardown_finished() {
   write({{"event", "teardown_finished"}});
 }
+void EventWriter::screenshot_taken(const std::string& missing) {
+  write({{"event", "screenshot"}, {"missing", missing}});
+}
+
 void EventWriter::kept(const std::string& what) {
   write({{"event", "kept"}, {"what", what}});
 }
@@ -95,6 +99,8 @@ std::vector<std::string> EventReader::drain(LifecycleObserver& observer) {
         observer.step_finished(step_from_json(event.at("step")));
       } else if (type == "teardown_finished") {
         observer.teardown_finished();
+      } else if (type == "screenshot") {
+        observer.screenshot_taken(event.at("missing").get<std::string>());
       } else if (type == "kept") {
         observer.kept(event.at("what").get<std::string>());
       } else if (type == "checks") {

@@ -28,6 +28,7 @@ class EventWriter final : public LifecycleObserver {
   void test_finished() override;
   void secret_added(const std::string& value) override;
   void abra_ran(const std::string& subcommand) override;
+  void screenshot_taken(const std::string& missing) override;
   /// The child could not run the test at all.
   void fatal(const std::string& message);
 

@@ -61,7 +61,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(HttpSettings, ca_file, connect_to)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PhaseTimeouts, deploy, probe, teardown)
 NLOHMANN_JSON_SERIALIZE_ENUM(Lane, {{Lane::fresh, "fresh"}, {Lane::upgrade, "upgrade"}, {Lane::lint, "lint"}})
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RecipeJob, plugin_file, recipe, lane, server, domain, target, abra, http,
-                                   timeouts, keep, retries, backup_surface, docker, log_file, events_file)
+                                   timeouts, keep, retries, backup_surface, docker, browser, screenshot_file,
+                                   log_file, events_file)
 
 json to_json(const RecipeJob& job) {
   json out;

@@ -53,6 +53,10 @@ struct RecipeJob {
   /// The docker CLI that inspects the server after teardown (`docker --context
   /// <server> … ls`); empty: the clean-teardown rung stays unverified.
   std::string docker{};
+  /// The browser that shoots the app's landing page (fresh lane only), and
+  /// where the picture goes; an empty browser or file: no picture.
+  std::string browser{};
+  std::filesystem::path screenshot_file{};
   std::filesystem::path log_file;     ///< the recipe's log (appended to)
   std::filesystem::path events_file;  ///< JSON lines the child writes for the host
 };

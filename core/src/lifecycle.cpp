@@ -15,6 +15,7 @@
 #include "events.hpp"
 #include "leftovers.hpp"
 #include "plugin_loader.hpp"
+#include "screenshot.hpp"
 
 namespace ccci {
 namespace {
@@ -320,6 +321,27 @@ void undeploy(RunContext& ctx) {
 // volumes, deploy on empty ones, check the data is gone (else a restore
 // proves nothing), restore, ready, verify. Each phase stops at the first
 // step that fails, leaving the app for teardown.
+// The landing page, shot while the app serves what the checks just saw. A
+// picture is for people: whatever happens, no step and no rung depends on it.
+void shoot_landing_page(RunContext& ctx, const RecipeJob& job, const RecipeInfo& info,
+                        LifecycleObserver& observer) {
+  if (job.screenshot_file.empty()) return;
+  std::string missing;
+  if (info.screenshot.empty()) {
+    missing = "the recipe's test names no page to shoot";
+  } else if (auto why = take_screenshot({.browser = job.browser,
+                                         .domain = job.domain,
+                                         .page = info.screenshot,
+                                         .http = job.http,
+                                         .output = job.screenshot_file,
+                                         .deadline = ctx.deadline()})) {
+    missing = *why;
+  }
+  ctx.log(missing.empty() ? "screenshot of " + ctx.url(info.screenshot) + ": " + job.screenshot_file.string()
+                          : "no screenshot of " + ctx.url(info.screenshot) + ": " + missing);
+  observer.screenshot_taken(missing);
+}
+
 void walk_data_phases(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
   const RecipeJob& job = ctx.job();
   AbraClient& abra = ctx.abra();
@@ -516,6 +538,7 @@ void walk_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& o
     else if (!serving)
       ctx.skip("recipe checks", "the app never became ready");
   }
+  if (serving && job.lane == Lane::fresh && !plan) shoot_landing_page(ctx, job, info, observer);
   if (serving && job.lane == Lane::fresh) walk_data_phases(test, ctx, info);
   if (serving && job.lane == Lane::upgrade) walk_upgrade(test, ctx, info);
 

@@ -33,6 +33,8 @@ class LifecycleObserver {
   virtual void secret_added(const std::string& /*value*/) {}
   /// abra is about to run `subcommand` ("app deploy"): the report counts them per lane.
   virtual void abra_ran(const std::string& /*subcommand*/) {}
+  /// The landing page was shot (`missing` empty) or could not be, and why.
+  virtual void screenshot_taken(const std::string& /*missing*/) {}
 };
 
 using PlanSink = std::function<void(Phase, std::string_view)>;

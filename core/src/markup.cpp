@@ -94,6 +94,12 @@ std::string markdown_code_block(std::string_view raw) {
   return fence + "text\n" + text + fence + "\n";
 }
 
+std::string name_words(std::string_view name) {
+  std::string text(name);
+  std::replace(text.begin(), text.end(), '_', ' ');
+  return text;
+}
+
 std::string duration_words(long long milliseconds) {
   if (milliseconds < 1000) return std::to_string(milliseconds) + " ms";
   const long long tenths = (milliseconds + 50) / 100;

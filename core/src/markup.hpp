@@ -18,6 +18,9 @@ std::string xml_escape(std::string_view raw);
 /// and line breaks become spaces.
 std::string markdown_text(std::string_view raw);
 
+/// A results.json name for people: "clean_teardown" -> "clean teardown".
+std::string name_words(std::string_view name);
+
 /// A duration for people: "932 ms", "1.5 s", "2 min 10 s".
 std::string duration_words(long long milliseconds);
 

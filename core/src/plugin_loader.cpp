@@ -161,7 +161,8 @@ json to_json(const RecipeInfo& info) {
           {"backup_surface", info.backup_surface ? json(*info.backup_surface) : json(nullptr)},
           {"env", env},
           {"upgrade_from", info.upgrade_from},
-          {"compose_overlay", info.compose_overlay}};
+          {"compose_overlay", info.compose_overlay},
+          {"screenshot", info.screenshot}};
 }
 
 RecipeInfo recipe_info_from_json(const json& in) {
@@ -188,6 +189,7 @@ RecipeInfo recipe_info_from_json(const json& in) {
     info.env.emplace_back(line.at(0).get<std::string>(), line.at(1).get<std::string>());
   info.upgrade_from = in.at("upgrade_from").get<std::string>();
   info.compose_overlay = in.at("compose_overlay").get<std::string>();
+  info.screenshot = in.at("screenshot").get<std::string>();
   return info;
 }
 
@@ -319,6 +321,15 @@ void check_compose_overlay(const fs::path& plugin_file, const std::string& overl
                       " is no file)");
 }
 
+// The page to shoot is a path on the app's own domain, never another address.
+void check_screenshot_page(const fs::path& plugin_file, const std::string& page) {
+  if (page.empty()) return;
+  if (!page.starts_with('/') || page.starts_with("//") ||
+      page.find_first_of(" \t\r\n\\@") != std::string::npos)
+    throw PluginError("plugin " + plugin_file.string() + ": screenshot page \"" + page +
+                      "\" must be a path on the app's domain, starting with one /");
+}
+
 }  // namespace
 
 int describe_plugin(const fs::path& plugin_file, const fs::path& answer) {
@@ -331,6 +342,7 @@ int describe_plugin(const fs::path& plugin_file, const fs::path& answer) {
       throw PluginError("plugin " + plugin_file.string() + ": info() failed: " + error.what());
     }
     check_compose_overlay(plugin_file, info.compose_overlay);
+    check_screenshot_page(plugin_file, info.screenshot);
     write_answer(answer, {{"recipe", plugin.recipe()}, {"info", to_json(info)}});
     return 0;
   } catch (const std::exception& error) {

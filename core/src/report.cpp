@@ -385,6 +385,9 @@ json to_json(const RunReport& report) {
                   {"log", recipe.log},
                   {"steps", std::move(steps)}};
     if (!recipe.kept.empty()) entry["kept"] = recipe.kept;
+    if (recipe.screenshot.attempted)
+      entry["screenshot"] = recipe.screenshot.file.empty() ? json{{"missing", recipe.screenshot.missing}}
+                                                           : json{{"file", recipe.screenshot.file}};
     json rungs = json::array();
     for (const auto& rung : recipe.rungs)
       rungs.push_back({{"rung", static_cast<int>(rung.rung)},

@@ -69,6 +69,13 @@ struct LaneResult {
   std::map<std::string, int> abra_calls{};
 };
 
+/// The picture of the app's landing page, taken in the fresh lane once the app was ready.
+struct Screenshot {
+  bool attempted = false;
+  std::string file{};     ///< relative to the report dir; empty: none
+  std::string missing{};  ///< why there is none
+};
+
 struct RecipeResult {
   std::string recipe{};
   std::string server{};
@@ -83,6 +90,7 @@ struct RecipeResult {
   std::vector<RungResult> rungs{};  ///< one per rung, 1-8, once judged
   std::vector<LaneResult> lanes{};  ///< in lane order; steps carry their lane
   std::vector<StepResult> steps{};
+  Screenshot screenshot{};
 };
 
 struct RunReport {

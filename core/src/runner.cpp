@@ -154,6 +154,7 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
     job.abra.executable = settings.abra;
     job.abra.deploy = settings.deploy;
     job.docker = settings.docker;
+    job.browser = settings.browser;
     job.http.ca_file = settings.ca_file.empty() ? "" : fs::absolute(settings.ca_file).string();
     job.http.connect_to = settings.connect_to;
     job.timeouts = resolve_timeouts(base.info.timeouts, settings.timeouts);
@@ -205,6 +206,7 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
       lane_job.abra.abra_dir = (work / "abra").string();
       lane_job.log_file = report_dir / "logs" / (job.recipe + suffix + ".log");
       lane_job.events_file = work / "events.jsonl";
+      if (lane == Lane::fresh) lane_job.screenshot_file = report_dir / "screenshots" / (job.recipe + ".png");
       planned.push_back(std::move(entry));
     }
   }
@@ -294,6 +296,7 @@ RecipeResult merge_lanes(const std::vector<const RecipeResult*>& lanes) {
     if (merged.server.empty()) merged.server = lane->server;
     if (merged.domain.empty()) merged.domain = lane->domain;
     if (merged.log.empty() && !lane->lanes.empty()) merged.log = lane->lanes.front().log;
+    if (lane->screenshot.attempted) merged.screenshot = lane->screenshot;
   }
   judge(merged);
   return merged;
@@ -353,6 +356,15 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
     if (planned[index].not_run.empty())
       result.lanes.front().log =
           fs::relative(job.log_file, job.log_file.parent_path().parent_path()).string();
+    if (!job.screenshot_file.empty()) {
+      std::error_code error;
+      if (result.screenshot.attempted && result.screenshot.missing.empty() &&
+          fs::exists(job.screenshot_file, error))
+        result.screenshot.file =
+            fs::relative(job.screenshot_file, job.log_file.parent_path().parent_path()).string();
+      else
+        fs::remove(job.screenshot_file, error);  // an earlier run's picture is not this one's
+    }
     if (progress.lane_finished) progress.lane_finished(job, result);
     std::scoped_lock lock(lanes_mutex);
     lanes[index] = std::move(result);

@@ -34,6 +34,10 @@ constexpr SettingSpec kSettings[] = {
    .help = "the docker CLI that inspects each server after teardown, through the Docker context abra "
            "made for it; an empty value leaves the clean-teardown rung unverified",
    .fallback = "docker on PATH"},
+  {.key = "browser", .flag = "--browser", .env = "CC_CI_BROWSER", .value_name = "PATH",
+   .kind = SettingKind::text,
+   .help = "the headless Chromium that shoots each app's landing page for the report (screenshots/); an "
+           "empty value takes no pictures", .fallback = "chromium on PATH"},
   {.key = "server", .flag = "--server", .env = "CC_CI_SERVER", .value_name = "NAME[:N]",
    .kind = SettingKind::list,
    .help = "abra server to deploy on, taking at most N tests at once; repeat for a pool",
@@ -410,6 +414,7 @@ Settings resolve_settings(const GivenSettings& given, const std::vector<fs::path
 
   settings.abra = settings_from.text("abra", "abra");
   settings.docker = settings_from.text("docker", "docker");
+  settings.browser = settings_from.text("browser", "chromium");
 
   std::vector<std::string> servers = settings_from.list("server");
   if (servers.empty()) servers = {"default"};  // what `abra server add --local` names it

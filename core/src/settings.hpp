@@ -105,7 +105,8 @@ struct ForgeSettings {
 struct Settings {
   std::vector<std::filesystem::path> plugin_paths;
   std::string abra = "abra";
-  std::string docker = "docker";  ///< empty: nothing inspects the server after teardown
+  std::string docker = "docker";     ///< empty: nothing inspects the server after teardown
+  std::string browser = "chromium";  ///< shoots the landing page; empty: no screenshots
   std::vector<ServerSlot> servers;
   std::string domain_suffix;
   int jobs = 1;

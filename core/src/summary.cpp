@@ -34,13 +34,6 @@ std::string_view status_mark(std::string_view status) {
   return "❔";  // unverified: nothing checked it
 }
 
-std::string words(std::string_view status) {
-  std::string text(status);
-  for (char& c : text)
-    if (c == '_') c = ' ';
-  return text;
-}
-
 std::string message_text(const std::string& message) {
   if (message.size() <= kMessageBytes) return markdown_text(message);
   return markdown_text(cut_utf8(message, kMessageBytes)) + " …";
@@ -104,7 +97,7 @@ std::string recipe_section(const json& recipe, const fs::path& report_dir, const
   const std::string status = recipe.value("status", "skipped");
   const bool graded = is_graded(recipe);
   std::string out = "## " + markdown_text(name) + ": " + level_words(recipe) + " " +
-                    std::string(status_mark(status)) + " " + words(status) + "\n\n";
+                    std::string(status_mark(status)) + " " + name_words(status) + "\n\n";
   if (!links.base_url.empty() && is_recipe_name(name))  // the name is part of the picture's URL
     out += "![cc-ci: " + level_words(recipe) + "](" + url(links, "badges/" + name + ".svg") + ")\n\n";
   out += target_line(recipe) + "\n\n";
@@ -119,13 +112,19 @@ std::string recipe_section(const json& recipe, const fs::path& report_dir, const
     for (const auto& rung : recipe["rungs"]) {
       const int number = rung.value("rung", 0);
       const auto time = durations.find(number);
-      out += "| " + std::to_string(number) + " | " + markdown_text(words(rung.value("name", ""))) + " | " +
-             std::string(status_mark(rung.value("status", ""))) + " " + words(rung.value("status", "")) +
-             " | " + (time == durations.end() ? std::string() : duration_words(time->second)) + " | " +
+      out += "| " + std::to_string(number) + " | " + markdown_text(name_words(rung.value("name", ""))) +
+             " | " + std::string(status_mark(rung.value("status", ""))) + " " +
+             name_words(rung.value("status", "")) + " | " +
+             (time == durations.end() ? std::string() : duration_words(time->second)) + " | " +
              message_text(rung.value("reason", "")) + " |\n";
     }
     out += "\n";
   }
+  const json shot = recipe.value("screenshot", json());
+  if (const auto picture = screenshot_file(recipe, report_dir); picture && !links.base_url.empty())
+    out += "![" + markdown_text(name) + "'s landing page](" + url(links, *picture) + ")\n\n";
+  else if (shot.is_object() && !shot.value("missing", "").empty())
+    out += "_No screenshot: " + message_text(shot.value("missing", "")) + "_\n\n";
 
   const json steps = recipe.value("steps", json::array());
   std::vector<const json*> failing;
@@ -230,6 +229,16 @@ std::string last_log_lines(const fs::path& report_dir, const std::string& relati
   std::string out;
   for (const auto& kept : lines) out += valid_utf8(kept) + "\n";
   return out;
+}
+
+std::optional<std::string> screenshot_file(const json& recipe, const fs::path& report_dir) {
+  const json shot = recipe.value("screenshot", json());
+  const std::string name = recipe.value("recipe", "");
+  if (!shot.is_object() || !is_recipe_name(name)) return std::nullopt;
+  // Only the one name cc-ci writes: results.json may come from anywhere.
+  const std::string file = "screenshots/" + name + ".png";
+  if (shot.value("file", "") != file || !fs::is_regular_file(report_dir / file)) return std::nullopt;
+  return file;
 }
 
 std::string summary_markdown(const json& results, const fs::path& report_dir, const SummaryLinks& links) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,11 @@ std::string counts_words(const nlohmann::json& results);
 std::string target_words(const nlohmann::json& target,
                          const std::function<std::string(std::string_view)>& escape,
                          std::string_view code_open, std::string_view code_close);
+
+/// The recipe's landing-page picture, screenshots/<recipe>.png, when
+/// results.json names it and it is in `report_dir`; else nullopt.
+std::optional<std::string> screenshot_file(const nlohmann::json& recipe,
+                                           const std::filesystem::path& report_dir);
 
 /// The last `count` lines of the file at `relative` inside `report_dir` up to
 /// the first line containing `until` (the whole file when empty or absent),

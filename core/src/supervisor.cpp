@@ -53,6 +53,9 @@ class Collector final : public LifecycleObserver {
   void checks_declared(const std::vector<std::string>& checks) override { declared_ = checks; }
   void test_finished() override { finished_ = true; }
   void abra_ran(const std::string& subcommand) override { ++abra_calls_[subcommand]; }
+  void screenshot_taken(const std::string& missing) override {
+    screenshot_ = {.attempted = true, .missing = redactor_.apply(missing)};
+  }
 
   /// The declared checks that recorded no step, in order.
   std::vector<std::string> never_ran() const {
@@ -88,6 +91,7 @@ class Collector final : public LifecycleObserver {
   std::string kept_;
   std::vector<StepResult> steps_;
   std::map<std::string, int> abra_calls_;
+  Screenshot screenshot_;
 };
 
 constexpr int kHostTeardownAttempts = 3;
@@ -313,6 +317,7 @@ RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::pat
   result.domain = job.domain;
   result.steps = std::move(collector.steps_);
   result.kept = collector.kept_;
+  result.screenshot = collector.screenshot_;
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
   result.lanes = {LaneResult{.lane = job.lane,
                              .server = job.server,

@@ -98,7 +98,7 @@ def run_seed(seed, folder):
                     "FAKE_ABRA_FORCE_COLOR": plan["colour"], "FAKE_ABRA_NOISE": plan["noise"],
                     "FAKE_ABRA_CALL_LOG": str(folder / "calls.jsonl")})
         command = [CC_CI, "run", *plan["recipes"], "--jobs", str(plan["jobs"]), "--report-dir", str(report),
-                   "--plugins", str(RECIPES), "--timeout-deploy", "4", "--timeout-probe", "4",
+                   "--browser", "", "--plugins", str(RECIPES), "--timeout-deploy", "4", "--timeout-probe", "4",
                    "--timeout-teardown", "20"]
         for recipe in plan["recipes"]:
             if recipe in PLUGIN_RECIPES:

@@ -75,6 +75,9 @@ class SandboxTestCase(unittest.TestCase):
         # ladder's lanes (and the full bundled run) ask for lanes themselves.
         if args and args[0] in ("run", "plan") and "--lanes" not in args:
             command += ["--lanes", "fresh"]
+        # Pictures take a browser's seconds: the tests of screenshots ask for them.
+        if args and args[0] in ("run", "plan") and "--browser" not in args:
+            command += ["--browser", ""]
         if args and args[0] in ("run", "plan", "list"):
             for path in plugins or [RECIPES]:
                 command += ["--plugins", str(path)]
@@ -86,6 +89,8 @@ class SandboxTestCase(unittest.TestCase):
         command = [CC_CI, *args, "--report-dir", str(self.report_dir), "--plugins", str(RECIPES)]
         if "--lanes" not in args:
             command += ["--lanes", "fresh"]
+        if "--browser" not in args:
+            command += ["--browser", ""]
         return subprocess.Popen(command, env=self.environment(env), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, cwd=self.folder)
 

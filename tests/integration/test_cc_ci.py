@@ -17,6 +17,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support import (RECIPES, TEST_PLUGINS, SOURCE, Run, Sandbox, SandboxTestCase, main)  # noqa: E402
 
+sys.path.insert(0, str(SOURCE / "tests" / "support"))
+from browser import chromium  # noqa: E402
+from png import colours, read_png  # noqa: E402
+from static_server import StaticServer  # noqa: E402
+import markdown  # noqa: E402  (Debian: python3-markdown)
+
 
 class CcCi(SandboxTestCase):
     # ------------------------------------------------------------ a passing run
@@ -154,6 +160,80 @@ class CcCi(SandboxTestCase):
         summary = (run.report_dir / "summary.md").read_text()
         self.assertIn("## custom-html: level 2 ❌ failed", summary)
         self.assertNotIn("](", summary)
+        self.assert_nothing_left()
+
+    def test_a_run_shoots_the_landing_page_with_headless_chromium(self):
+        run = self.cc_ci("run", "custom-html", "--browser", "chromium", "--dashboard-url", "https://ci.example.org/runs/7")
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        self.assertEqual(run.recipe("custom-html")["screenshot"], {"file": "screenshots/custom-html.png"})
+        width, height, rows = read_png(run.report_dir / "screenshots" / "custom-html.png")
+        self.assertEqual((width, height), (1280, 800))
+        # nginx's welcome page: dark text on white, so more than one colour, mostly white.
+        pixels = [pixel[:3] for row in rows for pixel in row]
+        self.assertGreater(len(set(pixels)), 2)
+        self.assertGreater(pixels.count((255, 255, 255)), len(pixels) // 2)
+        summary = (run.report_dir / "summary.md").read_text()
+        self.assertIn("![custom-html's landing page](https://ci.example.org/runs/7/screenshots/custom-html.png)", summary)
+        self.assertIn('<img src="screenshots/custom-html.png"', (run.report_dir / "index.html").read_text())
+        log = (run.report_dir / "logs" / "custom-html.log").read_text()
+        self.assertIn("screenshot of https://", log)
+        self.assert_nothing_left()
+
+    def test_a_blank_page_or_no_browser_is_no_screenshot_and_fails_nothing(self):
+        run = self.cc_ci("run", "custom-html", "--browser", "chromium", env={"FAKE_APP_MODE": "blank"})
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)  # a picture is for people, not a check
+        self.assertEqual(run.recipe("custom-html")["screenshot"],
+                         {"missing": "the page was blank: every pixel is #ffffff after 3 tries"})
+        self.assertFalse((run.report_dir / "screenshots" / "custom-html.png").exists())
+        self.assertIn("No screenshot: the page was blank: every pixel is #ffffff after 3 tries",
+                      (run.report_dir / "summary.md").read_text())
+        self.assert_nothing_left()
+        missing = self.cc_ci("run", "custom-html", "--browser", str(self.folder / "no-chromium"))
+        self.assertEqual(missing.code, 0, missing.stdout + missing.stderr)
+        self.assertIn("is not installed (Debian: apt-get install chromium)",
+                      missing.recipe("custom-html")["screenshot"]["missing"])
+        self.assert_nothing_left()
+
+    def test_the_run_page_dashboard_and_pr_comment_show_in_chromium(self):
+        runs = self.folder / "reports" / "custom-html"
+        self.report_dir = runs / "7"
+        run = self.cc_ci("run", "custom-html", "--browser", "chromium", "--report-dir", str(self.report_dir))
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assertEqual(self.cc_ci("dashboard", str(self.folder / "reports")).code, 0)
+
+        # The dashboard: the recipe, its level, a link to the run's page.
+        dom = chromium((self.folder / "reports" / "index.html").as_uri(), "--dump-dom")
+        level = run.recipe("custom-html")["level"]
+        self.assertIn('href="custom-html/7/index.html#custom-html"', dom)
+        self.assertIn(f"level {level}", dom)
+        # The run's page, as a browser lays it out: rungs, lanes, the screenshot.
+        page = (self.report_dir / "index.html").as_uri()
+        dom = chromium(page, "--dump-dom")
+        self.assertIn('<h2 id="custom-html">custom-html', dom)
+        self.assertIn('<img src="screenshots/custom-html.png"', dom)
+        self.assertIn("clean teardown", dom)
+        shot = self.folder / "page.png"
+        chromium(page, f"--screenshot={shot}")
+        self.assertGreater(len(colours(shot)), 10, "the run page rendered as a blank frame")
+
+        # The PR comment as Gitea shows it: Markdown to HTML, its pictures fetched from where the
+        # dashboard serves the run's folder (here a loopback web server).
+        with StaticServer(self.report_dir) as server:
+            again = self.cc_ci("report", str(self.report_dir), "--dashboard-url", server.url)
+            self.assertEqual(again.code, 0, again.stderr)
+            comment = self.folder / "comment.html"
+            comment.write_text(markdown.markdown((self.report_dir / "summary.md").read_text(),
+                                                 extensions=["tables"]))
+            dom = chromium(comment.as_uri(), "--dump-dom")
+            self.assertIn(f"custom-html: level {level}", dom)
+            self.assertIn("<table>", dom)
+            shot = self.folder / "comment.png"
+            chromium(comment.as_uri(), f"--screenshot={shot}")
+            self.assertGreater(len(colours(shot)), 10, "the comment rendered as a blank frame")
+            # Every picture the comment shows was fetched, and found.
+            for picture in ("/card.png", "/badges/custom-html.svg", "/screenshots/custom-html.png"):
+                self.assertIn(("GET", picture, 200), server.requests)
         self.assert_nothing_left()
 
     def test_report_refuses_a_folder_without_cc_ci_results_in_one_line(self):

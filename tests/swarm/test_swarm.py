@@ -24,6 +24,9 @@ from sandbox import Sandbox  # noqa: E402  (support put tests/fake_abra on the p
 from real_swarm import RealSwarm  # noqa: E402
 import docker_swarm  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from png import colours  # noqa: E402
+
 
 class Swarm(SandboxTestCase):
     def setUp(self):
@@ -61,11 +64,14 @@ class Swarm(SandboxTestCase):
 
     def test_custom_html_climbs_the_whole_ladder_on_real_nginx(self):
         started = time.time()
-        run = self.cc_ci("run", "custom-html", "--lanes", "fresh,upgrade,lint")
+        run = self.cc_ci("run", "custom-html", "--lanes", "fresh,upgrade,lint", "--browser", "chromium")
         self.assertEqual(run.code, 0, run.stdout + run.stderr)
         self.assert_valid_report(run)
         recipe = run.recipe("custom-html")
         self.assertEqual((recipe["level"], recipe["status"]), (8, "passed"), self.rungs(run))
+        # Headless Chromium shot real nginx's page over verified TLS, through the task's published port.
+        self.assertEqual(recipe["screenshot"], {"file": "screenshots/custom-html.png"})
+        self.assertGreater(len(colours(run.report_dir / "screenshots" / "custom-html.png")), 2)
         # Real containers served it: the fresh lane's deploy, its redeploy
         # (persistence) and its deploy on empty volumes (backup_restore), and
         # the upgrade lane's deploy of the previous release.

@@ -43,7 +43,7 @@
 namespace ccci {
 
 /// The version of this header. The loader refuses a plugin built against another one.
-inline constexpr int kAbiVersion = 5;
+inline constexpr int kAbiVersion = 6;
 
 /// What the host reads from a plugin before trusting it (exported as `ccci_plugin_info`).
 struct PluginInfo {
@@ -119,6 +119,10 @@ struct RecipeInfo {
   /// folder), appended to the app's COMPOSE_FILE for every deploy: CI-only
   /// tweaks such as a faster healthcheck. Empty: none.
   std::string compose_overlay{};
+  /// The page the report shows a picture of, a path on the app's domain, shot
+  /// once the app is ready in the fresh lane. Empty: no picture (an app with
+  /// nothing to see, or a page that shows data it should not).
+  std::string screenshot = "/";
 };
 
 /// How HTTP(S) requests reach the app (set by the host from --ca-file/--connect-to).

@@ -6,6 +6,7 @@ Modes (FAKE_APP_MODE at deploy time):
   forbidden   the volume is empty and nginx refuses to list it (403)
   text-plain  pages are served, but as text/plain (a misconfigured nginx)
   flaky-404   the first request for a missing page fails with a 500, later ones get the 404
+  blank       the landing page is an empty, white HTML page (nothing to see in a screenshot)
 """
 
 NGINX_DEFAULT = """<!DOCTYPE html>
@@ -37,6 +38,8 @@ def handle(request):
     if request.method not in ("GET", "HEAD"):
         return 405, html, nginx_page(405, "Not Allowed")
     path = request.path.split("?", 1)[0]
+    if path == "/" and mode == "blank":
+        return 200, html, b"<!DOCTYPE html><html><head><title>blank</title></head><body></body></html>"
     if path == "/":
         if not index.exists():
             return 403, html, nginx_page(403, "Forbidden")

@@ -50,6 +50,8 @@ let
     nlohmann_json = stub "nlohmann_json" { };
     curl = stub "curl" { };
     openssl = stub "openssl" { };
+    libpng = stub "libpng" { };
+    chromium = stub "chromium" { };
     spdlog = stub "spdlog" { };
     fmt = stub "fmt" { };
     cli11 = stub "cli11" { };

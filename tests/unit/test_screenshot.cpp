@@ -1,0 +1,65 @@
+// What the browser may reach, and what counts as a picture.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "screenshot.hpp"
+#include "support.hpp"
+
+using namespace ccci;
+using ccci::test::TemporaryDirectory;
+
+TEST_SUITE("screenshot") {
+  TEST_CASE("only the app's domain resolves, where --connect-to sends it") {
+    CHECK(host_resolver_rules("app.test", {}) == "MAP * ~NOTFOUND, EXCLUDE app.test");
+    CHECK(host_resolver_rules("app.test", {"::127.0.0.1:8443"}) ==
+          "MAP app.test 127.0.0.1:8443, MAP * ~NOTFOUND");
+    CHECK(host_resolver_rules("app.test", {"app.test:443:[::1]:"}) == "MAP app.test [::1], MAP * ~NOTFOUND");
+    // Specs for another host or port are curl's business, not this page's.
+    CHECK(host_resolver_rules("app.test", {"other.test::127.0.0.1:1", "app.test:80:127.0.0.1:2"}) ==
+          "MAP * ~NOTFOUND, EXCLUDE app.test");
+    // The first matching spec wins, as in curl.
+    CHECK(host_resolver_rules("app.test", {"app.test::10.0.0.1:", "::127.0.0.1:9"}) ==
+          "MAP app.test 10.0.0.1, MAP * ~NOTFOUND");
+  }
+
+  TEST_CASE("a picture of one colour is blank; a file that is no PNG is said so") {
+    const TemporaryDirectory folder;
+    // 2x1 RGB PNGs: white and white, white and black.
+    const unsigned char white[] = {
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00,
+        0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x7b, 0x40, 0xe8, 0xdd, 0x00,
+        0x00, 0x00, 0x0b, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0x0f, 0x06, 0x00, 0x14, 0xf2, 0x05,
+        0xfb, 0xa4, 0x0d, 0x7c, 0x5e, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    };
+    const unsigned char contrast[] = {
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+        0x52, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x7b,
+        0x40, 0xe8, 0xdd, 0x00, 0x00, 0x00, 0x0f, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8,
+        0xff, 0xff, 0x3f, 0x03, 0x03, 0x03, 0x00, 0x0e, 0xf8, 0x02, 0xfe, 0xc9, 0x8b, 0x83, 0xf5,
+        0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    };
+    std::ofstream(folder.path() / "white.png", std::ios::binary)
+        .write(reinterpret_cast<const char*>(white), sizeof white);
+    std::ofstream(folder.path() / "contrast.png", std::ios::binary)
+        .write(reinterpret_cast<const char*>(contrast), sizeof contrast);
+    std::ofstream(folder.path() / "text.png") << "not a picture";
+    CHECK(png_problem(folder.path() / "white.png") == "blank: every pixel is #ffffff");
+    CHECK_FALSE(png_problem(folder.path() / "contrast.png"));
+    CHECK(png_problem(folder.path() / "text.png") == "not a PNG");
+    CHECK(png_problem(folder.path() / "missing.png") == "not a PNG");
+  }
+
+  TEST_CASE("no browser, no picture, and a reason") {
+    const TemporaryDirectory folder;
+    const auto off =
+        take_screenshot({.browser = "", .domain = "app.test", .output = folder.path() / "x.png"});
+    CHECK(off == "screenshots are off (--browser is empty)");
+    const auto missing = take_screenshot({.browser = (folder.path() / "no-browser").string(),
+                                          .domain = "app.test",
+                                          .output = folder.path() / "x.png"});
+    REQUIRE(missing);
+    CHECK(missing->ends_with("is not installed (Debian: apt-get install chromium)"));
+    CHECK_FALSE(std::filesystem::exists(folder.path() / "x.png"));
+  }
+}
