@@ -71,7 +71,8 @@ std::string recipe_html(const json& recipe, const fs::path& report_dir) {
                     " <span class=\"muted\">" + xml_escape(recipe.value("status", "")) + " in " +
                     duration_words(recipe.value("duration_ms", 0LL)) + "</span></h2>\n";
   out += target_html(recipe);
-  if (!recipe.value("level_reason", "").empty())
+  // At the top of the ladder there is nothing higher to explain (as in the PR comment).
+  if (!recipe.value("level_reason", "").empty() && (!is_graded(recipe) || recipe.value("level", 0) < 8))
     out += "<p><strong>Why not higher:</strong> " + xml_escape(recipe.value("level_reason", "")) + "</p>\n";
   if (!recipe.value("kept", "").empty())
     out += "<p><strong>Kept:</strong> " + xml_escape(recipe.value("kept", "")) + "</p>\n";
@@ -86,7 +87,8 @@ std::string recipe_html(const json& recipe, const fs::path& report_dir) {
   const json shot = recipe.value("screenshot", json());
   if (const auto picture = screenshot_file(recipe, report_dir))
     out += "<p><img src=\"" + xml_escape(*picture) +
-           "\" width=\"640\" height=\"400\" alt=\"the landing page of " + xml_escape(name) + "\"></p>\n";
+           "\" width=\"640\" height=\"400\" style=\"border:1px solid #d0d7de\" alt=\"the landing page of " +
+           xml_escape(name) + "\"></p>\n";
   else if (shot.is_object() && !shot.value("missing", "").empty())
     out += "<p class=\"muted\">No screenshot: " + xml_escape(shot.value("missing", "")) + "</p>\n";
 

@@ -85,7 +85,11 @@ def handle(request):
             return 403, {"Content-Type": "text/plain"}, "User permission denied for writing."
         return git_backend(request, path, user)
     if not path.startswith(API):
-        return 200, {"Content-Type": "text/html"}, "<html><title>Gitea: Git with a cup of tea</title></html>"
+        # What a browser sees of the real home page, in short: something to see.
+        return 200, {"Content-Type": "text/html"}, (
+            "<html><head><title>Gitea: Git with a cup of tea</title></head><body style=\"font-family:sans-serif;"
+            "text-align:center;padding-top:8em\"><h1 style=\"color:#609926\">Gitea: Git with a cup of tea</h1>"
+            "<p>A painless, self-hosted Git service</p></body></html>")
 
     route = path[len(API):].strip("/").split("/")
     user = authenticated(request, users)

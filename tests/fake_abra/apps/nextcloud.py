@@ -49,5 +49,9 @@ def handle(request):
             return 204, {}, ""
         return 405, {}, ""
     if path in ("/", "/login"):
-        return 200, {"Content-Type": "text/html"}, "<html><title>Nextcloud</title></html>"
+        # What a browser sees of the real login page, in short: something to see.
+        return 200, {"Content-Type": "text/html"}, (
+            "<html><head><title>Nextcloud</title></head><body style=\"background:#0082c9;color:#fff;"
+            "font-family:sans-serif;text-align:center;padding-top:8em\"><h1>Nextcloud</h1>"
+            "<p>Log in to your account</p></body></html>")
     return 404, {"Content-Type": "text/html"}, "<html>Page not found</html>"
