@@ -10,6 +10,11 @@ def handle(request):
     mode = request.stack.get("mode", "")
     path = path_only(request)
     notes = load(request, {"notes": []})
+    if path == "/":  # the landing page a browser sees, in short
+        return 200, {"Content-Type": "text/html"}, (
+            "<html><head><title>HedgeDoc - Ideas grow better together</title></head><body style=\""
+            "background:#333;color:#fff;font-family:sans-serif;text-align:center;padding-top:8em\">"
+            "<h1>HedgeDoc</h1><p>The best platform to write and share markdown.</p></body></html>")
     if path == "/status":
         return json_answer(200, {"onlineNotes": 0, "onlineUsers": 0, "distinctOnlineUsers": 0,
                                  "notesCount": len(notes["notes"]), "registeredUsers": 0})

@@ -31,6 +31,14 @@ def handle(request):
     data = load(request, {"tokens": [], "realms": {}})
     data.setdefault("realms", {})
     parts = path.strip("/").split("/")
+    # Keycloak's landing page, as a browser finds it: / sends it to the admin console's sign-in.
+    if path == "/":
+        return 302, {"Location": "/admin/", "Content-Type": "text/html"}, ""
+    if path == "/admin/":
+        return 200, {"Content-Type": "text/html"}, (
+            "<html><head><title>Sign in to Keycloak</title></head><body style=\"background:#f0f0f0;"
+            "font-family:sans-serif;text-align:center;padding-top:8em\"><h1 style=\"color:#333\">KEYCLOAK</h1>"
+            "<p>Sign in to your account</p></body></html>")
     if path == REALM:
         return realm_answer(request, "master")
     if path == REALM + "/protocol/openid-connect/token" and request.method == "POST":

@@ -15,6 +15,14 @@ def handle(request):
     mode = request.stack.get("mode", "")
     path = path_only(request)
     domain = request.stack["domain"]
+    # Synapse's landing page, as a browser finds it: / sends it to the static "it works" page.
+    if path == "/":
+        return 302, {"Location": "/_matrix/static/", "Content-Type": "text/html"}, ""
+    if path == "/_matrix/static/":
+        return 200, {"Content-Type": "text/html"}, (
+            "<html><head><title>Synapse is running</title></head><body style=\"font-family:sans-serif;"
+            "text-align:center;padding-top:8em\"><h1>It works! Synapse is running</h1><p>Your Synapse server "
+            "is listening on this port and is ready for messages.</p></body></html>")
     if path == CLIENT + "versions":
         return json_answer(200, {"versions": ["r0.6.1", "v1.1", "v1.5", "v1.8"], "unstable_features": {}})
     if path == "/_matrix/federation/v1/version":
