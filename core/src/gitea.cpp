@@ -37,6 +37,12 @@ std::optional<std::string> commit_id_problem(std::string_view sha) {
   return "\"" + cut_utf8(sha, 80) + "\" is not a full commit id (40 or 64 lower-case hex digits)";
 }
 
+std::string json_text(const json& object, const char* key) {
+  return object.is_object() && object.contains(key) && object[key].is_string()
+             ? object[key].get<std::string>()
+             : std::string();
+}
+
 json forge_json(const HttpResponse& response, std::string_view what) {
   auto parsed = json::parse(response.body, nullptr, false);
   if (parsed.is_discarded())
@@ -50,9 +56,8 @@ void expect_status(const HttpResponse& response, std::string_view service, const
   if (std::find(expected.begin(), expected.end(), response.status) != expected.end()) return;
   // Gitea, Woodpecker and Drone say why in {"message": "..."} or plain text.
   std::string why = response.body;
-  if (const auto parsed = json::parse(response.body, nullptr, false);
-      parsed.is_object() && parsed.contains("message") && parsed["message"].is_string())
-    why = parsed["message"].get<std::string>();
+  if (auto message = json_text(json::parse(response.body, nullptr, false), "message"); !message.empty())
+    why = std::move(message);
   why.erase(std::remove_if(why.begin(), why.end(), [](char c) { return c == '\n' || c == '\r'; }), why.end());
   throw ForgeError(std::string(service) + " answered " + std::to_string(response.status) + " to " +
                    request.method + " " + std::string(path) + (why.empty() ? "" : ": " + cut_utf8(why, 200)));
@@ -73,10 +78,9 @@ HttpResponse GiteaClient::call(HttpRequest request, std::initializer_list<long> 
 }
 
 std::string GiteaClient::login() const {
-  const json user = forge_json(call({.url = "/user"}, {200}), "the token's user");
-  if (!user.is_object() || !user.contains("login") || !user["login"].is_string())
-    throw ForgeError("Gitea's GET /user has no login");
-  return user["login"].get<std::string>();
+  std::string login = json_text(forge_json(call({.url = "/user"}, {200}), "the token's user"), "login");
+  if (login.empty()) throw ForgeError("Gitea's GET /user has no login");
+  return login;
 }
 
 std::vector<IssueComment> GiteaClient::comments(const RepoName& repo, long long issue) const {
@@ -87,10 +91,8 @@ std::vector<IssueComment> GiteaClient::comments(const RepoName& repo, long long 
   for (const auto& item : list) {
     if (!item.is_object() || !item.contains("id") || !item["id"].is_number_integer()) continue;
     IssueComment comment{.id = item["id"].get<long long>()};
-    const json user = item.value("user", json::object());
-    if (user.is_object() && user.contains("login") && user["login"].is_string())
-      comment.author = user["login"].get<std::string>();
-    if (item.contains("body") && item["body"].is_string()) comment.body = item["body"].get<std::string>();
+    comment.author = json_text(item.value("user", json::object()), "login");
+    comment.body = json_text(item, "body");
     found.push_back(std::move(comment));
   }
   return found;
@@ -123,25 +125,19 @@ std::string GiteaClient::permission(const RepoName& repo, const std::string& log
            {200, 403, 404});
   // Gitea answers 403/404 for a login that is no collaborator (or no user).
   if (response.status != 200) return "none";
-  const json answer = forge_json(response, "a permission");
-  if (!answer.is_object() || !answer.contains("permission") || !answer["permission"].is_string())
-    throw ForgeError("Gitea's permission answer has no \"permission\"");
-  return answer["permission"].get<std::string>();
+  std::string permission = json_text(forge_json(response, "a permission"), "permission");
+  if (permission.empty()) throw ForgeError("Gitea's permission answer has no \"permission\"");
+  return permission;
 }
 
 PullRequest GiteaClient::pull_request(const RepoName& repo, long long number) const {
   const json pull =
       forge_json(call({.url = "/repos/" + repo.full() + "/pulls/" + std::to_string(number)}, {200}), "a PR");
-  auto text = [&](const json& object, const char* key) {
-    return object.is_object() && object.contains(key) && object[key].is_string()
-               ? object[key].get<std::string>()
-               : std::string();
-  };
-  PullRequest found{.number = number, .state = text(pull, "state")};
+  PullRequest found{.number = number, .state = json_text(pull, "state")};
   const json head = pull.is_object() ? pull.value("head", json::object()) : json::object();
   const json base = pull.is_object() ? pull.value("base", json::object()) : json::object();
-  found.head_sha = text(head, "sha");
-  found.base_ref = text(base, "ref");
+  found.head_sha = json_text(head, "sha");
+  found.base_ref = json_text(base, "ref");
   if (commit_id_problem(found.head_sha) || found.base_ref.empty())
     throw ForgeError("Gitea's PR #" + std::to_string(number) + " has no head commit or base branch");
   return found;

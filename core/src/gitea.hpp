@@ -78,6 +78,9 @@ class GiteaClient {
 /// Why `sha` is not a full commit id (40 or 64 lower-case hex digits), or nullopt.
 std::optional<std::string> commit_id_problem(std::string_view sha);
 
+/// The string `object[key]`, or "" when `object` is no object or it has none.
+std::string json_text(const nlohmann::json& object, const char* key);
+
 /// `response` as JSON, or a ForgeError naming `what` was expected.
 nlohmann::json forge_json(const HttpResponse& response, std::string_view what);
 

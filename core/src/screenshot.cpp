@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "ccci/process.hpp"
+#include "settings.hpp"
 
 namespace ccci {
 
@@ -27,21 +28,6 @@ constexpr int kHeight = 800;
 // Virtual time Chromium lets the page run (timers, fetches) before it shoots:
 // "settled" without waiting out real seconds on a slow machine.
 constexpr int kSettleMilliseconds = 5'000;
-
-// Splits HOST:PORT:CONNECT_HOST:CONNECT_PORT (hosts may be [IPv6]).
-std::vector<std::string> connect_to_fields(const std::string& spec) {
-  std::vector<std::string> fields(1);
-  bool bracket = false;
-  for (const char c : spec) {
-    if (c == '[') bracket = true;
-    if (c == ']') bracket = false;
-    if (c == ':' && !bracket)
-      fields.emplace_back();
-    else
-      fields.back() += c;
-  }
-  return fields;
-}
 
 struct CurlDeleter {
   void operator()(CURL* handle) const { curl_easy_cleanup(handle); }

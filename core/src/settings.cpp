@@ -379,23 +379,27 @@ std::optional<std::string> dashboard_url_problem(std::string_view url) {
   return std::nullopt;
 }
 
-void validate_connect_to(const std::string& spec) {
-  // Four fields; a host may be an IPv6 address in brackets, with colons inside.
-  std::vector<std::string> fields;
-  std::string field;
+std::vector<std::string> connect_to_fields(std::string_view spec) {
+  std::vector<std::string> fields(1);
   bool bracket = false;
   for (const char c : spec) {
     if (c == '[') bracket = true;
     if (c == ']') bracket = false;
-    if (c == ':' && !bracket) {
-      fields.push_back(field);
-      field.clear();
-    } else {
-      field += c;
-    }
+    if (c == ':' && !bracket)
+      fields.emplace_back();
+    else
+      fields.back() += c;
   }
-  fields.push_back(field);
-  if (fields.size() != 4 || bracket)
+  return fields;
+}
+
+void validate_connect_to(const std::string& spec) {
+  // Four fields; a host may be an IPv6 address in brackets, with colons inside.
+  const std::vector<std::string> fields = connect_to_fields(spec);
+  const auto open = spec.rfind('[');
+  const auto close = spec.rfind(']');
+  const bool bracket_left_open = open != std::string::npos && (close == std::string::npos || close < open);
+  if (fields.size() != 4 || bracket_left_open)
     throw UsageError("--connect-to " + spec +
                      ": expected HOST:PORT:CONNECT_HOST:CONNECT_PORT (fields may be empty)");
   validate_port(spec, fields[1]);

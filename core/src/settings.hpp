@@ -71,6 +71,10 @@ struct ServerSlot {
 /// "NAME" or "NAME:CAPACITY"; throws UsageError.
 ServerSlot parse_server(const std::string& text);
 
+/// The fields of a curl --connect-to spec, split at the colons outside
+/// [brackets] (IPv6 hosts): four for a valid spec.
+std::vector<std::string> connect_to_fields(std::string_view spec);
+
 /// Checks a curl --connect-to spec (HOST:PORT:CONNECT_HOST:CONNECT_PORT, each
 /// field may be empty, hosts may be [IPv6]); throws UsageError naming the fault.
 void validate_connect_to(const std::string& spec);

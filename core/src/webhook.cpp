@@ -8,6 +8,8 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "gitea.hpp"
+
 namespace ccci {
 
 using nlohmann::json;
@@ -46,13 +48,8 @@ std::optional<TestmeComment> testme_comment(std::string_view event, std::string_
     why = "the body is not a JSON object";
     return std::nullopt;
   }
-  auto text = [](const json& object, const char* key) {
-    return object.is_object() && object.contains(key) && object[key].is_string()
-               ? object[key].get<std::string>()
-               : std::string();
-  };
-  if (text(payload, "action") != "created") {
-    why = "not a new comment (action \"" + text(payload, "action").substr(0, 40) + "\")";
+  if (json_text(payload, "action") != "created") {
+    why = "not a new comment (action \"" + json_text(payload, "action").substr(0, 40) + "\")";
     return std::nullopt;
   }
   const json issue = payload.value("issue", json::object());
@@ -64,7 +61,7 @@ std::optional<TestmeComment> testme_comment(std::string_view event, std::string_
     return std::nullopt;
   }
   const json comment = payload.value("comment", json::object());
-  std::string words = text(comment, "body");
+  std::string words = json_text(comment, "body");
   // The command is the comment's first word; whatever follows is for people.
   const auto start = words.find_first_not_of(" \t\r\n");
   words.erase(0, start == std::string::npos ? words.size() : start);
@@ -74,8 +71,8 @@ std::optional<TestmeComment> testme_comment(std::string_view event, std::string_
     why = "the comment is not !testme";
     return std::nullopt;
   }
-  TestmeComment found{.repo = text(payload.value("repository", json::object()), "full_name"),
-                      .login = text(comment.value("user", json::object()), "login")};
+  TestmeComment found{.repo = json_text(payload.value("repository", json::object()), "full_name"),
+                      .login = json_text(comment.value("user", json::object()), "login")};
   if (issue.is_object() && issue.contains("number") && issue["number"].is_number_integer())
     found.pr = issue["number"].get<long long>();
   if (found.repo.empty() || found.login.empty() || found.pr <= 0) {
