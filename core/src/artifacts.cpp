@@ -1,5 +1,6 @@
 #include "artifacts.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "dashboard.hpp"
 #include "names.hpp"
 #include "report.hpp"
+#include "results_shape.hpp"
 #include "summary.hpp"
 
 namespace ccci {
@@ -18,6 +20,10 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
+
+// Far more than a run of the whole catalogue writes (a few MiB), far less
+// than would hurt to read.
+constexpr std::uintmax_t kResultsMaxBytes = std::uintmax_t{64} << 20;
 
 bool is_png(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -53,8 +59,17 @@ std::string draw_png(const fs::path& svg, const fs::path& png, const std::string
 
 json read_results(const fs::path& report_dir) {
   const fs::path path = report_dir / "results.json";
+  // A file of its own, of a size a run writes: never a link to /dev/zero or a FIFO.
+  std::error_code error;
+  const auto status = fs::symlink_status(path, error);
+  if (!fs::exists(status))
+    throw std::runtime_error(path.string() + ": no results.json there (is it a cc-ci report folder?)");
+  if (!fs::is_regular_file(status)) throw std::runtime_error(path.string() + ": not a plain file");
+  if (fs::file_size(path, error) > kResultsMaxBytes)
+    throw std::runtime_error(path.string() + ": larger than " + std::to_string(kResultsMaxBytes >> 20) +
+                             " MiB, more than any run writes");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path.string() + ": no results.json there (is it a cc-ci report folder?)");
+  if (!in) throw std::runtime_error(path.string() + ": cannot be read");
   std::stringstream text;
   text << in.rdbuf();
   json results;
@@ -63,12 +78,10 @@ json read_results(const fs::path& report_dir) {
   } catch (const json::exception& error) {
     throw std::runtime_error(path.string() + ": not JSON (" + error.what() + ")");
   }
-  if (!results.is_object() || results.value("schema", "") != "cc-ci/results/v1" ||
-      !results.contains("recipes") || !results["recipes"].is_array())
-    throw std::runtime_error(path.string() + ": not a cc-ci results file (schema cc-ci/results/v1)");
-  for (const auto& recipe : results["recipes"])
-    if (!recipe.is_object() || !recipe.contains("recipe") || !recipe["recipe"].is_string())
-      throw std::runtime_error(path.string() + ": a recipe entry has no name");
+  // Checked whole before anything renders it: it may come from anywhere.
+  if (auto problem = results_problem(results))
+    throw std::runtime_error(path.string() + ": not a cc-ci results file (" +
+                             valid_utf8(strip_ansi(*problem)) + ")");
   return results;
 }
 
@@ -84,6 +97,12 @@ std::optional<fs::path> path_inside(const fs::path& folder, const std::string& r
   const fs::path from_base = real.lexically_relative(base);
   if (from_base.empty() || *from_base.begin() == "..") return std::nullopt;
   return real;
+}
+
+bool is_artifact(const std::string& relative) {
+  static constexpr std::string_view kMade[] = {"summary.md", "index.html", "badge.svg", "card.svg", "card.png"};
+  return std::find(std::begin(kMade), std::end(kMade), relative) != std::end(kMade) ||
+         (relative.starts_with("badges/") && relative.ends_with(".svg"));
 }
 
 std::vector<std::string> write_artifacts(const fs::path& report_dir, const ArtifactOptions& options) {

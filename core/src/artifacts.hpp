@@ -27,6 +27,10 @@ nlohmann::json read_results(const std::filesystem::path& report_dir);
 std::optional<std::filesystem::path> path_inside(const std::filesystem::path& folder,
                                                  const std::string& relative);
 
+/// Whether `relative` (a path inside a report folder) names a file that
+/// write_artifacts makes from the others, so remaking it changes no fact.
+bool is_artifact(const std::string& relative);
+
 /// Writes the artifacts of the run whose results.json is in `report_dir`.
 /// Returns one line for each artifact that could not be made and why (card.png
 /// without rsvg-convert); everything else is written. Throws std::runtime_error

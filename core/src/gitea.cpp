@@ -58,6 +58,15 @@ void expect_status(const HttpResponse& response, std::string_view service, const
   std::string why = response.body;
   if (auto message = json_text(json::parse(response.body, nullptr, false), "message"); !message.empty())
     why = std::move(message);
+  // A server (or a proxy) may echo the credential it was sent: never repeat it.
+  for (const auto& header : request.headers) {
+    if (!header.starts_with("Authorization:")) continue;
+    const std::string credential = header.substr(header.find_last_of(' ') + 1);
+    for (auto at = why.find(credential); !credential.empty() && at != std::string::npos;
+         at = why.find(credential, at))
+      why.replace(at, credential.size(), "[redacted]");
+  }
+  why = valid_utf8(strip_ansi(why));
   why.erase(std::remove_if(why.begin(), why.end(), [](char c) { return c == '\n' || c == '\r'; }), why.end());
   throw ForgeError(std::string(service) + " answered " + std::to_string(response.status) + " to " +
                    request.method + " " + std::string(path) + (why.empty() ? "" : ": " + cut_utf8(why, 200)));
@@ -73,6 +82,10 @@ HttpResponse GiteaClient::call(HttpRequest request, std::initializer_list<long> 
   request.headers.push_back("Authorization: token " + token_);
   if (request.body.empty()) request.headers.emplace_back("Accept: application/json");
   HttpResponse response = http_.perform(request);
+  // Nothing Gitea answers may carry the token on (an echo in an error, a field).
+  for (auto at = response.body.find(token_); !token_.empty() && at != std::string::npos;
+       at = response.body.find(token_, at))
+    response.body.replace(at, token_.size(), "[redacted]");
   expect_status(response, "Gitea", request, path, expected);
   return response;
 }

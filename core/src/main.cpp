@@ -17,12 +17,15 @@
 #include "dashboard.hpp"
 #include "janitor.hpp"
 #include "lifecycle.hpp"
+#include "markup.hpp"
 #include "plugin_loader.hpp"
 #include "pr_publish.hpp"
 #include "progress_view.hpp"
 #include "report.hpp"
+#include "report_folder.hpp"
 #include "runner.hpp"
 #include "scaffold.hpp"
+#include "seal.hpp"
 #include "secret_file.hpp"
 #include "settings.hpp"
 #include "supervisor.hpp"
@@ -125,7 +128,7 @@ int command_list(const Settings& settings) {
                                                         : std::to_string(entry.info.ready.status))
               << '\n';
     for (const auto& line : plan_in_child(self_executable(), entry.job))
-      if (line.line.starts_with("check: ")) std::cout << "  " << line.line << '\n';
+      if (line.line.starts_with("check: ")) std::cout << "  " << terminal_text(line.line) << '\n';
   }
   // Every other recipe of the catalogue is the generic plugin's, when there is one.
   const auto generic = std::find_if(plugins.begin(), plugins.end(),
@@ -192,7 +195,7 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
         shown = phase;
         first = false;
       }
-      std::cout << "    " << line << '\n';
+      std::cout << "    " << terminal_text(line) << '\n';
     }
     if (job.keep != KeepPolicy::never)
       std::cout << "  (teardown is skipped under --keep " << to_string(job.keep) << ")\n";
@@ -210,15 +213,18 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
     throw UsageError(
         "no domain suffix: give --domain-suffix (e.g. ci.example.org), CC_CI_DOMAIN_SUFFIX, or "
         "\"domain_suffix\" in cc-ci.json");
-  // The report must be writable before anything is deployed: a run whose
-  // report cannot be written would deploy, tear down and tell no one.
+  // The report folder is made fresh, and must be writable, before anything
+  // is deployed: a run whose report cannot be written would deploy, tear down
+  // and tell no one; one that wrote into a PR's folder would vouch for it.
+  std::vector<fs::path> checkouts;
+  for (const auto& [recipe, request] : settings.targets)
+    if (request.recipe_dir) checkouts.push_back(*request.recipe_dir);
+  claim_report_folder(settings.report_dir, checkouts);
+  std::string seal_key_text;
   try {
-    std::filesystem::create_directories(settings.report_dir);
-    write_file_atomically(settings.report_dir / ".cc-ci-can-write", "");
-    std::filesystem::remove(settings.report_dir / ".cc-ci-can-write");
-  } catch (const std::exception& error) {
-    throw UsageError("--report-dir " + settings.report_dir.string() + ": cannot write there (" +
-                     error.what() + ")");
+    seal_key_text = seal_key(default_state_dir());
+  } catch (const SealError& error) {
+    throw UsageError(std::string("cannot seal the report: ") + error.what());
   }
   // All plugins load and pass their checks before any test starts.
   const auto plugins = load_plugins(settings.plugin_paths, self_executable());
@@ -245,6 +251,7 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
     for (const auto& problem :
          write_artifacts(settings.report_dir, {.dashboard_url = settings.dashboard_url}))
       std::cerr << "cc-ci: warning: " << problem << std::endl;
+    seal_report(settings.report_dir, seal_key_text);
   } catch (const std::exception& error) {
     // The apps are torn down; say so, and never exit 0 without a report.
     std::cerr << "cc-ci: error: the run finished but its report could not be written: " << error.what()
@@ -253,9 +260,10 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
   }
 
   for (const auto& recipe : report.recipes) {
-    std::cout << recipe.recipe << ": " << to_string(recipe.status) << ", level " << recipe.level << " ("
-              << recipe.level_reason << ")" << std::endl;
-    if (!recipe.kept.empty()) std::cout << "  " << recipe.kept << std::endl;
+    std::cout << terminal_text(recipe.recipe + ": " + std::string(to_string(recipe.status)) + ", level " +
+                               std::to_string(recipe.level) + " (" + recipe.level_reason + ")")
+              << std::endl;
+    if (!recipe.kept.empty()) std::cout << "  " << terminal_text(recipe.kept) << std::endl;
   }
   const StatusCounts counts = count_statuses(report);
   std::cout << "summary: " << counts.passed << " passed, " << counts.failed << " failed, " << counts.errored
@@ -312,11 +320,19 @@ int command_janitor(const Settings& settings, bool dry_run) {
 
 int command_report(const std::filesystem::path& folder, const Settings& settings) {
   try {
+    // A sealed report is sealed again only if it still is what its run wrote:
+    // rewriting must never launder a changed folder into a publishable one.
+    const bool sealed = fs::exists(fs::symlink_status(folder / kSealFile));
+    const std::string key = sealed ? existing_seal_key(default_state_dir()) : std::string();
+    if (sealed) verify_seal(folder, key, is_artifact);
     const auto problems = write_artifacts(folder, {.dashboard_url = settings.dashboard_url});
     for (const auto& problem : problems) std::cerr << "cc-ci: warning: " << problem << std::endl;
+    if (sealed) seal_report(folder, key);
     std::cout << "wrote index.html, summary.md, badge.svg, card.svg"
               << (std::filesystem::exists(folder / "card.png") ? ", card.png" : "") << " and badges/ in "
-              << folder.string() << std::endl;
+              << folder.string()
+              << (sealed ? ", and sealed it again" : " (not sealed: cc-ci gitea will not post it)")
+              << std::endl;
     return kExitPassed;
   } catch (const std::exception& error) {
     throw UsageError(error.what());
@@ -344,9 +360,15 @@ struct GiteaCommand {
 int command_gitea(const GiteaCommand& command, const Settings& settings) {
   const auto repo = RepoName::parse(command.repo);
   if (!repo) throw UsageError("--repo \"" + command.repo + "\": expected OWNER/NAME");
-  if (!command.commit.empty())
-    if (auto problem = commit_id_problem(command.commit)) throw UsageError("--commit " + *problem);
+  // --commit (required) is the commit the CI engine says it built: a report only ever speaks for it.
+  if (auto problem = commit_id_problem(command.commit)) throw UsageError("--commit " + *problem);
   if (settings.forge.gitea_url.empty()) throw UsageError("give --gitea-url (the Gitea server)");
+  // Only what a `cc-ci run` on this host wrote, unchanged, is ever posted.
+  try {
+    verify_seal(command.report_dir, existing_seal_key(default_state_dir()));
+  } catch (const SealError& error) {
+    throw UsageError(std::string("not publishing: ") + error.what());
+  }
   const GiteaClient gitea(settings.forge.gitea_url,
                           read_secret(settings.forge.gitea_token_file, "gitea-token", "--gitea-token-file"));
   PublishRequest request{.repo = *repo, .commit = command.commit, .dashboard_url = settings.dashboard_url};
@@ -474,8 +496,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1LL, 1'000'000'000LL));
   gitea_command
       ->add_option("--commit", gitea_args.commit,
-                   "The commit the statuses go on; it must be the one the run tested (default: that one)")
-      ->type_name("SHA");
+                   "The commit the CI engine built; the statuses go on it, and the run must have tested it")
+      ->type_name("SHA")
+      ->required();
   add_settings(*gitea_command, given, {"gitea_url", "gitea_token_file", "dashboard_url"});
   auto* bridge_command = app.add_subcommand(
       "bridge",

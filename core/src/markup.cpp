@@ -81,6 +81,20 @@ std::string markdown_text(std::string_view raw) {
   return out;
 }
 
+std::string terminal_text(std::string_view raw) {
+  std::string text = valid_utf8(strip_ansi(raw));
+  for (char& c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\n' && c != '\t') || byte == 0x7f) c = '?';
+  }
+  // C1 controls (U+0080-U+009F, 0xC2 0x80-0x9F in UTF-8): some terminals obey them too.
+  for (std::size_t at = text.find('\xc2'); at != std::string::npos && at + 1 < text.size();
+       at = text.find('\xc2', at + 1))
+    if (static_cast<unsigned char>(text[at + 1]) >= 0x80 && static_cast<unsigned char>(text[at + 1]) <= 0x9f)
+      text.replace(at, 2, "?");
+  return text;
+}
+
 std::string markdown_code_block(std::string_view raw) {
   std::string text = valid_utf8(raw);
   std::size_t longest = 0;

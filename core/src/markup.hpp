@@ -18,6 +18,12 @@ std::string xml_escape(std::string_view raw);
 /// and line breaks become spaces.
 std::string markdown_text(std::string_view raw);
 
+/// Text safe on a terminal, in a CI log or in a log file: no escape
+/// sequence, no control character but newline and tab (each shown as '?'),
+/// valid UTF-8. Names and messages may come from a pull request (its secret
+/// names), an app or abra: none of them may move the cursor or retitle a window.
+std::string terminal_text(std::string_view raw);
+
 /// A results.json name for people: "clean_teardown" -> "clean teardown".
 std::string name_words(std::string_view name);
 

@@ -39,14 +39,11 @@ std::vector<std::string> publish_to_gitea(const std::filesystem::path& report_di
   for (const auto& recipe : recipes) {
     const json target = recipe.value("target", json::object());
     const std::string tested = target.is_object() ? target.value("commit", "") : "";
-    std::string commit = request.commit.empty() ? tested : request.commit;
-    if (commit.empty())
-      throw std::runtime_error("results.json does not say which commit of " + recipe.value("recipe", "") +
-                               " was tested: give --commit");
-    if (!tested.empty() && tested != commit)
-      throw std::runtime_error("the run tested " + recipe.value("recipe", "") + " at " + tested +
-                               ", not --commit " + commit + ": its status would not be true of that commit");
-    statuses.emplace_back(recipe_status(recipe, interrupted, request.dashboard_url), std::move(commit));
+    if (tested != request.commit)
+      throw std::runtime_error("the run tested " + recipe.value("recipe", "") + " at " +
+                               (tested.empty() ? "no known commit" : tested) + ", not --commit " +
+                               request.commit + ": its status would not be true of that commit");
+    statuses.emplace_back(recipe_status(recipe, interrupted, request.dashboard_url), request.commit);
   }
 
   std::vector<std::string> done;

@@ -19,7 +19,8 @@ inline constexpr std::string_view kCommentMarker = "<!-- cc-ci: edited in place 
 struct PublishRequest {
   RepoName repo;
   std::optional<long long> pr;  ///< the PR to comment on; none: statuses only
-  std::string commit{};         ///< the commit the statuses go on; empty: the one results.json tested
+  std::string commit{};  ///< the commit the CI engine built: the statuses go on it, and every recipe must
+                         ///< have been tested at it
   std::string dashboard_url{};  ///< where the report folder is served; the statuses link there
 };
 

@@ -366,6 +366,9 @@ std::optional<std::string> web_url_problem(std::string_view url) {
   const std::size_t host = url.find("://") + 3;
   if (!web || host >= url.size() || url[host] == '/')
     return "give an http(s) URL with a host, e.g. https://ci.example.org/cc-ci";
+  // A URL is printed in errors and logs: credentials never go in one.
+  if (url.substr(host, url.find_first_of("/?#", host) - host).find('@') != std::string_view::npos)
+    return "a user or password in the URL would be printed; give the token in its file instead";
   return std::nullopt;
 }
 

@@ -97,7 +97,7 @@ std::string recipe_section(const json& recipe, const fs::path& report_dir, const
   const std::string status = recipe.value("status", "skipped");
   const bool graded = is_graded(recipe);
   std::string out = "## " + markdown_text(name) + ": " + level_words(recipe) + " " +
-                    std::string(status_mark(status)) + " " + name_words(status) + "\n\n";
+                    std::string(status_mark(status)) + " " + markdown_text(name_words(status)) + "\n\n";
   if (!links.base_url.empty() && is_recipe_name(name))  // the name is part of the picture's URL
     out += "![cc-ci: " + level_words(recipe) + "](" + url(links, "badges/" + name + ".svg") + ")\n\n";
   out += target_line(recipe) + "\n\n";
@@ -114,7 +114,7 @@ std::string recipe_section(const json& recipe, const fs::path& report_dir, const
       const auto time = durations.find(number);
       out += "| " + std::to_string(number) + " | " + markdown_text(name_words(rung.value("name", ""))) +
              " | " + std::string(status_mark(rung.value("status", ""))) + " " +
-             name_words(rung.value("status", "")) + " | " +
+             markdown_text(name_words(rung.value("status", ""))) + " | " +
              (time == durations.end() ? std::string() : duration_words(time->second)) + " | " +
              message_text(rung.value("reason", "")) + " |\n";
     }

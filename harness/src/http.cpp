@@ -39,8 +39,22 @@ Slist make_list(const std::vector<std::string>& items) {
   return Slist(list);
 }
 
+// The most of one answer's body kept in memory. An app, a forge or a proxy
+// may answer anything; far above any page, API answer or file a check reads.
+constexpr size_t kMaxBodyBytes = size_t{16} << 20;
+
+struct BodySink {
+  std::string& body;
+  bool too_large = false;
+};
+
 size_t append_body(char* data, size_t size, size_t count, void* target) {
-  static_cast<std::string*>(target)->append(data, size * count);
+  auto* sink = static_cast<BodySink*>(target);
+  if (sink->body.size() + size * count > kMaxBodyBytes) {
+    sink->too_large = true;
+    return 0;  // curl stops the transfer with CURLE_WRITE_ERROR
+  }
+  sink->body.append(data, size * count);
   return size * count;
 }
 
@@ -175,12 +189,17 @@ HttpResponse HttpClient::perform(const HttpRequest& request) const {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
   }
+  BodySink sink{response.body};
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kMaxBodyBytes));
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, append_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
 
   const CURLcode code = curl_easy_perform(curl);
+  if (sink.too_large || code == CURLE_FILESIZE_EXCEEDED)
+    throw HttpError(request.method + " " + request.url + ": the answer is larger than " +
+                    std::to_string(kMaxBodyBytes >> 20) + " MiB, more than cc-ci reads");
   if (code != CURLE_OK) {
     const std::string detail = error[0] ? error : curl_easy_strerror(code);
     throw HttpError(request.method + " " + request.url + ": " + detail);

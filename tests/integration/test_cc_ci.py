@@ -246,7 +246,8 @@ class CcCi(SandboxTestCase):
         (self.folder / "results.json").write_text('{"schema": "cc-ci/results/v1", "recipes": [{"level": 3}]}')
         run = self.cc_ci("report", str(self.folder))
         self.assertEqual((run.code, run.stderr.strip()),
-                         (2, f"cc-ci: error: {self.folder / 'results.json'}: a recipe entry has no name"))
+                         (2, f"cc-ci: error: {self.folder / 'results.json'}: not a cc-ci results file "
+                             "(recipes[0]: no recipe name)"))
         bad_url = self.cc_ci("report", str(self.folder), "--dashboard-url", "javascript:alert(1)")
         self.assertEqual(bad_url.code, 2)
         self.assertIn("--dashboard-url: give an http(s) URL", bad_url.stderr)
@@ -406,7 +407,7 @@ class CcCi(SandboxTestCase):
         taken = self.folder / "a-file"
         taken.write_text("not a folder")
         run = self.cc_ci("run", "--jobs", "2", "custom-html", "hedgedoc", "--report-dir", str(taken))
-        self.assert_one_line_error(run, "--report-dir", "cannot write there")
+        self.assert_one_line_error(run, "--report-dir", "not a folder")
         self.assertEqual(self.calls(), [])
 
     def test_a_second_interrupt_says_teardown_is_still_running(self):

@@ -51,7 +51,8 @@ class PrLoopTest(SandboxTestCase):
             # Someone quoting cc-ci's marker, and an ordinary comment: neither is ours to edit.
             theirs = gitea.add_comment(REPO, 12, "someone", MARKER + "\nnot cc-ci's")
             gitea.add_comment(REPO, 12, "maintainer", "!testme")
-            first = self.gitea(gitea, "--pr", "12", "--dashboard-url", "https://ci.example.org/runs/7")
+            first = self.gitea(gitea, "--pr", "12", "--commit", commit, "--dashboard-url",
+                               "https://ci.example.org/runs/7")
             self.assertEqual(first.code, 0, first.stdout + first.stderr)
             ours = [i for i, c in gitea.comments.items() if c["user"] == "cc-ci-bot"]
             self.assertEqual(len(ours), 1)
@@ -65,11 +66,14 @@ class PrLoopTest(SandboxTestCase):
                 "target_url": "https://ci.example.org/runs/7/index.html"})])
 
             # A later run's summary replaces the text of the same comment.
-            (run.report_dir / "summary.md").write_text("## custom-html: level 1 ❌ failed\n")
+            rerun = self.cc_ci("run", "custom-html", env={"FAKE_APP_MODE": "text-plain"})
+            self.assertEqual(rerun.code, 1, rerun.stdout + rerun.stderr)
             second = self.gitea(gitea, "--pr", "12", "--commit", commit)
             self.assertEqual(second.code, 0, second.stdout + second.stderr)
             self.assertEqual([i for i, c in gitea.comments.items() if c["user"] == "cc-ci-bot"], ours)
-            self.assertEqual(gitea.comments[ours[0]]["body"], MARKER + "\n## custom-html: level 1 ❌ failed\n")
+            summary = (run.report_dir / "summary.md").read_text()
+            self.assertIn("## custom-html: level 2 ❌ failed", summary)
+            self.assertEqual(gitea.comments[ours[0]]["body"], MARKER + "\n" + summary)
             self.assertIn(f"edited the comment {ours[0]} on {REPO}#12", second.stdout)
             self.assertEqual(gitea.comments[theirs]["body"], MARKER + "\nnot cc-ci's")
             self.assertEqual(len(gitea.statuses), 2)
@@ -84,7 +88,7 @@ class PrLoopTest(SandboxTestCase):
         commit = run.recipe("custom-html")["target"]["commit"]
         with Gitea(GITEA_TOKEN) as gitea:
             # A token Gitea does not take: exit 1, one line, the token nowhere.
-            wrong = self.gitea(gitea, "--pr", "3", token="not-" + GITEA_TOKEN)
+            wrong = self.gitea(gitea, "--pr", "3", "--commit", commit, token="not-" + GITEA_TOKEN)
             self.assertEqual(wrong.code, 1)
             self.assertEqual(wrong.stderr.strip(), "cc-ci: error: Gitea answered 401 to GET /user: token is required")
             self.assertNotIn(GITEA_TOKEN, wrong.stdout + wrong.stderr)
@@ -92,13 +96,15 @@ class PrLoopTest(SandboxTestCase):
             other = self.gitea(gitea, "--commit", "ab" * 20)
             self.assert_one_line_error(other, "tested custom-html at " + commit, "not --commit " + "ab" * 20)
             self.assert_one_line_error(self.gitea(gitea, "--commit", "HEAD"), "--commit", "not a full commit id")
-            self.assert_one_line_error(self.cc_ci("gitea", str(self.report_dir), "--repo", REPO,
+            self.assert_one_line_error(self.cc_ci("gitea", str(self.report_dir), "--repo", REPO, "--commit", commit,
                                                   "--gitea-url", gitea.url), "--gitea-token-file")
-            self.assert_one_line_error(self.cc_ci("gitea", str(self.report_dir), "--repo", "no-owner",
-                                                  "--gitea-url", gitea.url), "--repo", "OWNER/NAME")
+            self.assert_one_line_error(self.cc_ci("gitea", str(self.report_dir), "--repo", "no-owner", "--commit",
+                                                  commit, "--gitea-url", gitea.url), "--repo", "OWNER/NAME")
+            # The commit the engine built is always said: a report never picks its own.
+            self.assert_one_line_error(self.gitea(gitea), "--commit is required")
             self.assertEqual((gitea.comments, gitea.statuses), ({}, []))
 
-            done = self.gitea(gitea)  # no --pr: the status only
+            done = self.gitea(gitea, "--commit", commit)  # no --pr: the status only
             self.assertEqual(done.code, 0, done.stderr)
             self.assertEqual(gitea.comments, {})
             self.assertEqual(gitea.statuses, [(REPO, commit, {

@@ -525,13 +525,16 @@ class PipelineTest(SandboxTestCase):
             environment["CC_CI_CREDENTIALS_DIRECTORY"] = str(credentials)
         return environment
 
-    def push_pr_head(self, number):
-        """A commit on top of the recipe's history, as Gitea keeps a PR's head: refs/pull/N/head."""
+    def push_pr_head(self, number, change=None):
+        """A commit on top of the recipe's history, as Gitea keeps a PR's head:
+        refs/pull/N/head. `change(folder)` writes the PR's files."""
         clone = Path(tempfile.mkdtemp(prefix="pr-", dir=self.folder))
         catalogue = self.sandbox.catalogue / "custom-html"
         git(self.folder, "clone", "--quiet", str(catalogue), str(clone))
         (clone / "README.md").write_text("# custom-html\n\nA change under review.\n")
-        git(clone, "add", "README.md")
+        if change:
+            change(clone)
+        git(clone, "add", "-A")
         git(clone, "commit", "--quiet", "-m", "A change under review")
         git(clone, "push", "--quiet", "origin", f"HEAD:refs/pull/{number}/head")
         return git(clone, "rev-parse", "HEAD")
@@ -546,8 +549,9 @@ class PipelineTest(SandboxTestCase):
         self.assertEqual([(r["recipe"], r["status"]) for r in results["recipes"]], [("custom-html", "passed")])
         tested = results["recipes"][0]["target"]
         self.assertEqual(tested["deployed_as"], deployed_as)
-        # The report folder the pipeline writes into the workspace is not part of the change.
         self.assertFalse(tested["local_changes"])
+        # The report is written where it is kept, sealed, and never into the workspace.
+        self.assertTrue((target / "seal.json").is_file())
         self.assertIn("<testsuites", (target / "junit.xml").read_text())
         self.assertEqual((reports / "custom-html" / "latest").resolve(), target.resolve())
         # The PR comment and the run's page are published with it, and the index links the run.
@@ -558,7 +562,7 @@ class PipelineTest(SandboxTestCase):
     def test_woodpecker_pipeline_runs_cc_ci_and_publishes(self):
         reports = self.folder / "reports"
         known = {"CI_REPO_NAME": "custom-html", "CI_REPO": "recipes/custom-html", "CI_PIPELINE_NUMBER": "7",
-                 "CI_PIPELINE_EVENT": "pull_request", "CI_COMMIT_PULL_REQUEST": "4"}
+                 "CI_PIPELINE_EVENT": "push", "CI_COMMIT_SHA": "0" * 40}
 
         def substitute(command, workspace):  # what Woodpecker does to the file before the shell sees it
             values = {**known, "CI_WORKSPACE": str(workspace)}
@@ -568,6 +572,8 @@ class PipelineTest(SandboxTestCase):
         host = {**self.host_environment(reports), "CC_CI_DASHBOARD_BASE": "https://ci.example.org/reports"}
         pipeline, outcomes = self.run_pipeline("woodpecker.yaml", substitute, host)
         self.assertEqual(pipeline["labels"], {"type": "cc-ci"})
+        # Never on pull_request: Woodpecker would take the pipeline from the PR itself.
+        self.assertEqual(pipeline["when"], [{"event": ["push", "manual", "cron"]}])
         self.assertEqual(pipeline["steps"][1]["when"], [{"status": ["success", "failure"]}])
         self.check_published(outcomes, reports, "7")
         # Without the gitea-token credential, Gitea is not told, and the build does not fail for it.
@@ -586,7 +592,7 @@ class PipelineTest(SandboxTestCase):
         reports = self.folder / "reports"
         head = self.push_pr_head(12)
         known = {"CI_REPO_NAME": "custom-html", "CI_REPO": "recipes/custom-html", "CI_PIPELINE_NUMBER": "9",
-                 "CI_PIPELINE_EVENT": "manual", "CI_COMMIT_PULL_REQUEST": ""}
+                 "CI_PIPELINE_EVENT": "manual", "CI_COMMIT_SHA": "0" * 40}
 
         def substitute(command, workspace):
             values = {**known, "CI_WORKSPACE": str(workspace)}
@@ -612,14 +618,56 @@ class PipelineTest(SandboxTestCase):
             self.assertEqual(gitea.refused, [])
             self.assertNotIn("pipeline-token-5d1c", "".join(o.stdout + o.stderr for o in outcomes))
 
+    def test_a_pr_that_commits_its_own_report_gets_no_status_and_no_comment(self):
+        """The attack on the pipelines as they were: a PR commits a green
+        cc-ci-report/ and makes `cc-ci run` stop early. The report is now
+        written outside the workspace, and `cc-ci gitea` posts only what this
+        host's run sealed for the commit the engine built: nothing here."""
+        reports = self.folder / "reports"
+
+        def hostile(folder):
+            forged = folder / "cc-ci-report"
+            forged.mkdir()
+            (forged / "results.json").write_text(json.dumps({
+                "schema": "cc-ci/results/v1", "summary": {"passed": 1},
+                "recipes": [{"recipe": "custom-html", "status": "passed", "level": 8}]}))
+            (forged / "summary.md").write_text("## custom-html: level 8 ✅ passed\n")
+            sample = (folder / ".env.sample").read_text()
+            (folder / ".env.sample").write_text(sample + 'COMPOSE_FILE="compose.yml:../../outside.yml"\n')
+
+        head = self.push_pr_head(12, hostile)
+        known = {"CI_REPO_NAME": "custom-html", "CI_REPO": "recipes/custom-html", "CI_PIPELINE_NUMBER": "10",
+                 "CI_PIPELINE_EVENT": "manual", "CI_COMMIT_SHA": "0" * 40}
+
+        def substitute(command, workspace):
+            values = {**known, "CI_WORKSPACE": str(workspace)}
+            command = re.sub(r"(?<!\$)\$(CI_[A-Z_]+)", lambda m: values[m.group(1)], command)
+            return command.replace("$$", "$")
+
+        with Gitea("pipeline-token-77a0") as gitea:
+            host = {**self.host_environment(reports, gitea), "CC_CI_PR": "12", "CC_CI_COMMIT": head,
+                    "CC_CI_REQUESTED_BY": "maintainer"}
+            _, (test, publish, tell) = self.run_pipeline("woodpecker.yaml", substitute, host)
+            self.assertEqual(test.returncode, 2, test.stdout + test.stderr)
+            self.assertIn("not a file inside the recipe's checkout", test.stderr)
+            self.assertNotEqual(publish.returncode, 0)
+            self.assertNotEqual(tell.returncode, 0)
+            self.assertIn("not publishing", tell.stderr)
+            self.assertEqual((gitea.comments, gitea.statuses), ({}, []))
+        self.assertFalse((reports / "custom-html" / "10" / "results.json").exists())
+        self.assert_nothing_left()
+
     def test_drone_pipeline_runs_cc_ci_and_publishes(self):
         reports = self.folder / "reports"
+        head = self.push_pr_head(5)
         with Gitea("drone-pipeline-token-8e") as gitea:
+            # A custom build as the bridge starts it: the base branch's file, the PR as parameters.
             pipeline, outcomes = self.run_pipeline("drone.yml", lambda command, workspace: command, {
                 **self.host_environment(reports, gitea), "DRONE_REPO_NAME": "custom-html",
-                "DRONE_REPO": "recipes/custom-html", "DRONE_BUILD_NUMBER": "3", "DRONE_BUILD_EVENT": "pull_request",
-                "DRONE_PULL_REQUEST": "5"})
+                "DRONE_REPO": "recipes/custom-html", "DRONE_BUILD_NUMBER": "3", "DRONE_BUILD_EVENT": "custom",
+                "DRONE_COMMIT_SHA": "0" * 40, "CC_CI_PR": "5", "CC_CI_COMMIT": head})
             self.assertEqual((pipeline["type"], pipeline["node"]), ("exec", {"type": "cc-ci"}))
+            self.assertEqual(pipeline["trigger"], {"event": ["push", "custom", "cron"]})
             self.assertEqual(pipeline["steps"][1]["when"], {"status": ["success", "failure"]})
             self.check_published(outcomes, reports, "3")
             self.assertEqual([c["issue"] for c in gitea.comments.values()], ["recipes/custom-html#5"])
