@@ -66,13 +66,18 @@ bool declares_backup(const RecipeTarget& target, const std::string& sample) {
     std::string value = line.substr(13);
     value.erase(std::remove(value.begin(), value.end(), '"'), value.end());
     std::istringstream names(value);
+    // Every name is read through read_target_file, which refuses one that
+    // leads out of the checkout: a hostile name is an error, never skipped.
     for (std::string name; std::getline(names, name, ':');)
-      if (!name.empty() && name.find("..") == std::string::npos) files.push_back(name);
+      if (!name.empty()) files.push_back(name);
   }
   static const std::regex kLabel(R"(backupbot\.backup\s*[=:]\s*["']?true)");
-  return std::any_of(files.begin(), files.end(), [&](const std::string& file) {
-    return std::regex_search(read_target_file(target, file).value_or(""), kLabel);
-  });
+  // Every file is read, not just up to the first label: a hostile name
+  // later in the list is refused whatever the files before it say.
+  bool labelled = false;
+  for (const auto& file : files)
+    labelled = std::regex_search(read_target_file(target, file).value_or(""), kLabel) || labelled;
+  return labelled;
 }
 
 }  // namespace
@@ -164,8 +169,7 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
     std::string sample;  // the target's .env.sample, read once for every lane
     if (targets == Targets::resolve) {
       const auto found = settings.targets.find(job.recipe);
-      TargetRequest request = found == settings.targets.end() ? TargetRequest{} : found->second;
-      request.not_the_change.push_back(report_dir);  // a CI engine may put it in the workspace
+      const TargetRequest request = found == settings.targets.end() ? TargetRequest{} : found->second;
       job.target = resolve_target(job.recipe, request, settings.recipes_from);
       job.abra.deploy.version = job.target.is_release() ? job.target.version : "";
       sample = read_target_file(job.target, ".env.sample").value_or("");

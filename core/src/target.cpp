@@ -1,5 +1,9 @@
 #include "target.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -8,6 +12,7 @@
 #include <vector>
 
 #include "ccci/process.hpp"
+#include "ccci/text.hpp"
 #include "settings.hpp"
 
 namespace ccci {
@@ -60,15 +65,27 @@ struct Git {
     return run_command(command);
   }
 
+  /// A cut listing (a repository with megabytes of tags) would silently
+  /// drop releases, and with them the upgrade lane: refuse it instead.
+  static void refuse_cut(const std::vector<std::string>& args, const CommandResult& result) {
+    if (result.output_cut > 0)
+      throw std::runtime_error(
+          "git " + args.front() + " printed " + std::to_string(result.output.size() + result.output_cut) +
+          " bytes, more than cc-ci reads (" + std::to_string(Command{}.max_output >> 20) +
+          " MiB); it does not decide from a cut listing (so many tags?)");
+  }
+
   /// git's output; nullopt when git says no (an unknown ref, not a repository).
   std::optional<std::string> try_run(const std::vector<std::string>& args) const {
     CommandResult result = execute(args, std::chrono::minutes(2));
+    refuse_cut(args, result);
     return result.ok() ? std::optional(std::move(result.output)) : std::nullopt;
   }
 
   /// git's output; throws std::runtime_error with git's last line when it fails.
   std::string run(const std::vector<std::string>& args) const {
     CommandResult result = execute(args, std::chrono::minutes(10));
+    refuse_cut(args, result);
     if (!result.ok()) {
       std::string why = result.output;
       while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
@@ -129,11 +146,10 @@ void add_versions(const Git& git, RecipeTarget& target, const std::string& asked
   }
 }
 
-// git arguments that limit a command to the change: the whole tree, less the ignored folders.
-std::vector<std::string> change_pathspec(const RecipeTarget& target) {
-  std::vector<std::string> pathspec = {"--", "."};
-  for (const auto& folder : target.ignored) pathspec.push_back(":(exclude)" + folder);
-  return pathspec;
+// git arguments that limit a command to the change: the whole tree. (cc-ci's
+// report folder is never inside it: claim_report_folder refuses that.)
+std::vector<std::string> whole_tree() {
+  return {"--", "."};
 }
 
 std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
@@ -141,8 +157,7 @@ std::vector<std::string> with(std::vector<std::string> args, const std::vector<s
   return args;
 }
 
-RecipeTarget from_recipe_dir(const std::string& recipe, const fs::path& given,
-                             const std::vector<fs::path>& not_the_change) {
+RecipeTarget from_recipe_dir(const std::string& recipe, const fs::path& given) {
   const std::string what = "--recipe-dir " + recipe + "=" + given.string();
   std::error_code error;
   const fs::path folder = fs::absolute(given, error);
@@ -160,14 +175,8 @@ RecipeTarget from_recipe_dir(const std::string& recipe, const fs::path& given,
   target.commit = words(*commit).at(0);
   target.repository = folder;
   target.working_tree = folder;
-  for (const auto& path : not_the_change) {
-    const fs::path inside =
-        fs::weakly_canonical(path, error).lexically_relative(fs::weakly_canonical(folder, error));
-    if (!inside.empty() && !inside.string().starts_with("..") && inside != ".")
-      target.ignored.push_back(inside.string());
-  }
   target.local_changes =
-      !git.run(with({"status", "--porcelain", "--untracked-files=all"}, change_pathspec(target))).empty();
+      !git.run(with({"status", "--porcelain", "--untracked-files=all"}, whole_tree())).empty();
   add_versions(git, target, "");
   return target;
 }
@@ -228,7 +237,7 @@ RecipeTarget resolve_target(const std::string& recipe, const TargetRequest& requ
   if (request.ref && request.recipe_dir)
     throw UsageError("recipe " + recipe + ": give --ref or --recipe-dir, not both");
   try {
-    return request.recipe_dir ? from_recipe_dir(recipe, *request.recipe_dir, request.not_the_change)
+    return request.recipe_dir ? from_recipe_dir(recipe, *request.recipe_dir)
                               : from_repository(recipe, request.ref, recipes_from);
   } catch (const CommandError& error) {
     throw UsageError("recipe " + recipe + ": git could not run: " + error.what());
@@ -239,13 +248,78 @@ RecipeTarget resolve_target(const std::string& recipe, const TargetRequest& requ
 }
 
 std::optional<std::string> read_target_file(const RecipeTarget& target, const std::string& path) {
+  std::string_view name = path;
+  while (name.starts_with('/')) name.remove_prefix(1);
+  const fs::path relative = fs::path(name).lexically_normal();
+  const std::string what = "the recipe's file \"" + valid_utf8(strip_ansi(cut_utf8(path, 200))) + "\"";
+  if (relative.empty() || *relative.begin() == ".." || relative == ".")
+    throw UsageError(what + ": not a file inside the recipe's checkout");
+  const std::string too_large = what + ": larger than " + std::to_string(kTargetFileMaxBytes >> 10) +
+                                " KiB, more than cc-ci reads of a recipe file";
+
   if (target.local_changes && !target.working_tree.empty()) {
-    std::ifstream in(target.working_tree / path, std::ios::binary);
-    if (!in) return std::nullopt;
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    std::error_code error;
+    const fs::path root = fs::weakly_canonical(target.working_tree, error);
+    const fs::path real = fs::weakly_canonical(target.working_tree / relative, error);
+    if (error || !fs::exists(real, error)) return std::nullopt;
+    const fs::path inside = real.lexically_relative(root);
+    if (inside.empty() || *inside.begin() == "..")
+      throw UsageError(what + ": a link that leads out of the recipe's checkout");
+    if (!fs::is_regular_file(real, error)) throw UsageError(what + ": not a regular file");
+    // Opened without following a link, in case one was put there since.
+    const int fd = ::open(real.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    struct stat info {};
+    std::string content;
+    bool regular = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode);
+    char buffer[65536];
+    ssize_t count = 0;
+    while (regular && content.size() <= kTargetFileMaxBytes &&
+           (count = ::read(fd, buffer, sizeof buffer)) > 0)
+      content.append(buffer, static_cast<std::size_t>(count));
+    ::close(fd);
+    if (!regular) throw UsageError(what + ": not a regular file");
+    if (content.size() > kTargetFileMaxBytes) throw UsageError(too_large);
+    return content;
   }
-  return Git{target.repository}.try_run({"show", target.commit + ":" + path});
+  // A committed file: its size from git first, so a huge blob is never read.
+  const Git git{target.repository};
+  const std::string object = target.commit + ":" + relative.generic_string();
+  const auto type = git.try_run({"cat-file", "-t", "--end-of-options", object});
+  if (!type) return std::nullopt;
+  if (words(*type) != std::vector<std::string>{"blob"}) throw UsageError(what + ": not a file");
+  const auto size = git.try_run({"cat-file", "-s", "--end-of-options", object});
+  if (!size || std::stoull(words(*size).at(0)) > kTargetFileMaxBytes) throw UsageError(too_large);
+  return git.run({"cat-file", "blob", "--end-of-options", object});
 }
+
+namespace {
+
+// abra and Docker read the checkout's files, following links: a link in the
+// change that leads out of the checkout (to the host's files) is refused
+// before anything runs on it.
+void refuse_links_out(const fs::path& checkout) {
+  std::error_code error;
+  const fs::path root = fs::weakly_canonical(checkout, error);
+  fs::recursive_directory_iterator walk(checkout, error);
+  for (auto entry = walk; !error && entry != fs::recursive_directory_iterator(); entry.increment(error)) {
+    if (entry->path().filename() == ".git") {
+      entry.disable_recursion_pending();
+      continue;
+    }
+    if (!entry->is_symlink()) continue;
+    const fs::path real = fs::weakly_canonical(entry->path(), error);
+    const fs::path inside = real.lexically_relative(root);
+    if (error || inside.empty() || *inside.begin() == "..")
+      throw std::runtime_error("the recipe's " + entry->path().lexically_relative(checkout).string() +
+                               " is a link that leads out of the checkout; cc-ci does not deploy a recipe "
+                               "whose files reach outside it");
+  }
+  if (error)
+    throw std::runtime_error("cannot read the checkout " + checkout.string() + ": " + error.message());
+}
+
+}  // namespace
 
 void check_out_target(const RecipeTarget& target, const fs::path& destination) {
   fs::create_directories(destination.parent_path());
@@ -253,14 +327,17 @@ void check_out_target(const RecipeTarget& target, const fs::path& destination) {
   outside.run({"clone", "--quiet", "--no-checkout", "--", target.repository.string(), destination.string()});
   const Git clone{destination};
   clone.run({"checkout", "--quiet", "--detach", target.commit});
-  if (target.working_tree.empty() || !target.local_changes) return;
+  if (target.working_tree.empty() || !target.local_changes) {
+    refuse_links_out(destination);
+    return;
+  }
   // The changes under test that are not committed: every path that differs
   // from HEAD (staged or not, deleted included) and every untracked file.
   const Git local{target.working_tree};
   std::vector<std::string> paths;
   for (const auto& listing :
-       {local.run(with({"diff", "--name-only", "--no-renames", "-z", "HEAD"}, change_pathspec(target))),
-        local.run(with({"ls-files", "--others", "--exclude-standard", "-z"}, change_pathspec(target)))}) {
+       {local.run(with({"diff", "--name-only", "--no-renames", "-z", "HEAD"}, whole_tree())),
+        local.run(with({"ls-files", "--others", "--exclude-standard", "-z"}, whole_tree()))}) {
     std::string_view rest = listing;
     while (!rest.empty()) {
       const auto end = rest.find('\0');
@@ -285,6 +362,7 @@ void check_out_target(const RecipeTarget& target, const fs::path& destination) {
     else
       fs::copy_file(from, to, fs::copy_options::overwrite_existing);
   }
+  refuse_links_out(destination);
 }
 
 }  // namespace ccci

@@ -3,6 +3,7 @@
 // anything is deployed, and the release an upgrade starts from.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -21,9 +22,6 @@ struct RecipeTarget {
   std::string previous_release;        ///< the newest release older than the target; empty: none
   std::filesystem::path repository{};  ///< the git repository the test clones
   std::filesystem::path working_tree{};  ///< a local checkout whose changes are copied over the clone
-  /// Folders of the working tree that are not part of the change (cc-ci's
-  /// own report folder, when a CI engine puts it in the workspace).
-  std::vector<std::string> ignored{};
 
   /// A release deploys by version; anything else the way abra deploys
   /// unreleased code, with --chaos.
@@ -33,14 +31,12 @@ struct RecipeTarget {
 };
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RecipeTarget, ref, commit, version, local_changes,
-                                                previous_release, repository, working_tree, ignored)
+                                                previous_release, repository, working_tree)
 
 /// What the user asked for one recipe: --ref, --recipe-dir or neither (the latest release).
 struct TargetRequest {
   std::optional<std::string> ref;
   std::optional<std::filesystem::path> recipe_dir;
-  /// Not part of a local checkout's change even when inside it (the report folder).
-  std::vector<std::filesystem::path> not_the_change{};
 };
 
 /// Whether `tag` names a recipe release: X.Y.Z+UPSTREAM.
@@ -61,8 +57,17 @@ RecipeTarget resolve_target(const std::string& recipe, const TargetRequest& requ
 /// Throws std::runtime_error when git fails.
 void check_out_target(const RecipeTarget& target, const std::filesystem::path& destination);
 
+/// The most of one checkout file cc-ci reads (.env.sample, compose files):
+/// far above any real recipe's, far below what would hurt.
+inline constexpr std::uintmax_t kTargetFileMaxBytes = std::uintmax_t{1} << 20;
+
 /// A file of the target as it will be deployed (the working tree's copy for a
 /// local checkout with changes); nullopt when the target has no such file.
+/// `path` is relative to the recipe's folder; a leading '/' is dropped, as
+/// abra joins the names in COMPOSE_FILE to that folder. The checkout is the
+/// change under test, so it is read as hostile: throws UsageError for a path
+/// that leads out of the checkout (by "..", or by a link once resolved), for
+/// anything but a regular file, and for a file over kTargetFileMaxBytes.
 std::optional<std::string> read_target_file(const RecipeTarget& target, const std::string& path);
 
 nlohmann::json to_json(const RecipeTarget& target);

@@ -171,6 +171,10 @@ class BoundedOutput {
     tail_.append(data.substr(to_head));
     if (tail_.size() > 2 * half_) tail_.erase(0, tail_.size() - half_);
   }
+  size_t cut() const {
+    const size_t kept = head_.size() + std::min(tail_.size(), half_);
+    return head_.size() + tail_.size() == total_ ? 0 : total_ - kept;
+  }
   std::string take() {
     if (head_.size() + tail_.size() == total_) return head_ + tail_;
     const std::string end = tail_.size() > half_ ? tail_.substr(tail_.size() - half_) : tail_;
@@ -350,6 +354,7 @@ CommandResult run_command(const Command& command) {
     ssize_t count;
     while ((count = ::read(fd, buffer, sizeof buffer)) > 0) kept.append({buffer, static_cast<size_t>(count)});
   }
+  result.output_cut = kept.cut();
   result.output = kept.take();
 
   decode_wait_status(*status, result);

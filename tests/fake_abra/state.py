@@ -44,12 +44,22 @@ def read_env(path: Path) -> list:
 
 
 def env_value(lines: list, key: str):
+    """The value as abra's env-file reader (godotenv) gives it: the last line
+    for the key wins, a quoted value loses its quotes, an unquoted one its
+    trailing `# comment`."""
+    found = None
     for line in lines:
         stripped = line.strip()
-        if stripped.startswith(key + "="):
-            value = stripped[len(key) + 1:]
-            return value.split("#", 1)[0].strip()
-    return None
+        if stripped.startswith("export "):
+            stripped = stripped[len("export "):].lstrip()
+        if not stripped.startswith(key + "="):
+            continue
+        value = stripped[len(key) + 1:].strip()
+        if value[:1] in ("'", '"') and value[0] in value[1:]:
+            found = value[1:value.index(value[0], 1)]
+        else:
+            found = value.split("#", 1)[0].strip()
+    return found
 
 
 def declared_secrets(lines: list) -> list:

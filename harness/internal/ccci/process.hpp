@@ -41,6 +41,9 @@ struct CommandResult {
   bool timed_out = false;
   std::string output{};  ///< stdout and stderr interleaved; '\r' removed
   std::chrono::milliseconds duration{0};
+  /// Bytes of output over Command::max_output that were cut from `output`:
+  /// a reader that needs all of it (a listing) must not decide from the rest.
+  size_t output_cut = 0;
 
   bool ok() const { return exit_code == 0 && !timed_out; }
   /// "exited 1", "killed by signal 11 (Segmentation fault)", "timed out after 3s".
