@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <thread>
 
 #include "ccci/process.hpp"
 #include "names.hpp"
@@ -75,6 +76,38 @@ std::vector<std::string> services_not_converged(const LeftoverQuery& query) {
     if (running != wanted || wanted == "0") waiting.push_back(line);
   }
   return waiting;
+}
+
+std::vector<std::string> stack_removal_command(const LeftoverQuery& query) {
+  return {query.docker, "--context", query.server, "stack", "rm", stack_name(query.domain)};
+}
+
+bool remove_stack(const LeftoverQuery& query) {
+  const std::string stack = stack_name(query.domain);
+  const auto stacks = output_lines(run_docker(query, command_for(query, "stack"), "stacks").output);
+  if (std::find(stacks.begin(), stacks.end(), stack) == stacks.end()) return false;
+  const CommandResult removed =
+      run_command({.argv = stack_removal_command(query), .timeout = std::chrono::minutes(1)});
+  if (!removed.ok())
+    throw CommandError("docker stack rm " + stack + " " + removed.describe() + ": " +
+                       removed.output.substr(0, 300));
+  // Docker removes the containers and networks after `stack rm` returns; a
+  // volume a container still holds cannot be removed by `app rm`.
+  const std::vector<std::string> containers = {
+      query.docker, "--context", query.server, "ps",
+      "--all",      "--quiet",   "--filter",   "label=com.docker.stack.namespace=" + stack};
+  const std::vector<std::string> networks = {
+      query.docker, "--context", query.server, "network",
+      "ls",         "--quiet",   "--filter",   "label=com.docker.stack.namespace=" + stack};
+  for (int looks = 1;; ++looks) {
+    const auto left = output_lines(run_docker(query, containers, "containers").output).size() +
+                      output_lines(run_docker(query, networks, "networks").output).size();
+    if (left == 0) return true;
+    if (std::chrono::steady_clock::now() >= query.deadline)
+      throw CommandError("docker stack rm " + stack + ": " + std::to_string(left) +
+                         " container(s) or network(s) still there after " + std::to_string(looks) + " looks");
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 100 * looks)));
+  }
 }
 
 std::vector<std::vector<std::string>> leftover_commands(const LeftoverQuery& query) {

@@ -25,6 +25,16 @@ std::vector<std::string> convergence_command(const LeftoverQuery& query);
 /// the stack converged. Throws CommandError when docker cannot answer.
 std::vector<std::string> services_not_converged(const LeftoverQuery& query);
 
+/// The command that removes the app's stack on its server directly.
+std::vector<std::string> stack_removal_command(const LeftoverQuery& query);
+
+/// When `abra app undeploy` could not remove the app: `docker stack rm` of
+/// its stack through the server's context, then a wait (until the query's
+/// deadline) for its containers and networks to go, so that `app rm` can
+/// remove the volumes they held. False when there was no stack to remove.
+/// Throws CommandError when docker cannot do it or the stack does not go.
+bool remove_stack(const LeftoverQuery& query);
+
 /// The commands find_leftovers runs, in order (for plans and logs).
 std::vector<std::vector<std::string>> leftover_commands(const LeftoverQuery& query);
 

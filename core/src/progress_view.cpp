@@ -10,6 +10,8 @@
 #include <mutex>
 #include <thread>
 
+#include "markup.hpp"
+
 namespace ccci {
 namespace {
 
@@ -20,16 +22,19 @@ std::string label(const RecipeJob& job) {
   return job.lane == Lane::fresh ? job.recipe : job.recipe + " " + std::string(to_string(job.lane));
 }
 
+// Every line printed goes through terminal_text: step names carry a PR's
+// secret names, messages what apps and abra said.
 std::string format_step(const RecipeJob& job, const StepResult& step) {
-  return "[" + label(job) + "]   " + std::string(to_string(step.status)) + "  " + step.name + " (" +
-         std::to_string(step.duration.count()) + " ms)" + (step.message.empty() ? "" : ": " + step.message);
+  return terminal_text("[" + label(job) + "]   " + std::string(to_string(step.status)) + "  " + step.name +
+                       " (" + std::to_string(step.duration.count()) + " ms)" +
+                       (step.message.empty() ? "" : ": " + step.message));
 }
 
 std::string format_result(const RecipeResult& result) {
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.1fs", static_cast<double>(result.duration.count()) / 1000.0);
-  return "[" + result.recipe + "] " + std::string(to_string(result.status)) + ", level " +
-         std::to_string(result.level) + " in " + seconds;
+  return terminal_text("[" + result.recipe + "] " + std::string(to_string(result.status)) + ", level " +
+                       std::to_string(result.level) + " in " + seconds);
 }
 
 // One line per event, for logs and CI.
@@ -52,7 +57,7 @@ class PlainView final : public ProgressView {
  private:
   void print(const std::string& line) {
     std::scoped_lock lock(mutex_);
-    std::cout << line << std::endl;
+    std::cout << terminal_text(line) << std::endl;
   }
   std::mutex mutex_;
 };
@@ -131,7 +136,7 @@ class LiveView final : public ProgressView {
       char line[256];
       std::snprintf(line, sizeof line, "  %-24s %-9s %6.1fs  on %s", recipe.c_str(), entry.phase.c_str(),
                     elapsed, entry.server.c_str());
-      std::cout << line << '\n';
+      std::cout << terminal_text(line) << '\n';
       ++block_lines_;
     }
     std::cout.flush();

@@ -208,12 +208,23 @@ RungResult judge_clean_teardown(const RecipeResult& result) {
         }))
       continue;  // this lane deployed nothing
     any = true;
-    const RungResult lane_verdict =
+    RungResult lane_verdict =
         judge_phase(result.steps, lane, Phase::teardown,
                     result.kept.empty()
                         ? "nothing inspected the server after teardown (cc-ci needs a docker CLI: --docker)"
                         : "teardown was skipped: " + result.kept);
     if (lane_verdict.status == RungStatus::passed) continue;
+    // The app is gone only because the host removed its stack: the recipe's
+    // own teardown did not do it, which is the recipe's failure, said so.
+    const bool host_removed = std::any_of(result.steps.begin(), result.steps.end(), [&](const StepResult& s) {
+      return s.lane == lane && s.phase == Phase::teardown && s.name.ends_with(kHostRemovedStack) &&
+             s.status == Status::passed;
+    });
+    if (host_removed)
+      lane_verdict = {
+          Rung::clean_teardown, RungStatus::failed,
+          "teardown did not finish by itself, so the host removed the stack with docker stack rm (" +
+              lane_verdict.reason + ")"};
     // The worst lane speaks: failed and errored before unverified.
     if (verdict.status == RungStatus::passed || lane_verdict.status == RungStatus::failed ||
         (lane_verdict.status == RungStatus::errored && verdict.status != RungStatus::failed))

@@ -38,6 +38,8 @@ inline constexpr std::string_view kNoSeedHook =
     "can be shown to survive";
 /// The check that inspects the server after teardown (the clean-teardown rung).
 inline constexpr std::string_view kNothingLeft = "nothing of the app is left on the server";
+/// The host's own removal of a stack that the recipe's teardown left.
+inline constexpr std::string_view kHostRemovedStack = "docker stack rm (teardown did not finish)";
 std::string_view to_string(Status status);
 std::string_view to_string(StepKind kind);
 

@@ -18,6 +18,7 @@
 #include "ccci/redactor.hpp"
 #include "events.hpp"
 #include "lifecycle.hpp"
+#include "markup.hpp"
 
 namespace ccci {
 
@@ -181,7 +182,11 @@ class ChildChannels {
   void write_log(const std::string& text) {
     if (log_fd_ < 0) return;
     // A full disk loses log lines, never the run.
-    [[maybe_unused]] const bool written = write_all(log_fd_, redactor_.apply(text));
+    // Made safe to `cat` (an app's escape sequences and invalid bytes never
+    // reach a terminal or a CI log through the log file), redacted before and
+    // after: a secret split by an escape sequence is whole once it is dropped.
+    [[maybe_unused]] const bool written =
+        write_all(log_fd_, redactor_.apply(terminal_text(redactor_.apply(text))));
   }
 
   static constexpr size_t kLongestLine = size_t{64} * 1024;

@@ -103,6 +103,10 @@ def undeploy(stack):
     raise DockerError(f"stack {stack} was not removed within {REMOVAL_WAIT:.0f}s")
 
 
+def stack_exists(stack):
+    return stack in lines("stack", "ls", "--format", "{{.Name}}")
+
+
 def create_secret(name, value):
     docker("secret", "create", name, "-", stdin=value.encode())
 

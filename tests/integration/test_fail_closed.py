@@ -69,6 +69,25 @@ class FailClosed(SandboxTestCase):
         self.assertEqual(run.step("fault-test", "app rm")["status"], "passed")
         self.assert_nothing_left()
 
+    def test_an_undeploy_that_never_returns_is_finished_by_the_host_and_rung_8_fails(self):
+        # abra hangs before it removes anything: past its share of the phase,
+        # cc-ci removes the stack through the server's Docker context itself,
+        # then `app rm`. Nothing is left for the janitor, and the clean-teardown
+        # rung fails, saying that the recipe's teardown did not finish.
+        run = self.cc_ci("run", "fault-test", "--timeout-teardown", "20", plugins=[FAULT],
+                         env={"FAKE_ABRA_FAULTS": "app.undeploy=hang"})
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        self.assertIn("timed out", run.step("fault-test", "app undeploy")["message"])
+        self.assertEqual(run.step("fault-test", "docker stack rm (teardown did not finish)")["status"], "passed")
+        self.assertEqual(run.step("fault-test", "app rm (after docker stack rm)")["status"], "passed")
+        self.assertEqual(run.step("fault-test", "nothing of the app is left on the server")["status"], "passed")
+        rung = next(r for r in run.recipe("fault-test")["rungs"] if r["name"] == "clean_teardown")
+        self.assertEqual(rung["status"], "failed")
+        self.assertIn("the host removed the stack with docker stack rm", rung["reason"])
+        self.assertIn("app undeploy", rung["reason"])
+        self.assert_nothing_left()
+
     def test_a_full_disk_under_the_report_folder_still_tears_down_and_says_so(self):
         # The report folder is a 32 KiB tmpfs (in a private mount namespace),
         # and abra's megabytes of output fill it while the test runs: the app
