@@ -2,7 +2,11 @@
 """Seeded chaos: cc-ci runs with faults at every abra subcommand, plugins that
 throw, crash, hang or exit at any hook, hostile abra output (colour, invalid
 UTF-8, megabytes of it), several jobs at once, and SIGINT/SIGTERM/SIGHUP at
-random moments. After every run it asserts what cc-ci promises:
+random moments, and a hostile pull request (a report folder it committed or
+linked, planted links in an earlier report, COMPOSE_FILE names that lead out
+of the checkout, a FIFO or a huge compose file, megabytes of tags, a hostile
+results.json under the dashboard). After every run it asserts what cc-ci
+promises:
 
 - no app is left in the fake's state (env files, stacks, secrets, volumes);
 - results.json exists and validates against docs/results-v1.schema.json;
@@ -11,7 +15,11 @@ random moments. After every run it asserts what cc-ci promises:
   failed, errored or was not tested, and 0 when all passed;
 - no false pass: a plugin told to break is never reported passed;
 - no secret value appears in any log, report or output, nor on any abra
-  command line.
+  command line;
+- a hostile pull request gets exactly one line and exit 2 before anything is
+  deployed, or (a planted earlier report) a fresh report with its links gone
+  and what they pointed at untouched; the dashboard indexes the good runs
+  beside a hostile results.json.
 
     chaos.py --seeds 1-16          (a range or a comma list; the same seed is the same run)
     chaos.py --seeds 1-1000 --workers 2   (seeds side by side; each has its own sandbox)
@@ -24,6 +32,7 @@ import concurrent.futures
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,6 +49,7 @@ from sandbox import Sandbox  # noqa: E402
 CC_CI = os.environ.get("CC_CI", str(SOURCE / "build" / "core" / "cc-ci"))
 RECIPES = Path(os.environ.get("CC_CI_RECIPES", SOURCE / "build" / "recipes"))
 TEST_PLUGINS = Path(os.environ.get("CC_CI_TEST_PLUGINS", SOURCE / "build" / "tests" / "plugins"))
+GENERIC_PLUGIN = Path(os.environ.get("CC_CI_GENERIC_PLUGIN", SOURCE / "build" / "plugins" / "generic"))
 SCHEMA = json.loads((SOURCE / "docs" / "results-v1.schema.json").read_text())
 
 SUBCOMMANDS = ["app.new", "app.secret.generate", "app.deploy", "app.undeploy", "app.rm", "app.run",
@@ -54,6 +64,15 @@ PLUGIN_RECIPES = {"crash-test": "crash", "hang-test": "hang", "throw-test": "thr
 # Where the fault plugin breaks, and how (see tests/plugins/fault/fault.cpp).
 PLUGIN_FAULTS = [f"{where}:{what}" for where in ("deploy", "check2", "teardown")
                  for what in ("exit0", "exit1", "segv", "throw")] + ["check2:hang", "deploy:nothing"]
+# What a pull request controls, turned against cc-ci. The first ones stop the
+# run before anything deploys (exit 2, one line); the last two let it run.
+PR_REFUSED = ["report-inside", "report-link", "compose-outside", "compose-link", "compose-fifo", "compose-huge",
+              "tags"]
+PR_FAULTS = PR_REFUSED + ["report-planted", "results"]
+# A field of results.json with a value of the wrong type or word.
+HOSTILE_RESULTS = [("level", "8"), ("level", 9), ("status", "<img src=x onerror=alert(1)>"), ("recipe", 7),
+                   ("rungs", [{"status": "passed | ![](http://x)"}]), ("steps", {"not": "a list"}),
+                   ("target", {"version": 1}), ("duration_ms", -1)]
 
 
 def scenario(seed):
@@ -74,7 +93,89 @@ def scenario(seed):
         "noise": rng.choice(["", "", "", "utf8", "huge"]),
         "signal": rng.choice([None, None, signal.SIGINT, signal.SIGTERM, signal.SIGHUP]),
         "signal_after": round(rng.uniform(0.2, 4.0), 2),
+        # Drawn last, so every earlier choice of a seed stays what it was.
+        "pr": rng.choice([None] * 9 + PR_FAULTS),
+        "hostile_results": rng.choice(HOSTILE_RESULTS),
     }
+
+
+def git(folder, *args):
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
+    return subprocess.run(["git", *args], cwd=folder, env=env, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def hostile_workspace(sandbox, folder, fault):
+    """The PR's checkout of test-app (read by the generic plugin), with `fault`
+    in it; returns (cc-ci arguments, what must be untouched afterwards)."""
+    workspace = folder / "workspace"
+    git(folder, "clone", "--quiet", str(sandbox.catalogue / "test-app"), str(workspace))
+    args = ["--recipe-dir", f"test-app={workspace}", "--plugins", str(GENERIC_PLUGIN)]
+    sample = (workspace / ".env.sample").read_text()
+    untouched = {}
+    if fault == "report-inside":
+        forged = workspace / "cc-ci-report"
+        forged.mkdir()
+        (forged / "results.json").write_text('{"run_id": "forged"}')
+        untouched[forged / "results.json"] = '{"run_id": "forged"}'
+        args += ["--report-dir", str(forged)]
+    elif fault == "report-link":
+        elsewhere = folder / "elsewhere"
+        elsewhere.mkdir()
+        (elsewhere / "keep.txt").write_text("keep")
+        untouched[elsewhere / "keep.txt"] = "keep"
+        (folder / "report-link").symlink_to(elsewhere)
+        args += ["--report-dir", str(folder / "report-link")]
+    elif fault.startswith("compose-"):
+        name = {"compose-outside": "../../../etc/passwd", "compose-link": "out.yml", "compose-fifo": "fifo.yml",
+                "compose-huge": "huge.yml"}[fault]
+        if fault == "compose-link":
+            (workspace / "out.yml").symlink_to("/dev/zero")
+        elif fault == "compose-fifo":
+            os.mkfifo(workspace / "fifo.yml")
+        elif fault == "compose-huge":
+            (workspace / "huge.yml").write_text("#" * (2 << 20))
+        (workspace / ".env.sample").write_text(sample + f'COMPOSE_FILE="compose.yml:{name}"\n')
+    elif fault == "tags":
+        head = git(workspace, "rev-parse", "HEAD")
+        with open(workspace / ".git" / "packed-refs", "a") as refs:
+            refs.writelines(f"{head} refs/tags/0.0.{i}+{'x' * 230}\n" for i in range(26000))
+    return args, untouched
+
+
+def plant_earlier_report(report, folder):
+    """An earlier cc-ci report folder in which links and a forged file were planted."""
+    elsewhere = folder / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("keep")
+    report.mkdir()
+    (report / ".cc-ci-report").write_text("")
+    (report / "results.json").write_text('{"run_id": "forged"}')
+    for name in ("logs", "badges", "screenshots"):
+        (report / name).symlink_to(elsewhere)
+    return {elsewhere / "keep.txt": "keep"}
+
+
+def check_hostile_results(report, folder, fault_field):
+    """The dashboard over this run's report and a copy with one hostile field:
+    exit 0, the good run indexed, the bad one named on stderr."""
+    root = folder / "dashboard"
+    good, bad = root / "r" / "1", root / "r" / "2"
+    shutil.copytree(report, good, symlinks=True)
+    shutil.copytree(report, bad, symlinks=True)
+    results = json.loads((bad / "results.json").read_text())
+    field, value = fault_field
+    if results["recipes"]:
+        results["recipes"][0][field] = value
+    else:
+        results[field] = value
+    (bad / "results.json").write_text(json.dumps(results))
+    done = subprocess.run([CC_CI, "dashboard", str(root)], capture_output=True, text=True, timeout=60)
+    check(done.returncode == 0, f"dashboard exit {done.returncode}: {done.stderr.strip()[-300:]}")
+    index = (root / "index.html").read_text()
+    check('href="r/1/index.html' in index, "the good run is not on the dashboard")
+    check("<img src=x" not in index, "markup from results.json reached the dashboard")
 
 
 def check(condition, message):
@@ -97,12 +198,21 @@ def run_seed(seed, folder):
                     "CCCI_TEST_SECRET": f"chaos-secret-{seed}-x9", "CCCI_TEST_FAULT": plan["plugin_fault"],
                     "FAKE_ABRA_FORCE_COLOR": plan["colour"], "FAKE_ABRA_NOISE": plan["noise"],
                     "FAKE_ABRA_CALL_LOG": str(folder / "calls.jsonl")})
-        command = [CC_CI, "run", *plan["recipes"], "--jobs", str(plan["jobs"]), "--report-dir", str(report),
-                   "--browser", "", "--plugins", str(RECIPES), "--timeout-deploy", "4", "--timeout-probe", "4",
-                   "--timeout-teardown", "20"]
-        for recipe in plan["recipes"]:
+        refused = plan["pr"] in PR_REFUSED
+        recipes = ["test-app"] if refused else plan["recipes"]
+        command = [CC_CI, "run", *recipes, "--jobs", str(plan["jobs"]), "--browser", "", "--plugins",
+                   str(RECIPES), "--timeout-deploy", "4", "--timeout-probe", "4", "--timeout-teardown", "20"]
+        for recipe in recipes:
             if recipe in PLUGIN_RECIPES:
                 command += ["--plugins", str(TEST_PLUGINS / PLUGIN_RECIPES[recipe])]
+        untouched = {}
+        if refused:
+            extra, untouched = hostile_workspace(sandbox, folder, plan["pr"])
+            command += extra
+        elif plan["pr"] == "report-planted":
+            untouched = plant_earlier_report(report, folder)
+        if "--report-dir" not in command:
+            command += ["--report-dir", str(report)]
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    cwd=folder)
         signalled = False
@@ -115,6 +225,18 @@ def run_seed(seed, folder):
         stdout, stderr = process.communicate(timeout=240)
 
         check(sandbox.leftovers() == [], f"left behind: {sandbox.leftovers()}")
+        for path, content in untouched.items():
+            check(path.read_text() == content, f"{path} was changed")
+        if refused:
+            lines = stderr.strip().splitlines()
+            check(process.returncode == 2, f"hostile PR {plan['pr']}: exit {process.returncode}: {stderr[-300:]}")
+            check(len(lines) == 1 and lines[0].startswith("cc-ci: error: "), f"not one line: {stderr[-300:]}")
+            calls = (folder / "calls.jsonl").read_text() if (folder / "calls.jsonl").exists() else ""
+            check('"new"' not in calls, "a hostile PR's app was created")
+            return plan, process.returncode, []
+        if plan["pr"] == "report-planted" and report.is_dir():
+            for name in ("logs", "badges", "screenshots"):
+                check(not (report / name).is_symlink(), f"a planted link {name} survived in the report")
         results_path = report / "results.json"
         check(results_path.exists(), f"no results.json (exit {process.returncode}): {stderr.strip()[-300:]}")
         results = json.loads(results_path.read_text())
@@ -140,6 +262,9 @@ def run_seed(seed, folder):
         for value in secrets:
             check(value not in written, "a secret leaked")
             check(value not in calls, "a secret was on an abra command line")
+        check(results.get("run_id") != "forged", "a planted results.json was kept")
+        if plan["pr"] == "results":
+            check_hostile_results(report, folder, plan["hostile_results"])
         return plan, process.returncode, statuses
     finally:
         sandbox.stop()
@@ -159,7 +284,8 @@ def run_one(seed):
         try:
             plan, code, statuses = run_seed(seed, Path(folder))
             return True, (f"seed {seed}: ok (exit {code}, {statuses}, faults {plan['faults'] or 'none'}, "
-                          f"signal {plan['signal'] and signal.Signals(plan['signal']).name})")
+                          f"signal {plan['signal'] and signal.Signals(plan['signal']).name}, "
+                          f"pr {plan['pr'] or 'none'})")
         except Exception:  # noqa: BLE001 — every failure is reported with its seed
             return False, f"seed {seed}: FAILED {scenario(seed)}\n{traceback.format_exc()}"
 
