@@ -187,6 +187,22 @@ class Swarm(SandboxTestCase):
     def app_containers(self):
         return [item for item in self.sandbox.swarm.leftovers() if item.startswith("container ")]
 
+    def test_an_undeploy_that_never_returns_is_finished_by_the_host_on_the_real_engine(self):
+        # abra hangs before it removes anything: cc-ci removes the real stack
+        # through the server's Docker context, waits for its containers and
+        # networks, then `app rm` removes its volumes and secrets.
+        # A recipe without data hooks: its only undeploy is teardown's.
+        run = self.cc_ci("run", "fault-test", "--lanes", "fresh", "--timeout-teardown", "60",
+                         plugins=[TEST_PLUGINS / "fault"], env={"FAKE_ABRA_FAULTS": "app.undeploy=hang"})
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        self.assertIn("timed out", run.step("fault-test", "app undeploy")["message"])
+        self.assertEqual(run.step("fault-test", "docker stack rm (teardown did not finish)")["status"], "passed")
+        self.assertEqual(run.step("fault-test", "app rm (after docker stack rm)")["status"], "passed")
+        self.assertEqual(run.step("fault-test", "nothing of the app is left on the server")["status"], "passed")
+        self.assertEqual(self.rungs(run, "fault-test")["clean_teardown"], "failed")
+        self.assert_nothing_left()
+
     def test_a_deploy_that_fails_once_the_stack_exists_is_torn_down(self):
         run = self.cc_ci("run", "custom-html", env={"FAKE_ABRA_FAULTS": "app.deploy=fail-after-stack"})
         self.assertEqual(run.code, 1, run.stdout + run.stderr)
