@@ -11,9 +11,7 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
-from pathlib import Path
 
 from support import GENERIC_PLUGIN, RECIPES, SOURCE, SandboxTestCase, git, main
 

@@ -16,14 +16,15 @@ using ccci::test::TemporaryDirectory;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
+// Names of their own: tools/lint reads the unit tests as one unity unit.
 namespace {
 
-void write(const fs::path& path, const std::string& text) {
+void put_file(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
   std::ofstream(path, std::ios::binary) << text;
 }
 
-std::string error_of(const std::function<void()>& action) {
+std::string what_fails(const std::function<void()>& action) {
   try {
     action();
   } catch (const std::exception& error) {
@@ -32,7 +33,7 @@ std::string error_of(const std::function<void()>& action) {
   return {};
 }
 
-bool contains(const std::string& text, std::string_view part) {
+bool says(const std::string& text, std::string_view part) {
   return text.find(part) != std::string::npos;
 }
 
@@ -46,46 +47,46 @@ TEST_SUITE("seal") {
     CHECK(key.size() == 64);
     CHECK(seal_key(state.path()) == key);  // made once, then read
     CHECK((fs::status(state.path() / "seal.key").permissions() & fs::perms::group_all) == fs::perms::none);
-    write(report.path() / "results.json", "{}");
-    write(report.path() / "logs" / "a.log", "line\n");
+    put_file(report.path() / "results.json", "{}");
+    put_file(report.path() / "logs" / "a.log", "line\n");
     seal_report(report.path(), key);
-    CHECK(error_of([&] { verify_seal(report.path(), key); }).empty());
+    CHECK(what_fails([&] { verify_seal(report.path(), key); }).empty());
 
-    write(report.path() / "logs" / "a.log", "other\n");
-    CHECK(contains(error_of([&] { verify_seal(report.path(), key); }), "logs/a.log was changed"));
-    write(report.path() / "logs" / "a.log", "line\n");
-    write(report.path() / "planted.html", "x");
-    CHECK(contains(error_of([&] { verify_seal(report.path(), key); }), "planted.html was added"));
+    put_file(report.path() / "logs" / "a.log", "other\n");
+    CHECK(says(what_fails([&] { verify_seal(report.path(), key); }), "logs/a.log was changed"));
+    put_file(report.path() / "logs" / "a.log", "line\n");
+    put_file(report.path() / "planted.html", "x");
+    CHECK(says(what_fails([&] { verify_seal(report.path(), key); }), "planted.html was added"));
     fs::remove(report.path() / "planted.html");
     fs::remove(report.path() / "results.json");
-    CHECK(contains(error_of([&] { verify_seal(report.path(), key); }), "results.json is sealed but missing"));
+    CHECK(says(what_fails([&] { verify_seal(report.path(), key); }), "results.json is sealed but missing"));
   }
 
   TEST_CASE("another key, a forged list or a link is refused") {
     TemporaryDirectory state;
     TemporaryDirectory other;
     TemporaryDirectory report;
-    write(report.path() / "results.json", "{}");
+    put_file(report.path() / "results.json", "{}");
     seal_report(report.path(), seal_key(state.path()));
-    CHECK(contains(error_of([&] { verify_seal(report.path(), seal_key(other.path())); }),
-                   "not made by this host"));
+    CHECK(says(what_fails([&] { verify_seal(report.path(), seal_key(other.path())); }),
+               "not made by this host"));
     // A list that names a changed file with its new digest, under the old MAC.
     json seal = json::parse(std::ifstream(report.path() / "seal.json"));
     seal["files"]["results.json"] = std::string(64, '0');
-    write(report.path() / "seal.json", seal.dump());
-    CHECK(contains(error_of([&] { verify_seal(report.path(), seal_key(state.path())); }),
-                   "not made by this host"));
+    put_file(report.path() / "seal.json", seal.dump());
+    CHECK(says(what_fails([&] { verify_seal(report.path(), seal_key(state.path())); }),
+               "not made by this host"));
     fs::create_symlink("/etc/passwd", report.path() / "link");
-    CHECK(contains(error_of([&] { seal_report(report.path(), seal_key(state.path())); }), "link is a link"));
+    CHECK(says(what_fails([&] { seal_report(report.path(), seal_key(state.path())); }), "link is a link"));
   }
 
   TEST_CASE("a key others may read is refused, and none is made by a reader") {
     TemporaryDirectory state;
-    CHECK(contains(error_of([&] { existing_seal_key(state.path()); }), "no seal key"));
+    CHECK(says(what_fails([&] { existing_seal_key(state.path()); }), "no seal key"));
     CHECK(!fs::exists(state.path() / "seal.key"));
     seal_key(state.path());
     ::chmod((state.path() / "seal.key").c_str(), 0644);
-    CHECK(contains(error_of([&] { existing_seal_key(state.path()); }), "chmod 600"));
+    CHECK(says(what_fails([&] { existing_seal_key(state.path()); }), "chmod 600"));
   }
 }
 
@@ -95,24 +96,24 @@ TEST_SUITE("report folder") {
     const fs::path fresh = root.path() / "new" / "report";
     claim_report_folder(fresh, {});
     CHECK(fs::is_regular_file(fresh / kReportMarker));
-    write(fresh / "results.json", "{}");
+    put_file(fresh / "results.json", "{}");
     claim_report_folder(fresh, {});  // an earlier report: emptied
     CHECK(!fs::exists(fresh / "results.json"));
 
-    write(root.path() / "mine" / "notes.txt", "x");
-    CHECK(contains(error_of([&] { claim_report_folder(root.path() / "mine", {}); }), "not a report folder"));
+    put_file(root.path() / "mine" / "notes.txt", "x");
+    CHECK(says(what_fails([&] { claim_report_folder(root.path() / "mine", {}); }), "not a report folder"));
     CHECK(fs::exists(root.path() / "mine" / "notes.txt"));
     fs::create_symlink(fresh, root.path() / "link");
-    CHECK(contains(error_of([&] { claim_report_folder(root.path() / "link", {}); }), "symbolic link"));
-    CHECK(contains(
-        error_of([&] { claim_report_folder(root.path() / "checkout" / "r", {root.path() / "checkout"}); }),
+    CHECK(says(what_fails([&] { claim_report_folder(root.path() / "link", {}); }), "symbolic link"));
+    CHECK(says(
+        what_fails([&] { claim_report_folder(root.path() / "checkout" / "r", {root.path() / "checkout"}); }),
         "inside the checkout"));
     // A link from outside into the checkout is inside it once resolved.
     fs::create_directories(root.path() / "checkout" / "in");
     fs::create_symlink(root.path() / "checkout" / "in", root.path() / "via");
-    CHECK(contains(
-        error_of([&] { claim_report_folder(root.path() / "via" / "r", {root.path() / "checkout"}); }),
-        "inside the checkout"));
+    CHECK(
+        says(what_fails([&] { claim_report_folder(root.path() / "via" / "r", {root.path() / "checkout"}); }),
+             "inside the checkout"));
   }
 }
 
@@ -127,7 +128,7 @@ TEST_SUITE("hostile text") {
     CHECK(results_problem(results).value() == "recipes[0].level: not a whole number from 0 to 8");
     results["recipes"][0]["level"] = 8;
     results["recipes"][0]["rungs"] = {{{"rung", 3}, {"status", "passed | ![](x)"}}};
-    CHECK(contains(results_problem(results).value(), "recipes[0].rungs[0].status: not one of passed"));
+    CHECK(says(results_problem(results).value(), "recipes[0].rungs[0].status: not one of passed"));
     results["recipes"][0].erase("rungs");
     results["recipes"][0]["target"] = {{"version", nullptr}, {"previous_release", 3}};
     CHECK(results_problem(results).value() == "recipes[0].target.previous_release: not a string or null");
