@@ -109,26 +109,40 @@ std::string reason(std::string_view output) {
   return last_fatal.empty() ? last : last_fatal;
 }
 
+// A character of Unicode's Box Drawing block (U+2500-U+257F) at `at`: three
+// bytes, E2 94 80 to E2 95 BF. Every table style abra's libraries draw (light,
+// heavy, double, rounded, dashed) is made of these.
+bool is_box_drawing(std::string_view line, size_t at) {
+  if (at + 2 >= line.size() || static_cast<unsigned char>(line[at]) != 0xE2) return false;
+  const auto second = static_cast<unsigned char>(line[at + 1]);
+  const auto third = static_cast<unsigned char>(line[at + 2]);
+  return (second == 0x94 || second == 0x95) && third >= 0x80 && third <= 0xBF;
+}
+
+// A vertical line of the block (a cell separator): light │, heavy ┃, double ║,
+// and the dashed ones ┆ ┇ ┊ ┋ ╎ ╏.
+bool is_box_vertical(std::string_view line, size_t at) {
+  if (!is_box_drawing(line, at)) return false;
+  const auto second = static_cast<unsigned char>(line[at + 1]);
+  const auto third = static_cast<unsigned char>(line[at + 2]);
+  if (second == 0x94)
+    return third == 0x82 || third == 0x83 || third == 0x86 || third == 0x87 || third == 0x8A || third == 0x8B;
+  return third == 0x8E || third == 0x8F || third == 0x91;
+}
+
 std::vector<std::string> split_all_cells(const std::string& line) {
-  // Box-drawing "│" is three bytes; plain "|" is one.
+  // A box-drawing separator is three bytes; plain "|" (ASCII and Markdown) is one.
   std::vector<std::string> cells;
   std::string cell;
   for (size_t i = 0; i < line.size();) {
-    bool separator = false;
-    size_t width = 1;
-    if (line.compare(i, 3, "\u2502") == 0) {
-      separator = true;
-      width = 3;
-    } else if (line[i] == '|') {
-      separator = true;
-    }
-    if (separator) {
+    const size_t width = is_box_vertical(line, i) ? 3 : line[i] == '|' ? 1 : 0;
+    if (width > 0) {
       cells.push_back(cell);
       cell.clear();
+      i += width;
     } else {
-      cell += line[i];
+      cell += line[i++];
     }
-    i += width;
   }
   cells.push_back(cell);
   for (auto& c : cells) {
@@ -166,23 +180,22 @@ bool is_log_line(const std::string& line) {
           line.compare(first, 4, "DEBU") == 0 || line.compare(first, 4, "FATA") == 0);
 }
 
-// A line of box-drawing characters (and spaces) only: ┌─┬─┐, ├─┼─┤, └─┴─┘, or +---+.
+// A rule of a table, not a row: box-drawing characters only (┌─┬─┐, ┏━┳━┓,
+// ┣━╋━┫, ╔═╦═╗, ╭─┬─╮ …), or ASCII's +---+ and Markdown's |---|:--:|, with spaces.
 bool is_table_border(std::string_view line) {
-  static constexpr std::string_view kBoxDrawing[] = {"\u2500", "\u250c", "\u2510", "\u2514", "\u2518",
-                                                     "\u251c", "\u2524", "\u252c", "\u2534", "\u253c"};
   bool any = false;
   for (size_t i = 0; i < line.size();) {
-    if (line[i] == ' ' || line[i] == '-' || line[i] == '+') {
-      any = any || line[i] != ' ';
+    if (is_box_drawing(line, i)) {
+      any = true;
+      i += 3;
+    } else if (line[i] == '-' || line[i] == '+' || line[i] == '=' || line[i] == ':' || line[i] == '|') {
+      any = any || line[i] != '|';
       ++i;
-      continue;
+    } else if (line[i] == ' ') {
+      ++i;
+    } else {
+      return false;
     }
-    const auto match =
-        std::find_if(std::begin(kBoxDrawing), std::end(kBoxDrawing),
-                     [&](std::string_view piece) { return line.substr(i, piece.size()) == piece; });
-    if (match == std::end(kBoxDrawing)) return false;
-    any = true;
-    i += match->size();
   }
   return any;
 }

@@ -43,6 +43,46 @@ TEST_SUITE("abra client") {
     CHECK(parse_generated_secrets("WARN no secrets to generate\n").understood);
   }
 
+  TEST_CASE("every table style abra's libraries draw is read, heavy first") {
+    using Secrets = std::vector<std::pair<std::string, std::string>>;
+    const Secrets expected{{"db_password", "0a1b2c"}, {"api_token", "t0k3n"}};
+    // abra 0.10+ (lipgloss): heavy borders, centred headers, as in a real `abra app ls`.
+    const std::string heavy =
+        "┏━━━━━━━━━━━━━┳━━━━━━━━┓\n┃    NAME     ┃ VALUE  ┃\n┣━━━━━━━━━━━━━╋━━━━━━━━┫\n"
+        "┃ db_password ┃ 0a1b2c ┃\n┃ api_token   ┃ t0k3n  ┃\n┗━━━━━━━━━━━━━┻━━━━━━━━┛\n";
+    const std::string light =
+        "┌─────────────┬────────┐\n│ NAME        │ VALUE  │\n├─────────────┼────────┤\n"
+        "│ db_password │ 0a1b2c │\n│ api_token   │ t0k3n  │\n└─────────────┴────────┘\n";
+    const std::string dbl =
+        "╔═════════════╦════════╗\n║ NAME        ║ VALUE  ║\n╠═════════════╬════════╣\n"
+        "║ db_password ║ 0a1b2c ║\n║ api_token   ║ t0k3n  ║\n╚═════════════╩════════╝\n";
+    const std::string rounded =
+        "╭─────────────┬────────╮\n│ NAME        │ VALUE  │\n├─────────────┼────────┤\n"
+        "│ db_password │ 0a1b2c │\n│ api_token   │ t0k3n  │\n╰─────────────┴────────╯\n";
+    const std::string ascii =
+        "+-------------+--------+\n| NAME        | VALUE  |\n+-------------+--------+\n"
+        "| db_password | 0a1b2c |\n| api_token   | t0k3n  |\n+-------------+--------+\n";
+    const std::string markdown =
+        "| NAME | VALUE |\n|:-----|------:|\n| db_password | 0a1b2c |\n| api_token | t0k3n |\n";
+    const std::string coloured_heavy =
+        "\x1b[1;36mINFO\x1b[0m generating secrets\n┏━━━━━━━━━━━━━┳━━━━━━━━┓\n"
+        "┃ \x1b[1m   NAME    \x1b[0m ┃ \x1b[1mVALUE \x1b[0m ┃\n┣━━━━━━━━━━━━━╋━━━━━━━━┫\n"
+        "┃ db_password ┃ 0a1b2c ┃\n┃ api_token   ┃ t0k3n  ┃\n┗━━━━━━━━━━━━━┻━━━━━━━━┛\n";
+    for (const auto& [style, output] :
+         std::vector<std::pair<std::string, std::string>>{{"heavy", heavy},
+                                                          {"light", light},
+                                                          {"double", dbl},
+                                                          {"rounded", rounded},
+                                                          {"ascii", ascii},
+                                                          {"markdown", markdown},
+                                                          {"coloured heavy", coloured_heavy}}) {
+      CAPTURE(style);
+      const auto parsed = parse_generated_secrets(output);
+      CHECK(parsed.understood);
+      CHECK(parsed.secrets == expected);
+    }
+  }
+
   TEST_CASE("a coloured secrets table, as abra prints it on a terminal, is read whole") {
     // Captured shape: bold header cells, coloured log level, box-drawn borders.
     const std::string output =
