@@ -37,6 +37,10 @@ void claim_report_folder(const fs::path& folder, const std::vector<fs::path>& ch
     if (is_within(folder, checkout) || is_within(resolved(folder), resolved(checkout)))
       throw UsageError(what + ": inside the checkout under test (" + checkout.string() +
                        "), which the change controls; put the report outside it");
+    // The folder is emptied for the run: never with a checkout in it.
+    if (is_within(checkout, folder) || is_within(resolved(checkout), resolved(folder)))
+      throw UsageError(what + ": holds the checkout under test (" + checkout.string() +
+                       "); put the report beside it");
   }
   std::error_code error;
   const auto status = fs::symlink_status(folder, error);

@@ -16,9 +16,9 @@ inline constexpr const char* kReportMarker = ".cc-ci-report";
 
 /// Makes `folder` a fresh, empty report folder of this run's and writes its
 /// marker. Refuses (UsageError, one line) a folder that is a symbolic link or
-/// not a folder, one inside any of `checkouts` (compared both as written and
-/// with links resolved), and a non-empty folder that holds no earlier cc-ci
-/// report (cc-ci never empties a folder it did not make).
+/// not a folder, one inside any of `checkouts` or holding one (compared both
+/// as written and with links resolved), and a non-empty folder that holds no
+/// earlier cc-ci report (cc-ci never empties a folder it did not make).
 void claim_report_folder(const std::filesystem::path& folder,
                          const std::vector<std::filesystem::path>& checkouts);
 

@@ -108,6 +108,14 @@ TEST_SUITE("report folder") {
     CHECK(says(
         what_fails([&] { claim_report_folder(root.path() / "checkout" / "r", {root.path() / "checkout"}); }),
         "inside the checkout"));
+    // An earlier report folder that holds the checkout is never emptied.
+    claim_report_folder(root.path() / "old-report", {});
+    put_file(root.path() / "old-report" / "ws" / "compose.yml", "x");
+    CHECK(says(what_fails([&] {
+                 claim_report_folder(root.path() / "old-report", {root.path() / "old-report" / "ws"});
+               }),
+               "holds the checkout"));
+    CHECK(fs::exists(root.path() / "old-report" / "ws" / "compose.yml"));
     // A link from outside into the checkout is inside it once resolved.
     fs::create_directories(root.path() / "checkout" / "in");
     fs::create_symlink(root.path() / "checkout" / "in", root.path() / "via");
