@@ -71,7 +71,10 @@ bool declares_backup(const RecipeTarget& target, const std::string& sample) {
     for (std::string name; std::getline(names, name, ':');)
       if (!name.empty()) files.push_back(name);
   }
-  static const std::regex kLabel(R"(backupbot\.backup\s*[=:]\s*["']?true)");
+  // `true`, or as real recipes write it, `${ENABLE_BACKUPS:-true}` (on unless
+  // the operator turns it off), in a label list (=) or mapping (:).
+  static const std::regex kLabel(R"(backupbot\.backup\s*[=:]\s*["']?(true|\$\{\w+:-true\})["']?\s*$)",
+                                 std::regex::multiline);
   // Every file is read, not just up to the first label: a hostile name
   // later in the list is refused whatever the files before it say.
   bool labelled = false;

@@ -69,6 +69,19 @@ class Ladder(SandboxTestCase):
         self.assertEqual(run.recipe("custom-html")["status"], "failed")
         self.assert_nothing_left()
 
+    def test_backups_labelled_as_real_recipes_write_them_are_climbed(self):
+        # Real recipes: `backupbot.backup=${ENABLE_BACKUPS:-true}`, on unless the operator turns it off.
+        run = self.cc_ci("run", "custom-html", *self.change(
+            compose=('"backupbot.backup=true"', '"backupbot.backup=${ENABLE_BACKUPS:-true}"')))
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assertEqual(self.rungs(run)["backup_restore"]["status"], "passed")
+        # ...and one turned off by default is not a backup surface.
+        shutil.rmtree(self.folder / "change")
+        run = self.cc_ci("run", "custom-html", *self.change(
+            compose=('"backupbot.backup=true"', '"backupbot.backup=${ENABLE_BACKUPS:-false}"')))
+        self.assertEqual(self.rungs(run)["backup_restore"]["status"], "not_applicable")
+        self.assert_nothing_left()
+
     def test_a_recipe_without_backup_labels_has_no_backup_rung_to_climb(self):
         run = self.cc_ci("run", "custom-html", *self.change(compose=('        - "backupbot.backup=true"\n', "")))
         self.assertEqual(run.code, 0, run.stdout + run.stderr)
