@@ -363,17 +363,21 @@ int command_gitea(const GiteaCommand& command, const Settings& settings) {
   // --commit (required) is the commit the CI engine says it built: a report only ever speaks for it.
   if (auto problem = commit_id_problem(command.commit)) throw UsageError("--commit " + *problem);
   if (settings.forge.gitea_url.empty()) throw UsageError("give --gitea-url (the Gitea server)");
-  // Only what a `cc-ci run` on this host wrote, unchanged, is ever posted.
-  try {
-    verify_seal(command.report_dir, existing_seal_key(default_state_dir()));
-  } catch (const SealError& error) {
-    throw UsageError(std::string("not publishing: ") + error.what());
-  }
   const GiteaClient gitea(settings.forge.gitea_url,
                           read_secret(settings.forge.gitea_token_file, "gitea-token", "--gitea-token-file"));
   PublishRequest request{.repo = *repo, .commit = command.commit, .dashboard_url = settings.dashboard_url};
   if (command.pr > 0) request.pr = command.pr;
   try {
+    // Only what a `cc-ci run` on this host wrote, unchanged, is ever posted.
+    // Without it the commit was not tested: it says so, and never keeps the
+    // bridge's pending status.
+    try {
+      verify_seal(command.report_dir, existing_seal_key(default_state_dir()));
+    } catch (const SealError& error) {
+      std::cerr << "cc-ci: error: not publishing: " << error.what() << std::endl;
+      std::cout << "cc-ci gitea: " << mark_not_tested(gitea, request) << std::endl;
+      return kExitFailed;
+    }
     for (const auto& line : publish_to_gitea(command.report_dir, gitea, request))
       std::cout << "cc-ci gitea: " << line << std::endl;
   } catch (const ForgeError& error) {

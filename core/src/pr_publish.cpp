@@ -26,6 +26,16 @@ CommitStatus recipe_status(const json& recipe, bool interrupted, const std::stri
   return status;
 }
 
+std::string mark_not_tested(const GiteaClient& gitea, const PublishRequest& request) {
+  // A recipe's repository is named after the recipe, as its statuses are.
+  CommitStatus status{.state = "error",
+                      .context = "cc-ci/" + request.repo.name,
+                      .description = "not tested: this build left no report to post"};
+  gitea.set_status(request.repo, request.commit, status);
+  return "set " + status.context + " to error (\"" + status.description + "\") on " +
+         request.commit.substr(0, 12);
+}
+
 std::vector<std::string> publish_to_gitea(const std::filesystem::path& report_dir, const GiteaClient& gitea,
                                           const PublishRequest& request) {
   const json results = read_results(report_dir);

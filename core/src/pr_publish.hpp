@@ -31,6 +31,12 @@ struct PublishRequest {
 std::vector<std::string> publish_to_gitea(const std::filesystem::path& report_dir, const GiteaClient& gitea,
                                           const PublishRequest& request);
 
+/// When there is no report to publish (the run stopped before it sealed
+/// one, or the folder is not as sealed): the status `error`, "not tested", on
+/// the request's commit, for the recipe the repository holds. Returns what it
+/// did. Throws ForgeError or HttpError.
+std::string mark_not_tested(const GiteaClient& gitea, const PublishRequest& request);
+
 /// The commit status a recipe's result in results.json gives: success only
 /// for a recipe that passed in a run that was not interrupted.
 CommitStatus recipe_status(const nlohmann::json& recipe, bool interrupted, const std::string& dashboard_url);

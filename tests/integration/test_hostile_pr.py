@@ -20,6 +20,8 @@ from forge_standins import Gitea  # noqa: E402
 
 REPO = "coop-cloud/custom-html"
 TOKEN = "gitea-tok-4c1d7e9a03"
+NOT_TESTED = {"state": "error", "context": "cc-ci/custom-html",
+              "description": "not tested: this build left no report to post"}
 
 
 class EchoingGitea(Gitea):
@@ -93,12 +95,21 @@ class HostilePrTest(SandboxTestCase):
         with Gitea(TOKEN) as gitea:
             for args in ([], ["--pr", "7"]):
                 published = self.publish(gitea, forged, "--commit", self.head, *args)
-                self.assert_one_line_error(published, "not publishing", "not made by this host's cc-ci")
+                self.assert_not_published(published, "not made by this host's cc-ci")
             # Without a seal at all: the same.
             (forged / "seal.json").unlink()
-            self.assert_one_line_error(self.publish(gitea, forged, "--commit", self.head), "not sealed")
-            self.assertEqual((gitea.comments, gitea.statuses, gitea.calls), ({}, [], []))
+            self.assert_not_published(self.publish(gitea, forged, "--commit", self.head), "not sealed")
+            # The commit says what is true of it: not tested. Never success, never the PR's text.
+            self.assertEqual(gitea.statuses, [(REPO, self.head, NOT_TESTED)] * 3)
+            self.assertEqual(gitea.comments, {})
         self.assert_nothing_left()
+
+    def assert_not_published(self, run, why):
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assertEqual(len(run.stderr.strip().splitlines()), 1, run.stderr)
+        self.assertTrue(run.stderr.startswith("cc-ci: error: not publishing: "), run.stderr)
+        self.assertIn(why, run.stderr)
+        self.assertIn("set cc-ci/custom-html to error", run.stdout)
 
     def test_a_sealed_report_changed_after_its_run_is_not_published(self):
         run = self.cc_ci("run", "custom-html")
@@ -118,15 +129,17 @@ class HostilePrTest(SandboxTestCase):
                 else:
                     (copy / "junit.xml").unlink()
                 published = self.publish(gitea, copy, "--commit", commit, "--pr", "3")
-                self.assert_one_line_error(published, "not publishing")
+                self.assert_not_published(published, "after the run sealed it" if change != "remove"
+                                          else "sealed but missing")
             # The key is this host's: another state folder has another key.
             other = self.publish(gitea, self.report_dir, "--commit", commit)
             self.assertEqual(other.code, 0, other.stderr)
             elsewhere = self.cc_ci("gitea", str(self.report_dir), "--repo", REPO, "--gitea-url", gitea.url,
                                    "--commit", commit, "--gitea-token-file", self.token_file(),
                                    env={"CC_CI_STATE_DIR": str(self.folder / "another-host")})
-            self.assert_one_line_error(elsewhere, "no seal key")
-            self.assertEqual(len(gitea.statuses), 1)
+            self.assert_not_published(elsewhere, "no seal key")
+            self.assertEqual([status["state"] for _, _, status in gitea.statuses],
+                             ["error", "error", "error", "success", "error"])
             self.assertEqual(gitea.comments, {})
         # `cc-ci report` rewrites a sealed folder only while it is as sealed.
         self.assertEqual(self.cc_ci("report", str(self.report_dir)).code, 0)

@@ -618,7 +618,7 @@ class PipelineTest(SandboxTestCase):
             self.assertEqual(gitea.refused, [])
             self.assertNotIn("pipeline-token-5d1c", "".join(o.stdout + o.stderr for o in outcomes))
 
-    def test_a_pr_that_commits_its_own_report_gets_no_status_and_no_comment(self):
+    def test_a_pr_that_commits_its_own_report_is_marked_not_tested_and_gets_no_comment(self):
         """The attack on the pipelines as they were: a PR commits a green
         cc-ci-report/ and makes `cc-ci run` stop early. The report is now
         written outside the workspace, and `cc-ci gitea` posts only what this
@@ -653,7 +653,11 @@ class PipelineTest(SandboxTestCase):
             self.assertNotEqual(publish.returncode, 0)
             self.assertNotEqual(tell.returncode, 0)
             self.assertIn("not publishing", tell.stderr)
-            self.assertEqual((gitea.comments, gitea.statuses), ({}, []))
+            # The PR's head is marked not tested (never left pending, never green), and nothing is said for the PR.
+            self.assertEqual(gitea.comments, {})
+            self.assertEqual(gitea.statuses, [("recipes/custom-html", head, {
+                "state": "error", "context": "cc-ci/custom-html",
+                "description": "not tested: this build left no report to post"})])
         self.assertFalse((reports / "custom-html" / "10" / "results.json").exists())
         self.assert_nothing_left()
 
