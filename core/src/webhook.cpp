@@ -37,6 +37,20 @@ bool signature_matches(std::string_view secret, std::string_view body, std::stri
   return CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
 }
 
+bool is_testme(std::string_view text) {
+  // Markdown (CommonMark) reads a line indented by four or more columns, or
+  // by a tab, as code, and Gitea shows it as code: quoting `!testme` in a
+  // code block must not start a build. Only the first line counts, so a
+  // fenced block (which opens with ``` or ~~~ on a line of its own) never does.
+  const std::string_view line = text.substr(0, text.find('\n'));
+  const auto indent = line.find_first_not_of(' ');
+  if (indent == std::string_view::npos || indent > 3) return false;
+  const std::string_view words = line.substr(indent);
+  constexpr std::string_view kCommand = "!testme";
+  return words.starts_with(kCommand) && (words.size() == kCommand.size() || words[kCommand.size()] == ' ' ||
+                                         words[kCommand.size()] == '\t' || words[kCommand.size()] == '\r');
+}
+
 std::optional<TestmeComment> testme_comment(std::string_view event, std::string_view body, std::string& why) {
   // Gitea sends a PR's comments as issue_comment too; is_pull tells them apart.
   if (event != "issue_comment") {
@@ -61,13 +75,7 @@ std::optional<TestmeComment> testme_comment(std::string_view event, std::string_
     return std::nullopt;
   }
   const json comment = payload.value("comment", json::object());
-  std::string words = json_text(comment, "body");
-  // The command is the comment's first word; whatever follows is for people.
-  const auto start = words.find_first_not_of(" \t\r\n");
-  words.erase(0, start == std::string::npos ? words.size() : start);
-  const bool testme = words.starts_with("!testme") &&
-                      (words.size() == 7 || std::isspace(static_cast<unsigned char>(words[7])));
-  if (!testme) {
+  if (!is_testme(json_text(comment, "body"))) {
     why = "the comment is not !testme";
     return std::nullopt;
   }

@@ -23,6 +23,11 @@ struct TestmeComment {
   std::string login;  ///< who wrote the comment
 };
 
+/// Whether a comment's `text` asks for a build: `!testme` is the first word
+/// of its first line, indented by at most three spaces (more, or a tab, is a
+/// Markdown code block, which only shows the command).
+bool is_testme(std::string_view text);
+
 /// The `!testme` in an issue_comment delivery, or nullopt with `why` saying
 /// why this delivery asks for nothing (another event, an edit, an issue that
 /// is not a PR, another comment). `event` is X-Gitea-Event's value.

@@ -169,7 +169,10 @@ class PrLoopTest(SandboxTestCase):
             self.assertEqual((status, text.strip()), (403, f"refused: reader may not start builds of {REPO} "
                                                            "(permission read; write is needed)"))
             self.assertEqual(self.comment_testme(bridge, login="passer-by")[0], 403)
+            # Markdown code (indented by four spaces or fenced) shows the command, it does not give it.
             for ignored in (self.comment_testme(bridge, text="looks good, !testme later"),
+                            self.comment_testme(bridge, text="    !testme"),
+                            self.comment_testme(bridge, text="```\n!testme\n```"),
                             self.comment_testme(bridge, action="edited"),
                             self.comment_testme(bridge, is_pull=False),
                             self.deliver(bridge, body, sign(WEBHOOK_SECRET, body), event="push")):

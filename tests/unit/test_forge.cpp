@@ -38,14 +38,15 @@ TEST_SUITE("forge") {
           .dump();
     };
     std::string why;
-    for (const char* text : {"!testme", "  !testme\n", "!testme please", "!testme\nthanks"}) {
+    for (const char* text : {"!testme", "  !testme\n", "   !testme", "!testme please", "!testme\tplease",
+                             "!testme\nthanks", "!testme\r\nthanks"}) {
       const auto found = testme_comment("issue_comment", payload(text), why);
       REQUIRE(found);
       CHECK(found->repo == "coop-cloud/custom-html");
       CHECK(found->pr == 12);
       CHECK(found->login == "maintainer");
     }
-    for (const char* text : {"!testmenow", "please !testme", "", "!test me"}) {
+    for (const char* text : {"!testmenow", "please !testme", "", "!test me", "> !testme", "\n!testme"}) {
       CHECK_FALSE(testme_comment("issue_comment", payload(text), why));
       CHECK(why == "the comment is not !testme");
     }
@@ -59,6 +60,15 @@ TEST_SUITE("forge") {
     CHECK_FALSE(testme_comment("issue_comment",
                                R"({"action":"created","is_pull":true,"comment":{"body":"!testme"}})", why));
     CHECK(why == "the payload lacks the repository, the PR number or the commenter");
+  }
+
+  TEST_CASE("!testme shown as Markdown code does not count") {
+    // Four spaces or a tab make an indented code block; a fence opens a fenced one.
+    for (const char* code : {"    !testme", "     !testme please", "\t!testme", "  \t!testme",
+                             "```\n!testme\n```", "~~~\n!testme\n~~~", "```\n    !testme\n```"})
+      CHECK_FALSE(is_testme(code));
+    CHECK(is_testme("   !testme"));
+    CHECK(is_testme("!testme\n```\ncode\n```"));
   }
 
   TEST_CASE("repository names and commit ids are checked before they reach a URL") {
