@@ -1,15 +1,12 @@
 #include "bridge.hpp"
 
-#include <fstream>
-#include <iterator>
-#include <nlohmann/json.hpp>
+#include <algorithm>
+#include <cctype>
 
+#include "ccci/text.hpp"
 #include "webhook.hpp"
 
 namespace ccci {
-
-namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace {
 
@@ -23,38 +20,18 @@ std::string header(const WebhookDelivery& delivery, const std::string& name) {
   return found == delivery.headers.end() ? std::string() : found->second;
 }
 
+// Gitea's delivery ids are UUIDs; the id is logged and kept in the state file.
+bool is_delivery_id(const std::string& id) {
+  return !id.empty() && id.size() <= 100 && std::all_of(id.begin(), id.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+std::string window_text() {
+  return std::to_string(kDeliveryWindow.count()) + " minutes";
+}
+
 }  // namespace
-
-TriggerLog::TriggerLog(fs::path file) : file_(std::move(file)) {
-  std::error_code error;
-  if (!fs::exists(file_, error)) return;
-  std::ifstream in(file_);
-  const json saved = json::parse(in, nullptr, false);
-  if (!saved.is_object()) throw std::runtime_error(file_.string() + ": not a cc-ci bridge state file");
-  for (const auto& [repo, commits] : saved.items()) {
-    if (!commits.is_object()) throw std::runtime_error(file_.string() + ": not a cc-ci bridge state file");
-    for (const auto& [commit, build] : commits.items())
-      builds_[repo][commit] = build.is_number_integer() ? build.get<long long>() : 0;
-  }
-}
-
-bool TriggerLog::contains(const std::string& repo, const std::string& commit) const {
-  const auto found = builds_.find(repo);
-  return found != builds_.end() && found->second.contains(commit);
-}
-
-void TriggerLog::add(const std::string& repo, const std::string& commit, long long build) {
-  builds_[repo][commit] = build;
-  const fs::path partial = file_.string() + ".partial";
-  {
-    std::ofstream out(partial, std::ios::trunc);
-    out << json(builds_).dump(1) << '\n';
-    if (!out.flush()) throw std::runtime_error("cannot write " + partial.string());
-  }
-  std::error_code error;
-  fs::rename(partial, file_, error);
-  if (error) throw std::runtime_error("cannot replace " + file_.string() + ": " + error.message());
-}
 
 BridgeAnswer Bridge::handle(const WebhookDelivery& delivery) {
   if (delivery.path == "/health") {
@@ -69,14 +46,20 @@ BridgeAnswer Bridge::handle(const WebhookDelivery& delivery) {
   if (signature.empty()) return {401, "refused: the delivery is not signed (set the webhook's secret)"};
   if (!signature_matches(secret_, delivery.body, signature))
     return {401, "refused: the signature does not match the webhook secret"};
+  // Gitea and Forgejo name every delivery; the bridge acts on each one once.
+  std::string delivery_id = header(delivery, "x-forgejo-delivery");
+  if (delivery_id.empty()) delivery_id = header(delivery, "x-gitea-delivery");
+  if (delivery_id.empty()) return {400, "refused: the delivery has no X-Gitea-Delivery id"};
+  if (!is_delivery_id(delivery_id))
+    return {400, "refused: X-Gitea-Delivery is not an id (at most 100 letters, digits, '-', '_' or '.')"};
   try {
-    return handle_signed(delivery);
+    return handle_signed(delivery, delivery_id);
   } catch (const std::exception& error) {
     return {502, std::string("not started: ") + error.what()};
   }
 }
 
-BridgeAnswer Bridge::handle_signed(const WebhookDelivery& delivery) {
+BridgeAnswer Bridge::handle_signed(const WebhookDelivery& delivery, const std::string& delivery_id) {
   std::string event = header(delivery, "x-forgejo-event");
   if (event.empty()) event = header(delivery, "x-gitea-event");
   std::string why;
@@ -86,13 +69,43 @@ BridgeAnswer Bridge::handle_signed(const WebhookDelivery& delivery) {
   if (!repo) return {400, "refused: \"" + testme->repo.substr(0, 100) + "\" is not OWNER/NAME"};
   const std::string where = repo->full() + "#" + std::to_string(testme->pr);
 
+  // The signature proves Gitea wrote the body once, not that it is sending it
+  // now: a replayed body would start a build of whatever the PR holds by then.
+  // So the comment must be recent, and each delivery and each comment (whose
+  // id is signed, unlike the delivery's header) is acted on once.
+  const auto written = parse_rfc3339(testme->written_at);
+  if (!written)
+    return {400, "refused: the comment's created_at \"" + cut_utf8(testme->written_at, 40) +
+                     "\" is not an RFC 3339 time"};
+  const auto now = BridgeClock::now();
+  if (*written < now - kDeliveryWindow)
+    return {403, "refused: the comment was written at " + testme->written_at + ", more than " +
+                     window_text() + " ago (a replayed or late delivery); comment !testme again"};
+  if (*written > now + kDeliveryWindow)
+    return {403, "refused: the comment's time " + testme->written_at + " is more than " + window_text() +
+                     " ahead of this host's clock; check the clocks of Gitea and this host"};
+  switch (state_.remember_delivery(delivery_id, repo->full() + " comment " + std::to_string(testme->comment),
+                                   *written, now)) {
+    case BridgeState::Delivery::fresh:
+      break;
+    case BridgeState::Delivery::seen_delivery:
+      return {409,
+              "refused: delivery " + delivery_id + " was handled already (a replay); comment !testme again"};
+    case BridgeState::Delivery::seen_comment:
+      return {409, "refused: comment " + std::to_string(testme->comment) + " on " + where +
+                       " was handled already (a replay); comment !testme again"};
+    case BridgeState::Delivery::full:
+      return {503, "refused: over " + std::to_string(kMaxRememberedDeliveries) +
+                       " !testme deliveries in the last " + window_text() + "; comment !testme again later"};
+  }
+
   const std::string permission = gitea_.permission(*repo, testme->login);
   if (!may_write(permission))
     return {403, "refused: " + testme->login + " may not start builds of " + repo->full() + " (permission " +
                      permission + "; write is needed)"};
   const PullRequest pull = gitea_.pull_request(*repo, testme->pr);
   if (pull.state != "open") return {409, "not started: " + where + " is " + pull.state};
-  if (log_.contains(repo->full(), pull.head_sha))
+  if (state_.build(repo->full(), pull.head_sha))
     return {200, "already started a build of " + where + " at " + pull.head_sha.substr(0, 12)};
 
   const long long build = engine_.start({.repo = *repo,
@@ -103,7 +116,7 @@ BridgeAnswer Bridge::handle_signed(const WebhookDelivery& delivery) {
   std::string started = "started " + engine_.name() + " build " + std::to_string(build) + " of " + where +
                         " at " + pull.head_sha.substr(0, 12) + " for " + testme->login;
   try {
-    log_.add(repo->full(), pull.head_sha, build);
+    state_.record_started(repo->full(), pull.head_sha, build, BridgeClock::now());
   } catch (const std::exception& error) {
     // The build runs either way; say that a repeated !testme may start another.
     started += std::string(" (not recorded: ") + error.what() + ")";

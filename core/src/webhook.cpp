@@ -14,6 +14,53 @@ namespace ccci {
 
 using nlohmann::json;
 
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {
+  using namespace std::chrono;
+  // Reads `count` digits at `at` into `value`.
+  auto digits = [&](std::size_t at, std::size_t count, int& value) {
+    if (at + count > text.size()) return false;
+    value = 0;
+    for (std::size_t i = at; i < at + count; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      value = value * 10 + (text[i] - '0');
+    }
+    return true;
+  };
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  if (!digits(0, 4, y) || text.size() < 20 || text[4] != '-' || !digits(5, 2, mo) || text[7] != '-' ||
+      !digits(8, 2, d) || (text[10] != 'T' && text[10] != 't') || !digits(11, 2, h) || text[13] != ':' ||
+      !digits(14, 2, mi) || text[16] != ':' || !digits(17, 2, s))
+    return std::nullopt;
+  std::size_t at = 19;
+  nanoseconds fraction{0};
+  if (text[at] == '.') {
+    const std::size_t first = ++at;
+    long long scale = 100'000'000;
+    for (; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at, scale /= 10)
+      fraction += nanoseconds((text[at] - '0') * scale);
+    if (at == first || at - first > 9) return std::nullopt;  // Go writes at most nanoseconds
+  }
+  minutes offset{0};
+  if (at < text.size() && (text[at] == 'Z' || text[at] == 'z')) {
+    ++at;
+  } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
+    int offset_hours = 0, offset_minutes = 0;
+    if (!digits(at + 1, 2, offset_hours) || at + 3 >= text.size() || text[at + 3] != ':' ||
+        !digits(at + 4, 2, offset_minutes) || offset_hours > 23 || offset_minutes > 59)
+      return std::nullopt;
+    offset = hours(offset_hours) + minutes(offset_minutes);
+    if (text[at] == '-') offset = -offset;
+    at += 6;
+  } else {
+    return std::nullopt;
+  }
+  const year_month_day date{year(y), month(static_cast<unsigned>(mo)), day(static_cast<unsigned>(d))};
+  // A leap second (:60) is read as the second before it.
+  if (at != text.size() || !date.ok() || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  return time_point_cast<system_clock::duration>(sys_days(date) + hours(h) + minutes(mi) +
+                                                 seconds(std::min(s, 59)) + fraction - offset);
+}
+
 std::string webhook_signature(std::string_view secret, std::string_view body) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
@@ -83,8 +130,11 @@ std::optional<TestmeComment> testme_comment(std::string_view event, std::string_
                       .login = json_text(comment.value("user", json::object()), "login")};
   if (issue.is_object() && issue.contains("number") && issue["number"].is_number_integer())
     found.pr = issue["number"].get<long long>();
-  if (found.repo.empty() || found.login.empty() || found.pr <= 0) {
-    why = "the payload lacks the repository, the PR number or the commenter";
+  if (comment.is_object() && comment.contains("id") && comment["id"].is_number_integer())
+    found.comment = comment["id"].get<long long>();
+  found.written_at = json_text(comment, "created_at");
+  if (found.repo.empty() || found.login.empty() || found.pr <= 0 || found.comment <= 0) {
+    why = "the payload lacks the repository, the PR number, the commenter or the comment's id";
     return std::nullopt;
   }
   return found;

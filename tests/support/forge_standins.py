@@ -4,8 +4,10 @@ content type and the JSON shape. What a call did is kept for the test to
 assert; a call a real server would refuse is refused the same way and also
 recorded in `refused`, so a test can assert there were none."""
 
+import datetime
 import hashlib
 import hmac
+import itertools
 import json
 import re
 import threading
@@ -207,15 +209,26 @@ def sign(secret, body):
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def comment_payload(repo, number, login, text, action="created", is_pull=True):
-    """An issue_comment delivery's body as Gitea sends it (the fields that matter, and some that do not)."""
+COMMENT_IDS = itertools.count(777)
+
+
+def gitea_time(moment):
+    """A time as Gitea writes created_at: RFC 3339, whole seconds, the server's offset."""
+    return moment.astimezone().isoformat(timespec="seconds")
+
+
+def comment_payload(repo, number, login, text, action="created", is_pull=True, comment_id=None, written=None):
+    """An issue_comment delivery's body as Gitea sends it (the fields that matter, and some that do not):
+    each comment has its own id and, unless `written` (RFC 3339) says otherwise, was written now."""
     owner, name = repo.split("/")
+    written = written or gitea_time(datetime.datetime.now(datetime.timezone.utc))
     return json.dumps({
         "action": action,
         "issue": {"id": 5000 + number, "number": number, "title": "Bump to 1.7.1",
                   "pull_request": {"merged": False} if is_pull else None,
                   "user": {"login": "contributor"}},
-        "comment": {"id": 777, "body": text, "user": {"id": 3, "login": login}},
+        "comment": {"id": comment_id or next(COMMENT_IDS), "body": text, "user": {"id": 3, "login": login},
+                    "created_at": written, "updated_at": written},
         "repository": {"id": 42, "name": name, "full_name": repo, "owner": {"login": owner}},
         "sender": {"id": 3, "login": login},
         "is_pull": is_pull,
