@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "ccci/text.hpp"
+#include "report.hpp"
 #include "webhook.hpp"
 
 namespace ccci {
@@ -67,61 +68,110 @@ BridgeAnswer Bridge::handle_signed(const WebhookDelivery& delivery, const std::s
   if (!testme) return {200, "ignored: " + why};
   const auto repo = RepoName::parse(testme->repo);
   if (!repo) return {400, "refused: \"" + testme->repo.substr(0, 100) + "\" is not OWNER/NAME"};
-  const std::string where = repo->full() + "#" + std::to_string(testme->pr);
-
-  // The signature proves Gitea wrote the body once, not that it is sending it
-  // now: a replayed body would start a build of whatever the PR holds by then.
-  // So the comment must be recent, and each delivery and each comment (whose
-  // id is signed, unlike the delivery's header) is acted on once.
-  const auto written = parse_rfc3339(testme->written_at);
-  if (!written)
-    return {400, "refused: the comment's created_at \"" + cut_utf8(testme->written_at, 40) +
-                     "\" is not an RFC 3339 time"};
-  const auto now = BridgeClock::now();
-  if (*written < now - kDeliveryWindow)
-    return {403, "refused: the comment was written at " + testme->written_at + ", more than " +
-                     window_text() + " ago (a replayed or late delivery); comment !testme again"};
-  if (*written > now + kDeliveryWindow)
-    return {403, "refused: the comment's time " + testme->written_at + " is more than " + window_text() +
-                     " ahead of this host's clock; check the clocks of Gitea and this host"};
-  switch (state_.remember_delivery(delivery_id, repo->full() + " comment " + std::to_string(testme->comment),
-                                   *written, now)) {
-    case BridgeState::Delivery::fresh:
-      break;
-    case BridgeState::Delivery::seen_delivery:
-      return {409,
-              "refused: delivery " + delivery_id + " was handled already (a replay); comment !testme again"};
-    case BridgeState::Delivery::seen_comment:
-      return {409, "refused: comment " + std::to_string(testme->comment) + " on " + where +
-                       " was handled already (a replay); comment !testme again"};
-    case BridgeState::Delivery::full:
-      return {503, "refused: over " + std::to_string(kMaxRememberedDeliveries) +
-                       " !testme deliveries in the last " + window_text() + "; comment !testme again later"};
-  }
+  if (auto replayed = refuse_replay(*testme, *repo, delivery_id)) return *replayed;
 
   const std::string permission = gitea_.permission(*repo, testme->login);
   if (!may_write(permission))
     return {403, "refused: " + testme->login + " may not start builds of " + repo->full() + " (permission " +
                      permission + "; write is needed)"};
   const PullRequest pull = gitea_.pull_request(*repo, testme->pr);
+  const std::string where = repo->full() + "#" + std::to_string(testme->pr);
   if (pull.state != "open") return {409, "not started: " + where + " is " + pull.state};
-  if (state_.build(repo->full(), pull.head_sha))
-    return {200, "already started a build of " + where + " at " + pull.head_sha.substr(0, 12)};
+  return start_build(*repo, pull, testme->login);
+}
 
-  const long long build = engine_.start({.repo = *repo,
-                                         .branch = pull.base_ref,
-                                         .pr = testme->pr,
-                                         .commit = pull.head_sha,
-                                         .requested_by = testme->login});
-  std::string started = "started " + engine_.name() + " build " + std::to_string(build) + " of " + where +
-                        " at " + pull.head_sha.substr(0, 12) + " for " + testme->login;
+std::optional<BridgeAnswer> Bridge::refuse_replay(const TestmeComment& testme, const RepoName& repo,
+                                                  const std::string& delivery_id) {
+  // The signature proves Gitea wrote the body once, not that it is sending it
+  // now: a replayed body would start a build of whatever the PR holds by then.
+  // So the comment must be recent, and each delivery and each comment (whose
+  // id is signed, unlike the delivery's header) is acted on once.
+  const auto written = parse_rfc3339(testme.written_at);
+  if (!written)
+    return BridgeAnswer{400, "refused: the comment's created_at \"" + cut_utf8(testme.written_at, 40) +
+                                 "\" is not an RFC 3339 time"};
+  const auto now = BridgeClock::now();
+  if (*written < now - kDeliveryWindow)
+    return BridgeAnswer{403, "refused: the comment was written at " + testme.written_at + ", more than " +
+                                 window_text() + " ago (a replayed or late delivery); comment !testme again"};
+  if (*written > now + kDeliveryWindow)
+    return BridgeAnswer{403, "refused: the comment's time " + testme.written_at + " is more than " +
+                                 window_text() +
+                                 " ahead of this host's clock; check the clocks of Gitea and this host"};
+  const std::string comment = std::to_string(testme.comment);
+  switch (state_.remember_delivery(delivery_id, repo.full() + " comment " + comment, *written, now)) {
+    case BridgeState::Delivery::fresh:
+      return std::nullopt;
+    case BridgeState::Delivery::seen_delivery:
+      return BridgeAnswer{
+          409, "refused: delivery " + delivery_id + " was handled already (a replay); comment !testme again"};
+    case BridgeState::Delivery::seen_comment:
+      return BridgeAnswer{409, "refused: comment " + comment + " on " + repo.full() + "#" +
+                                   std::to_string(testme.pr) +
+                                   " was handled already (a replay); comment !testme again"};
+    case BridgeState::Delivery::full:
+      break;
+  }
+  return BridgeAnswer{503, "refused: over " + std::to_string(kMaxRememberedDeliveries) +
+                               " !testme deliveries in the last " + window_text() +
+                               "; comment !testme again later"};
+}
+
+BridgeAnswer Bridge::start_build(const RepoName& repo, const PullRequest& pull, const std::string& login) {
+  const std::string where = repo.full() + "#" + std::to_string(pull.number);
+  const std::string commit = pull.head_sha.substr(0, 12);
+  if (const auto build = state_.build(repo.full(), pull.head_sha)) {
+    if (build->step == BridgeState::BuildStep::started)
+      return {200, "already started a build of " + where + " at " + commit};
+    return {409, "not started: a build of " + where + " at " + commit + " was asked of " + engine_.name() +
+                     " at " + format_rfc3339(build->at) + ", which never said whether it started it; " +
+                     clear_hint(repo, pull.head_sha)};
+  }
+
+  // Recorded before the engine is asked: an engine that starts the build but
+  // whose answer is lost must not be asked again by the next !testme.
   try {
-    state_.record_started(repo->full(), pull.head_sha, build, BridgeClock::now());
+    state_.record_starting(repo.full(), pull.head_sha, BridgeClock::now());
   } catch (const std::exception& error) {
-    // The build runs either way; say that a repeated !testme may start another.
-    started += std::string(" (not recorded: ") + error.what() + ")";
+    return {503,
+            std::string("not started: the bridge cannot record the build it would start: ") + error.what()};
+  }
+  long long build = 0;
+  try {
+    build = engine_.start({.repo = repo,
+                           .branch = pull.base_ref,
+                           .pr = pull.number,
+                           .commit = pull.head_sha,
+                           .requested_by = login});
+  } catch (const BuildOutcomeUnknown& error) {
+    return {502, "may have started: " + std::string(error.what()) + "; no other build of " + where + " at " +
+                     commit + " is started, " + clear_hint(repo, pull.head_sha)};
+  } catch (const std::exception& error) {
+    // The engine said no, or was not reached before the build was asked for:
+    // nothing runs, and the next !testme may try again.
+    std::string answer = std::string("not started: ") + error.what();
+    try {
+      state_.forget(repo.full(), pull.head_sha, BridgeClock::now());
+    } catch (const std::exception& forget_error) {
+      answer += std::string(" (and the attempt stays recorded, so no !testme starts one: ") +
+                forget_error.what() + "; " + clear_hint(repo, pull.head_sha) + ")";
+    }
+    return {502, answer};
+  }
+  std::string started = "started " + engine_.name() + " build " + std::to_string(build) + " of " + where +
+                        " at " + commit + " for " + login;
+  try {
+    state_.record_started(repo.full(), pull.head_sha, build, BridgeClock::now());
+  } catch (const std::exception& error) {
+    // It stays recorded as starting, which still keeps a second build away.
+    started += std::string(" (its number is not recorded: ") + error.what() + ")";
   }
   return {201, started};
+}
+
+std::string Bridge::clear_hint(const RepoName& repo, const std::string& commit) const {
+  return "to start one, push a new commit to the PR, or stop the bridge, remove " + commit + " under " +
+         repo.full() + " in " + state_.file().string() + " and start it again";
 }
 
 }  // namespace ccci

@@ -8,11 +8,13 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "bridge_state.hpp"
 #include "ci_engine.hpp"
 #include "gitea.hpp"
+#include "webhook.hpp"
 
 namespace ccci {
 
@@ -41,6 +43,14 @@ class Bridge {
 
  private:
   BridgeAnswer handle_signed(const WebhookDelivery& delivery, const std::string& delivery_id);
+  /// The refusal of a comment that is stale, from the future, or handled
+  /// already (by delivery id or comment id); nullopt once it is remembered.
+  std::optional<BridgeAnswer> refuse_replay(const TestmeComment& testme, const RepoName& repo,
+                                            const std::string& delivery_id);
+  /// Asks the engine for one build of the PR's head, unless one was asked for.
+  BridgeAnswer start_build(const RepoName& repo, const PullRequest& pull, const std::string& login);
+  /// How an operator lets a commit whose build is recorded be built again.
+  std::string clear_hint(const RepoName& repo, const std::string& commit) const;
 
   std::string secret_;
   const GiteaClient& gitea_;

@@ -252,6 +252,51 @@ class PrLoopTest(SandboxTestCase):
         self.assertIn("delivery d-first: 409 refused: delivery d-first was handled already", log)
         self.assert_no_secret(log)
 
+    def test_bridge_never_starts_a_second_build_of_a_commit_whose_start_got_no_answer(self):
+        state = self.folder / "bridge-state.json"
+        with Gitea(GITEA_TOKEN) as gitea, Woodpecker(CI_TOKEN, [REPO]) as woodpecker:
+            gitea.permissions = {(REPO, "maintainer"): "write"}
+            gitea.pulls[(REPO, 12)] = {"state": "open", "head_sha": HEAD, "base_ref": "main"}
+            process, bridge = self.start_bridge(gitea, "woodpecker", woodpecker.url)
+            hint = (f"to start one, push a new commit to the PR, or stop the bridge, remove {HEAD} under {REPO} "
+                    f"in {state} and start it again")
+
+            # Woodpecker takes the pipeline, and the connection closes before its answer.
+            woodpecker.start_fails = [None]
+            status, text = self.comment_testme(bridge)
+            self.assertEqual(status, 502, text)
+            self.assertTrue(text.startswith("may have started: Woodpecker gave no answer: "), text)
+            self.assertTrue(text.strip().endswith(f"; no other build of {REPO}#12 at {HEAD[:12]} is started, {hint}"),
+                            text)
+            self.assertEqual(len(woodpecker.builds), 1)
+            # The next !testme, before or after a restart, does not ask for a second build of that commit.
+            for restart in (False, True):
+                if restart:
+                    self.stop_bridge(process)
+                    process, bridge = self.start_bridge(gitea, "woodpecker", woodpecker.url)
+                status, text = self.comment_testme(bridge)
+                self.assertEqual(status, 409, text)
+                self.assertRegex(text.strip(), rf"^not started: a build of {REPO}#12 at {HEAD[:12]} was asked of "
+                                               rf"woodpecker at \S+, which never said whether it started it; ")
+                self.assertTrue(text.strip().endswith(hint), text)
+            self.assertEqual(len(woodpecker.builds), 1)
+
+            # On a new commit the engine refuses outright: nothing runs, so the next !testme asks again.
+            gitea.pulls[(REPO, 12)]["head_sha"] = NEW_HEAD
+            woodpecker.start_fails = [500]
+            status, text = self.comment_testme(bridge)
+            self.assertEqual((status, text.strip()),
+                             (502, "not started: Woodpecker answered 500 to POST /api/repos/7/pipelines: the queue is full"))
+            status, text = self.comment_testme(bridge)
+            self.assertEqual(status, 201, text)
+            self.assertIn(f"started woodpecker build 2 of {REPO}#12 at {NEW_HEAD[:12]}", text)
+            self.stop_bridge(process)
+            self.assertEqual([b[1]["variables"]["CC_CI_COMMIT"] for b in woodpecker.builds], [HEAD, NEW_HEAD])
+            self.assertEqual(woodpecker.refused, [(500, "the queue is full")])
+        builds = json.loads(state.read_text())["builds"][REPO]
+        self.assertEqual((builds[HEAD]["state"], builds[NEW_HEAD]["state"], builds[NEW_HEAD]["build"]),
+                         ("starting", "started", 2))
+
     def test_bridge_state_forgets_what_is_too_old_and_reads_its_first_format(self):
         state = self.folder / "bridge-state.json"
         with Gitea(GITEA_TOKEN) as gitea, Woodpecker(CI_TOKEN, [REPO]) as woodpecker:

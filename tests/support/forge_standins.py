@@ -35,6 +35,9 @@ class StandIn:
                 body = self.rfile.read(length) if length else b""
                 standin.calls.append((self.command, self.path))
                 status, answer = standin.route(self.command, self.path, self.headers, body)
+                if status is None:  # the server acted but the answer is lost: close without one
+                    self.close_connection = True
+                    return
                 if status >= 400:
                     standin.refused.append((status, answer.get("message", "")))
                 data = json.dumps(answer).encode()
@@ -147,13 +150,16 @@ class Gitea(StandIn):
 
 
 class Woodpecker(StandIn):
-    """Woodpecker's API: a repository looked up by name, manual pipelines with variables."""
+    """Woodpecker's API: a repository looked up by name, manual pipelines with variables.
+    `start_fails` makes the next pipeline POSTs go wrong, one entry each: a status to refuse
+    with (no pipeline), or None to take the pipeline and close the connection without an answer."""
 
     def __init__(self, token, repos):
         super().__init__()
         self.token = token
         self.repos = {name: index + 7 for index, name in enumerate(repos)}
         self.builds = []  # (repo, {"branch", "variables"})
+        self.start_fails = []
 
     def route(self, method, path, headers, body):
         if headers.get("Authorization") != f"Bearer {self.token}":
@@ -174,6 +180,12 @@ class Woodpecker(StandIn):
             if not isinstance(data.get("branch"), str) or not data["branch"] or not isinstance(variables, dict) \
                     or not all(isinstance(v, str) for v in variables.values()):
                 return 400, {"message": "branch (string) and variables (strings) expected"}
+            if self.start_fails:
+                failure = self.start_fails.pop(0)
+                if failure is not None:
+                    return failure, {"message": "the queue is full"}
+                self.builds.append((names[int(m[1])], data))
+                return None, None
             self.builds.append((names[int(m[1])], data))
             return 200, {"id": 900 + len(self.builds), "number": len(self.builds), "event": "manual",
                          "branch": data["branch"]}
@@ -193,6 +205,10 @@ class Drone(StandIn):
         if headers.get("Authorization") != f"Bearer {self.token}":
             return 401, {"message": "Unauthorized"}
         parts = urllib.parse.urlsplit(path)
+        if (m := re.fullmatch(r"/api/repos/([\w.-]+/[\w.-]+)", parts.path)) and method == "GET":
+            if m[1] not in self.repos:
+                return 404, {"message": "Not Found"}
+            return 200, {"id": 40, "slug": m[1], "active": True}
         if (m := re.fullmatch(r"/api/repos/([\w.-]+/[\w.-]+)/builds", parts.path)) and method == "POST":
             if m[1] not in self.repos:
                 return 404, {"message": "Not Found"}
