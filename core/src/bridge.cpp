@@ -136,7 +136,7 @@ BridgeAnswer Bridge::start_build(const RepoName& repo, const PullRequest& pull, 
     return {503,
             std::string("not started: the bridge cannot record the build it would start: ") + error.what()};
   }
-  long long build = 0;
+  StartedBuild build;
   try {
     build = engine_.start({.repo = repo,
                            .branch = pull.base_ref,
@@ -158,13 +158,25 @@ BridgeAnswer Bridge::start_build(const RepoName& repo, const PullRequest& pull, 
     }
     return {502, answer};
   }
-  std::string started = "started " + engine_.name() + " build " + std::to_string(build) + " of " + where +
-                        " at " + commit + " for " + login;
+  const std::string number = std::to_string(build.number);
+  std::string started =
+      "started " + engine_.name() + " build " + number + " of " + where + " at " + commit + " for " + login;
   try {
-    state_.record_started(repo.full(), pull.head_sha, build, BridgeClock::now());
+    state_.record_started(repo.full(), pull.head_sha, build.number, BridgeClock::now());
   } catch (const std::exception& error) {
     // It stays recorded as starting, which still keeps a second build away.
     started += std::string(" (its number is not recorded: ") + error.what() + ")";
+  }
+  // The PR shows at once that a build is on its way, under the context that
+  // `cc-ci gitea` later sets to the result (the repository is the recipe).
+  try {
+    gitea_.set_status(repo, pull.head_sha,
+                      {.state = "pending",
+                       .context = "cc-ci/" + repo.name,
+                       .description = engine_.name() + " build " + number + " started for @" + login,
+                       .target_url = build.page_url});
+  } catch (const std::exception& error) {
+    started += std::string(" (the pending status is not set: ") + error.what() + ")";
   }
   return {201, started};
 }

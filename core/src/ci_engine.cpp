@@ -20,6 +20,8 @@ class EngineClient {
   EngineClient(std::string service, std::string url, std::string token)
       : service_(std::move(service)), url_(std::move(url)), token_(std::move(token)), http_(HttpSettings{}) {}
 
+  const std::string& url() const { return url_; }
+
   json call(HttpRequest request, std::string_view what) const {
     const std::string path = request.url;
     const HttpResponse response = perform(request);
@@ -76,17 +78,20 @@ class Woodpecker final : public CiEngine {
   Woodpecker(std::string url, std::string token) : client_("Woodpecker", std::move(url), std::move(token)) {}
   std::string name() const override { return "woodpecker"; }
 
-  long long start(const BuildRequest& request) const override {
+  StartedBuild start(const BuildRequest& request) const override {
     const json repo = client_.call({.url = "/api/repos/lookup/" + request.repo.full()}, "a repository");
     if (!repo.is_object() || !repo.contains("id") || !repo["id"].is_number_integer())
       throw ForgeError("Woodpecker does not know " + request.repo.full() + " by an id");
     json variables = json::object();
     for (const auto& [name, value] : build_variables(request)) variables[name] = value;
-    const json pipeline = client_.start_call(
-        HttpRequest::json("/api/repos/" + std::to_string(repo["id"].get<long long>()) + "/pipelines",
-                          {{"branch", request.branch}, {"variables", variables}}),
-        "the new pipeline");
-    return build_number(pipeline, "Woodpecker");
+    const std::string repo_path = "/repos/" + std::to_string(repo["id"].get<long long>());
+    const json pipeline =
+        client_.start_call(HttpRequest::json("/api" + repo_path + "/pipelines",
+                                             {{"branch", request.branch}, {"variables", variables}}),
+                           "the new pipeline");
+    const long long number = build_number(pipeline, "Woodpecker");
+    // Woodpecker 2's web address of a pipeline (1.x named the repository instead of its id).
+    return {number, client_.url() + repo_path + "/pipeline/" + std::to_string(number)};
   }
 
  private:
@@ -99,13 +104,15 @@ class Drone final : public CiEngine {
   Drone(std::string url, std::string token) : client_("Drone", std::move(url), std::move(token)) {}
   std::string name() const override { return "drone"; }
 
-  long long start(const BuildRequest& request) const override {
+  StartedBuild start(const BuildRequest& request) const override {
     // Asked first so that an engine that is down, or a repository it does
     // not know, is a plain "not started" rather than an unknown outcome.
     client_.call({.url = "/api/repos/" + request.repo.full()}, "a repository");
     std::string path = "/api/repos/" + request.repo.full() + "/builds?branch=" + url_encode(request.branch);
     for (const auto& [name, value] : build_variables(request)) path += "&" + name + "=" + url_encode(value);
-    return build_number(client_.start_call({.method = "POST", .url = path}, "the new build"), "Drone");
+    const long long number =
+        build_number(client_.start_call({.method = "POST", .url = path}, "the new build"), "Drone");
+    return {number, client_.url() + "/" + request.repo.full() + "/" + std::to_string(number)};
   }
 
  private:

@@ -31,14 +31,20 @@ class BuildOutcomeUnknown : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A build the engine took: its number, and the page that shows it.
+struct StartedBuild {
+  long long number = 0;
+  std::string page_url;
+};
+
 class CiEngine {
  public:
   virtual ~CiEngine() = default;
-  /// Starts the build; returns how the engine numbers it. Throws ForgeError or
+  /// Starts the build. Throws ForgeError or
   /// HttpError when the engine did not start it (it refused, or it could not
   /// be reached before the build was asked for), BuildOutcomeUnknown when it
   /// may have.
-  virtual long long start(const BuildRequest& request) const = 0;
+  virtual StartedBuild start(const BuildRequest& request) const = 0;
   virtual std::string name() const = 0;
 };
 

@@ -164,6 +164,11 @@ class PrLoopTest(SandboxTestCase):
             self.assertIn(f"started woodpecker build 1 of {REPO}#12 at {HEAD[:12]} for maintainer", text)
             self.assertEqual(woodpecker.builds, [(REPO, {"branch": "main", "variables": {
                 "CC_CI_PR": "12", "CC_CI_COMMIT": HEAD, "CC_CI_REQUESTED_BY": "maintainer"}})])
+            # The PR shows the build at once, under the context `cc-ci gitea` later sets to the result.
+            self.assertEqual(gitea.statuses, [(REPO, HEAD, {
+                "state": "pending", "context": "cc-ci/custom-html",
+                "description": "woodpecker build 1 started for @maintainer",
+                "target_url": woodpecker.url + "/repos/7/pipeline/1"})])
 
             # A second !testme for the same commit: no second build.
             self.assertEqual(self.comment_testme(bridge, login="owner")[0], 200)
@@ -200,6 +205,8 @@ class PrLoopTest(SandboxTestCase):
             self.assertEqual(self.comment_testme(bridge)[0], 409)
             second_log = self.stop_bridge(process)
             self.assertEqual([b[1]["variables"]["CC_CI_COMMIT"] for b in woodpecker.builds], [HEAD, NEW_HEAD])
+            self.assertEqual([(sha, status["state"]) for _, sha, status in gitea.statuses],
+                             [(HEAD, "pending"), (NEW_HEAD, "pending")])
             self.assertEqual((gitea.refused, woodpecker.refused),
                              ([(403, "user is not a collaborator")], []))
         self.assertIn("delivery d-1: 201 started woodpecker build 1", first_log)
@@ -331,7 +338,7 @@ class PrLoopTest(SandboxTestCase):
             self.assertEqual(len(saved["comments"]), 1)
             self.assertEqual(len(woodpecker.builds), 1)
 
-    def test_bridge_starts_a_drone_build_with_the_pr_as_parameters(self):
+    def test_bridge_starts_a_drone_build_with_the_pr_as_parameters_and_marks_the_commit_pending(self):
         with Gitea(GITEA_TOKEN) as gitea, Drone(CI_TOKEN, [REPO]) as drone:
             gitea.permissions = {(REPO, "maintainer"): "write"}
             gitea.pulls[(REPO, 12)] = {"state": "open", "head_sha": HEAD, "base_ref": "main"}
@@ -340,8 +347,20 @@ class PrLoopTest(SandboxTestCase):
             self.assertEqual(status, 201, text)
             self.assertEqual(drone.builds, [(REPO, {"branch": "main", "CC_CI_PR": "12", "CC_CI_COMMIT": HEAD,
                                                     "CC_CI_REQUESTED_BY": "maintainer"})])
+            self.assertEqual(gitea.statuses, [(REPO, HEAD, {
+                "state": "pending", "context": "cc-ci/custom-html", "description": "drone build 1 started for @maintainer",
+                "target_url": drone.url + "/coop-cloud/custom-html/1"})])
+            # A status Gitea refuses is said in the answer; the build runs either way.
+            gitea.pulls[(REPO, 12)]["head_sha"] = NEW_HEAD
+            gitea.status_failure = 500
+            status, text = self.comment_testme(bridge)
+            self.assertEqual(status, 201, text)
+            self.assertEqual(text.strip(), f"started drone build 2 of {REPO}#12 at {NEW_HEAD[:12]} for maintainer "
+                                           f"(the pending status is not set: Gitea answered 500 to POST "
+                                           f"/repos/{REPO}/statuses/{NEW_HEAD}: statuses are read-only)")
+            self.assertEqual(len(drone.builds), 2)
             log = self.stop_bridge(process)
-            self.assertEqual((gitea.refused, drone.refused), ([], []))
+            self.assertEqual((gitea.refused, drone.refused), ([(500, "statuses are read-only")], []))
         self.assert_no_secret(log)
 
     def test_bridge_without_its_secrets_or_engine_does_not_start(self):

@@ -82,6 +82,7 @@ class Gitea(StandIn):
         self.statuses = []     # (repo, sha, json)
         self.permissions = {}  # (repo, login) -> "admin" | "write" | "read"
         self.pulls = {}        # (repo, number) -> {"state", "head_sha", "base_ref"}
+        self.status_failure = None  # a status to refuse new commit statuses with
         self.next_id = 100
 
     def add_comment(self, repo, issue, user, body):
@@ -132,6 +133,8 @@ class Gitea(StandIn):
                 return 422, {"message": "sha is not a commit id"}
             if data.get("state") not in STATES or not isinstance(data.get("context"), str):
                 return 422, {"message": "state must be one of pending, success, error, failure, warning"}
+            if self.status_failure:
+                return self.status_failure, {"message": "statuses are read-only"}
             self.statuses.append((m[1], m[2], data))
             return 201, {"id": len(self.statuses), **data}
         if (m := re.fullmatch(repo + r"/collaborators/([\w.-]+)/permission", path)) and method == "GET":
