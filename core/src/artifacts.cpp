@@ -100,7 +100,8 @@ std::optional<fs::path> path_inside(const fs::path& folder, const std::string& r
 }
 
 bool is_artifact(const std::string& relative) {
-  static constexpr std::string_view kMade[] = {"summary.md", "index.html", "badge.svg", "card.svg", "card.png"};
+  static constexpr std::string_view kMade[] = {"summary.md", "index.html", "badge.svg", "card.svg",
+                                               "card.png"};
   return std::find(std::begin(kMade), std::end(kMade), relative) != std::end(kMade) ||
          (relative.starts_with("badges/") && relative.ends_with(".svg"));
 }

@@ -1,15 +1,13 @@
 #include "bridge.hpp"
 
-#include <fstream>
-#include <iterator>
-#include <nlohmann/json.hpp>
+#include <algorithm>
+#include <cctype>
 
+#include "ccci/text.hpp"
+#include "report.hpp"
 #include "webhook.hpp"
 
 namespace ccci {
-
-namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace {
 
@@ -23,38 +21,18 @@ std::string header(const WebhookDelivery& delivery, const std::string& name) {
   return found == delivery.headers.end() ? std::string() : found->second;
 }
 
+// Gitea's delivery ids are UUIDs; the id is logged and kept in the state file.
+bool is_delivery_id(const std::string& id) {
+  return !id.empty() && id.size() <= 100 && std::all_of(id.begin(), id.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+std::string window_text() {
+  return std::to_string(kDeliveryWindow.count()) + " minutes";
+}
+
 }  // namespace
-
-TriggerLog::TriggerLog(fs::path file) : file_(std::move(file)) {
-  std::error_code error;
-  if (!fs::exists(file_, error)) return;
-  std::ifstream in(file_);
-  const json saved = json::parse(in, nullptr, false);
-  if (!saved.is_object()) throw std::runtime_error(file_.string() + ": not a cc-ci bridge state file");
-  for (const auto& [repo, commits] : saved.items()) {
-    if (!commits.is_object()) throw std::runtime_error(file_.string() + ": not a cc-ci bridge state file");
-    for (const auto& [commit, build] : commits.items())
-      builds_[repo][commit] = build.is_number_integer() ? build.get<long long>() : 0;
-  }
-}
-
-bool TriggerLog::contains(const std::string& repo, const std::string& commit) const {
-  const auto found = builds_.find(repo);
-  return found != builds_.end() && found->second.contains(commit);
-}
-
-void TriggerLog::add(const std::string& repo, const std::string& commit, long long build) {
-  builds_[repo][commit] = build;
-  const fs::path partial = file_.string() + ".partial";
-  {
-    std::ofstream out(partial, std::ios::trunc);
-    out << json(builds_).dump(1) << '\n';
-    if (!out.flush()) throw std::runtime_error("cannot write " + partial.string());
-  }
-  std::error_code error;
-  fs::rename(partial, file_, error);
-  if (error) throw std::runtime_error("cannot replace " + file_.string() + ": " + error.message());
-}
 
 BridgeAnswer Bridge::handle(const WebhookDelivery& delivery) {
   if (delivery.path == "/health") {
@@ -69,14 +47,20 @@ BridgeAnswer Bridge::handle(const WebhookDelivery& delivery) {
   if (signature.empty()) return {401, "refused: the delivery is not signed (set the webhook's secret)"};
   if (!signature_matches(secret_, delivery.body, signature))
     return {401, "refused: the signature does not match the webhook secret"};
+  // Gitea and Forgejo name every delivery; the bridge acts on each one once.
+  std::string delivery_id = header(delivery, "x-forgejo-delivery");
+  if (delivery_id.empty()) delivery_id = header(delivery, "x-gitea-delivery");
+  if (delivery_id.empty()) return {400, "refused: the delivery has no X-Gitea-Delivery id"};
+  if (!is_delivery_id(delivery_id))
+    return {400, "refused: X-Gitea-Delivery is not an id (at most 100 letters, digits, '-', '_' or '.')"};
   try {
-    return handle_signed(delivery);
+    return handle_signed(delivery, delivery_id);
   } catch (const std::exception& error) {
     return {502, std::string("not started: ") + error.what()};
   }
 }
 
-BridgeAnswer Bridge::handle_signed(const WebhookDelivery& delivery) {
+BridgeAnswer Bridge::handle_signed(const WebhookDelivery& delivery, const std::string& delivery_id) {
   std::string event = header(delivery, "x-forgejo-event");
   if (event.empty()) event = header(delivery, "x-gitea-event");
   std::string why;
@@ -84,31 +68,122 @@ BridgeAnswer Bridge::handle_signed(const WebhookDelivery& delivery) {
   if (!testme) return {200, "ignored: " + why};
   const auto repo = RepoName::parse(testme->repo);
   if (!repo) return {400, "refused: \"" + testme->repo.substr(0, 100) + "\" is not OWNER/NAME"};
-  const std::string where = repo->full() + "#" + std::to_string(testme->pr);
+  if (auto replayed = refuse_replay(*testme, *repo, delivery_id)) return *replayed;
 
   const std::string permission = gitea_.permission(*repo, testme->login);
   if (!may_write(permission))
     return {403, "refused: " + testme->login + " may not start builds of " + repo->full() + " (permission " +
                      permission + "; write is needed)"};
   const PullRequest pull = gitea_.pull_request(*repo, testme->pr);
+  const std::string where = repo->full() + "#" + std::to_string(testme->pr);
   if (pull.state != "open") return {409, "not started: " + where + " is " + pull.state};
-  if (log_.contains(repo->full(), pull.head_sha))
-    return {200, "already started a build of " + where + " at " + pull.head_sha.substr(0, 12)};
+  return start_build(*repo, pull, testme->login);
+}
 
-  const long long build = engine_.start({.repo = *repo,
-                                         .branch = pull.base_ref,
-                                         .pr = testme->pr,
-                                         .commit = pull.head_sha,
-                                         .requested_by = testme->login});
-  std::string started = "started " + engine_.name() + " build " + std::to_string(build) + " of " + where +
-                        " at " + pull.head_sha.substr(0, 12) + " for " + testme->login;
+std::optional<BridgeAnswer> Bridge::refuse_replay(const TestmeComment& testme, const RepoName& repo,
+                                                  const std::string& delivery_id) {
+  // The signature proves Gitea wrote the body once, not that it is sending it
+  // now: a replayed body would start a build of whatever the PR holds by then.
+  // So the comment must be recent, and each delivery and each comment (whose
+  // id is signed, unlike the delivery's header) is acted on once.
+  const auto written = parse_rfc3339(testme.written_at);
+  if (!written)
+    return BridgeAnswer{400, "refused: the comment's created_at \"" + cut_utf8(testme.written_at, 40) +
+                                 "\" is not an RFC 3339 time"};
+  const auto now = BridgeClock::now();
+  if (*written < now - kDeliveryWindow)
+    return BridgeAnswer{403, "refused: the comment was written at " + testme.written_at + ", more than " +
+                                 window_text() + " ago (a replayed or late delivery); comment !testme again"};
+  if (*written > now + kDeliveryWindow)
+    return BridgeAnswer{403, "refused: the comment's time " + testme.written_at + " is more than " +
+                                 window_text() +
+                                 " ahead of this host's clock; check the clocks of Gitea and this host"};
+  const std::string comment = std::to_string(testme.comment);
+  switch (state_.remember_delivery(delivery_id, repo.full() + " comment " + comment, *written, now)) {
+    case BridgeState::Delivery::fresh:
+      return std::nullopt;
+    case BridgeState::Delivery::seen_delivery:
+      return BridgeAnswer{
+          409, "refused: delivery " + delivery_id + " was handled already (a replay); comment !testme again"};
+    case BridgeState::Delivery::seen_comment:
+      return BridgeAnswer{409, "refused: comment " + comment + " on " + repo.full() + "#" +
+                                   std::to_string(testme.pr) +
+                                   " was handled already (a replay); comment !testme again"};
+    case BridgeState::Delivery::full:
+      break;
+  }
+  return BridgeAnswer{503, "refused: over " + std::to_string(kMaxRememberedDeliveries) +
+                               " !testme deliveries in the last " + window_text() +
+                               "; comment !testme again later"};
+}
+
+BridgeAnswer Bridge::start_build(const RepoName& repo, const PullRequest& pull, const std::string& login) {
+  const std::string where = repo.full() + "#" + std::to_string(pull.number);
+  const std::string commit = pull.head_sha.substr(0, 12);
+  if (const auto build = state_.build(repo.full(), pull.head_sha)) {
+    if (build->step == BridgeState::BuildStep::started)
+      return {200, "already started a build of " + where + " at " + commit};
+    return {409, "not started: a build of " + where + " at " + commit + " was asked of " + engine_.name() +
+                     " at " + format_rfc3339(build->at) + ", which never said whether it started it; " +
+                     clear_hint(repo, pull.head_sha)};
+  }
+
+  // Recorded before the engine is asked: an engine that starts the build but
+  // whose answer is lost must not be asked again by the next !testme.
   try {
-    log_.add(repo->full(), pull.head_sha, build);
+    state_.record_starting(repo.full(), pull.head_sha, BridgeClock::now());
   } catch (const std::exception& error) {
-    // The build runs either way; say that a repeated !testme may start another.
-    started += std::string(" (not recorded: ") + error.what() + ")";
+    return {503,
+            std::string("not started: the bridge cannot record the build it would start: ") + error.what()};
+  }
+  StartedBuild build;
+  try {
+    build = engine_.start({.repo = repo,
+                           .branch = pull.base_ref,
+                           .pr = pull.number,
+                           .commit = pull.head_sha,
+                           .requested_by = login});
+  } catch (const BuildOutcomeUnknown& error) {
+    return {502, "may have started: " + std::string(error.what()) + "; no other build of " + where + " at " +
+                     commit + " is started, " + clear_hint(repo, pull.head_sha)};
+  } catch (const std::exception& error) {
+    // The engine said no, or was not reached before the build was asked for:
+    // nothing runs, and the next !testme may try again.
+    std::string answer = std::string("not started: ") + error.what();
+    try {
+      state_.forget(repo.full(), pull.head_sha, BridgeClock::now());
+    } catch (const std::exception& forget_error) {
+      answer += std::string(" (and the attempt stays recorded, so no !testme starts one: ") +
+                forget_error.what() + "; " + clear_hint(repo, pull.head_sha) + ")";
+    }
+    return {502, answer};
+  }
+  const std::string number = std::to_string(build.number);
+  std::string started =
+      "started " + engine_.name() + " build " + number + " of " + where + " at " + commit + " for " + login;
+  try {
+    state_.record_started(repo.full(), pull.head_sha, build.number, BridgeClock::now());
+  } catch (const std::exception& error) {
+    // It stays recorded as starting, which still keeps a second build away.
+    started += std::string(" (its number is not recorded: ") + error.what() + ")";
+  }
+  // The PR shows at once that a build is on its way, under the context that
+  // `cc-ci gitea` later sets to the result (the repository is the recipe).
+  try {
+    gitea_.set_status(repo, pull.head_sha,
+                      {.state = "pending",
+                       .context = "cc-ci/" + repo.name,
+                       .description = engine_.name() + " build " + number + " started for @" + login,
+                       .target_url = build.page_url});
+  } catch (const std::exception& error) {
+    started += std::string(" (the pending status is not set: ") + error.what() + ")";
   }
   return {201, started};
+}
+
+std::string Bridge::clear_hint(const RepoName& repo, const std::string& commit) const {
+  return "to start one, push a new commit to the PR, or stop the bridge, remove " + commit + " under " +
+         repo.full() + " in " + state_.file().string() + " and start it again";
 }
 
 }  // namespace ccci

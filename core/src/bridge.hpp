@@ -6,13 +6,15 @@
 // the engine for a build. Everything else is answered and forgotten.
 #pragma once
 
-#include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
+#include "bridge_state.hpp"
 #include "ci_engine.hpp"
 #include "gitea.hpp"
+#include "webhook.hpp"
 
 namespace ccci {
 
@@ -30,38 +32,30 @@ struct BridgeAnswer {
   std::string text;
 };
 
-/// The commits builds were started for, by repository, kept in a JSON file
-/// that survives restarts (written whole and renamed into place).
-class TriggerLog {
- public:
-  /// Reads `file` when it exists; throws std::runtime_error when it is not a
-  /// trigger log or cannot be read.
-  explicit TriggerLog(std::filesystem::path file);
-  bool contains(const std::string& repo, const std::string& commit) const;
-  /// Records the build; throws std::runtime_error when the file cannot be written.
-  void add(const std::string& repo, const std::string& commit, long long build);
-
- private:
-  std::filesystem::path file_;
-  std::map<std::string, std::map<std::string, long long>> builds_;  // repo -> commit -> build
-};
-
 class Bridge {
  public:
-  Bridge(std::string secret, const GiteaClient& gitea, const CiEngine& engine, TriggerLog& log)
-      : secret_(std::move(secret)), gitea_(gitea), engine_(engine), log_(log) {}
+  Bridge(std::string secret, const GiteaClient& gitea, const CiEngine& engine, BridgeState& state)
+      : secret_(std::move(secret)), gitea_(gitea), engine_(engine), state_(state) {}
 
   /// The answer to one delivery; starts a build when everything above holds.
   /// Never throws: a forge or engine failure is a 502 answer.
   BridgeAnswer handle(const WebhookDelivery& delivery);
 
  private:
-  BridgeAnswer handle_signed(const WebhookDelivery& delivery);
+  BridgeAnswer handle_signed(const WebhookDelivery& delivery, const std::string& delivery_id);
+  /// The refusal of a comment that is stale, from the future, or handled
+  /// already (by delivery id or comment id); nullopt once it is remembered.
+  std::optional<BridgeAnswer> refuse_replay(const TestmeComment& testme, const RepoName& repo,
+                                            const std::string& delivery_id);
+  /// Asks the engine for one build of the PR's head, unless one was asked for.
+  BridgeAnswer start_build(const RepoName& repo, const PullRequest& pull, const std::string& login);
+  /// How an operator lets a commit whose build is recorded be built again.
+  std::string clear_hint(const RepoName& repo, const std::string& commit) const;
 
   std::string secret_;
   const GiteaClient& gitea_;
   const CiEngine& engine_;
-  TriggerLog& log_;
+  BridgeState& state_;
 };
 
 /// Serves `bridge` on `listen` (HOST:PORT; port 0 picks one) until SIGTERM or

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "gitea.hpp"
@@ -22,11 +23,28 @@ struct BuildRequest {
   std::string requested_by;  ///< the login that wrote `!testme`
 };
 
+/// The request that starts a build got no answer that says what happened (no
+/// answer at all, a gateway that gave up waiting for the engine, an answer
+/// that is not the build): the engine may have started it.
+class BuildOutcomeUnknown : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A build the engine took: its number, and the page that shows it.
+struct StartedBuild {
+  long long number = 0;
+  std::string page_url;
+};
+
 class CiEngine {
  public:
   virtual ~CiEngine() = default;
-  /// Starts the build; returns how the engine numbers it. Throws ForgeError or HttpError.
-  virtual long long start(const BuildRequest& request) const = 0;
+  /// Starts the build. Throws ForgeError or
+  /// HttpError when the engine did not start it (it refused, or it could not
+  /// be reached before the build was asked for), BuildOutcomeUnknown when it
+  /// may have.
+  virtual StartedBuild start(const BuildRequest& request) const = 0;
   virtual std::string name() const = 0;
 };
 

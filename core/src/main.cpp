@@ -405,13 +405,13 @@ int command_bridge(const Settings& settings) {
                           read_secret(forge.gitea_token_file, "gitea-token", "--gitea-token-file"));
   const auto engine = make_ci_engine(forge.ci_engine, forge.ci_url,
                                      read_secret(forge.ci_token_file, "ci-token", "--ci-token-file"));
-  std::unique_ptr<TriggerLog> log;
+  std::unique_ptr<BridgeState> state;
   try {
-    log = std::make_unique<TriggerLog>(forge.bridge_state);
+    state = std::make_unique<BridgeState>(forge.bridge_state, BridgeClock::now());
   } catch (const std::runtime_error& error) {
     throw UsageError(std::string("--bridge-state ") + error.what());
   }
-  Bridge bridge(secret, gitea, *engine, *log);
+  Bridge bridge(secret, gitea, *engine, *state);
   try {
     serve_bridge(forge.listen, bridge, [&](const std::string& address) {
       std::cerr << "cc-ci bridge: listening on " << address << " (POST /hook), starting " << engine->name()

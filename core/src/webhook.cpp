@@ -14,6 +14,53 @@ namespace ccci {
 
 using nlohmann::json;
 
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {
+  using namespace std::chrono;
+  // Reads `count` digits at `at` into `value`.
+  auto digits = [&](std::size_t at, std::size_t count, int& value) {
+    if (at + count > text.size()) return false;
+    value = 0;
+    for (std::size_t i = at; i < at + count; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      value = value * 10 + (text[i] - '0');
+    }
+    return true;
+  };
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  if (!digits(0, 4, y) || text.size() < 20 || text[4] != '-' || !digits(5, 2, mo) || text[7] != '-' ||
+      !digits(8, 2, d) || (text[10] != 'T' && text[10] != 't') || !digits(11, 2, h) || text[13] != ':' ||
+      !digits(14, 2, mi) || text[16] != ':' || !digits(17, 2, s))
+    return std::nullopt;
+  std::size_t at = 19;
+  nanoseconds fraction{0};
+  if (text[at] == '.') {
+    const std::size_t first = ++at;
+    long long scale = 100'000'000;
+    for (; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at, scale /= 10)
+      fraction += nanoseconds((text[at] - '0') * scale);
+    if (at == first || at - first > 9) return std::nullopt;  // Go writes at most nanoseconds
+  }
+  minutes offset{0};
+  if (at < text.size() && (text[at] == 'Z' || text[at] == 'z')) {
+    ++at;
+  } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
+    int offset_hours = 0, offset_minutes = 0;
+    if (!digits(at + 1, 2, offset_hours) || at + 3 >= text.size() || text[at + 3] != ':' ||
+        !digits(at + 4, 2, offset_minutes) || offset_hours > 23 || offset_minutes > 59)
+      return std::nullopt;
+    offset = hours(offset_hours) + minutes(offset_minutes);
+    if (text[at] == '-') offset = -offset;
+    at += 6;
+  } else {
+    return std::nullopt;
+  }
+  const year_month_day date{year(y), month(static_cast<unsigned>(mo)), day(static_cast<unsigned>(d))};
+  // A leap second (:60) is read as the second before it.
+  if (at != text.size() || !date.ok() || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  return time_point_cast<system_clock::duration>(sys_days(date) + hours(h) + minutes(mi) +
+                                                 seconds(std::min(s, 59)) + fraction - offset);
+}
+
 std::string webhook_signature(std::string_view secret, std::string_view body) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
@@ -35,6 +82,20 @@ bool signature_matches(std::string_view secret, std::string_view body, std::stri
   std::transform(given.begin(), given.end(), given.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
+}
+
+bool is_testme(std::string_view text) {
+  // Markdown (CommonMark) reads a line indented by four or more columns, or
+  // by a tab, as code, and Gitea shows it as code: quoting `!testme` in a
+  // code block must not start a build. Only the first line counts, so a
+  // fenced block (which opens with ``` or ~~~ on a line of its own) never does.
+  const std::string_view line = text.substr(0, text.find('\n'));
+  const auto indent = line.find_first_not_of(' ');
+  if (indent == std::string_view::npos || indent > 3) return false;
+  const std::string_view words = line.substr(indent);
+  constexpr std::string_view kCommand = "!testme";
+  return words.starts_with(kCommand) && (words.size() == kCommand.size() || words[kCommand.size()] == ' ' ||
+                                         words[kCommand.size()] == '\t' || words[kCommand.size()] == '\r');
 }
 
 std::optional<TestmeComment> testme_comment(std::string_view event, std::string_view body, std::string& why) {
@@ -61,13 +122,7 @@ std::optional<TestmeComment> testme_comment(std::string_view event, std::string_
     return std::nullopt;
   }
   const json comment = payload.value("comment", json::object());
-  std::string words = json_text(comment, "body");
-  // The command is the comment's first word; whatever follows is for people.
-  const auto start = words.find_first_not_of(" \t\r\n");
-  words.erase(0, start == std::string::npos ? words.size() : start);
-  const bool testme = words.starts_with("!testme") &&
-                      (words.size() == 7 || std::isspace(static_cast<unsigned char>(words[7])));
-  if (!testme) {
+  if (!is_testme(json_text(comment, "body"))) {
     why = "the comment is not !testme";
     return std::nullopt;
   }
@@ -75,8 +130,11 @@ std::optional<TestmeComment> testme_comment(std::string_view event, std::string_
                       .login = json_text(comment.value("user", json::object()), "login")};
   if (issue.is_object() && issue.contains("number") && issue["number"].is_number_integer())
     found.pr = issue["number"].get<long long>();
-  if (found.repo.empty() || found.login.empty() || found.pr <= 0) {
-    why = "the payload lacks the repository, the PR number or the commenter";
+  if (comment.is_object() && comment.contains("id") && comment["id"].is_number_integer())
+    found.comment = comment["id"].get<long long>();
+  found.written_at = json_text(comment, "created_at");
+  if (found.repo.empty() || found.login.empty() || found.pr <= 0 || found.comment <= 0) {
+    why = "the payload lacks the repository, the PR number, the commenter or the comment's id";
     return std::nullopt;
   }
   return found;

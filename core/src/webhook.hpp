@@ -2,11 +2,17 @@
 // whether its signature holds, and whether it is a `!testme` comment on a PR.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace ccci {
+
+/// The time `text` gives in RFC 3339 (as Gitea writes created_at:
+/// 2006-01-02T15:04:05+07:00, or with Z and a fraction of a second), or
+/// nullopt when it is not one.
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
 
 /// The hex HMAC-SHA256 of `body` under `secret`: what Gitea sends as
 /// X-Gitea-Signature (and Forgejo also as X-Forgejo-Signature).
@@ -18,10 +24,17 @@ bool signature_matches(std::string_view secret, std::string_view body, std::stri
 
 /// A `!testme` comment, newly written on a pull request.
 struct TestmeComment {
-  std::string repo;   ///< "owner/name" as the payload gives it
-  long long pr = 0;   ///< the PR's number
-  std::string login;  ///< who wrote the comment
+  std::string repo;        ///< "owner/name" as the payload gives it
+  long long pr = 0;        ///< the PR's number
+  std::string login;       ///< who wrote the comment
+  long long comment = 0;   ///< the comment's id
+  std::string written_at;  ///< its created_at, as the payload gives it (RFC 3339)
 };
+
+/// Whether a comment's `text` asks for a build: `!testme` is the first word
+/// of its first line, indented by at most three spaces (more, or a tab, is a
+/// Markdown code block, which only shows the command).
+bool is_testme(std::string_view text);
 
 /// The `!testme` in an issue_comment delivery, or nullopt with `why` saying
 /// why this delivery asks for nothing (another event, an edit, an issue that

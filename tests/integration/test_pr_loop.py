@@ -4,16 +4,19 @@ bridge between a signed Gitea webhook and Woodpecker's or Drone's API. The
 stand-ins (tests/support/forge_standins.py) check paths, auth headers, content
 types and JSON shapes as the real servers do."""
 
+import datetime
+import json
 import re
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+import uuid
 
 from support import CC_CI, SOURCE, SandboxTestCase, main
 
 sys.path.insert(0, str(SOURCE / "tests" / "support"))
-from forge_standins import Drone, Gitea, Woodpecker, comment_payload, sign  # noqa: E402
+from forge_standins import Drone, Gitea, Woodpecker, comment_payload, gitea_time, sign  # noqa: E402
 
 REPO = "coop-cloud/custom-html"
 GITEA_TOKEN = "gitea-tok-7f3a9c41e2"
@@ -133,8 +136,12 @@ class PrLoopTest(SandboxTestCase):
         self.assertEqual(process.returncode, 0, stderr)
         return stderr
 
-    def deliver(self, bridge, body, signature=None, event="issue_comment", path="/hook"):
-        headers = {"Content-Type": "application/json", "X-Gitea-Event": event, "X-Gitea-Delivery": "d-1"}
+    def deliver(self, bridge, body, signature=None, event="issue_comment", path="/hook", delivery=None):
+        """POSTs a delivery as Gitea does, under a new delivery id unless `delivery` names one ("" for none)."""
+        delivery = str(uuid.uuid4()) if delivery is None else delivery
+        headers = {"Content-Type": "application/json", "X-Gitea-Event": event}
+        if delivery:
+            headers["X-Gitea-Delivery"] = delivery
         if signature is not None:
             headers["X-Gitea-Signature"] = signature
         request = urllib.request.Request(bridge + path, data=body, headers=headers, method="POST")
@@ -144,9 +151,10 @@ class PrLoopTest(SandboxTestCase):
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
 
-    def comment_testme(self, bridge, login="maintainer", text="!testme", secret=WEBHOOK_SECRET, **payload):
+    def comment_testme(self, bridge, login="maintainer", text="!testme", secret=WEBHOOK_SECRET, delivery=None,
+                       **payload):
         body = comment_payload(REPO, 12, login, text, **payload)
-        return self.deliver(bridge, body, sign(secret, body))
+        return self.deliver(bridge, body, sign(secret, body), delivery=delivery)
 
     def test_bridge_starts_one_woodpecker_build_per_commit_for_a_signed_testme_from_a_writer(self):
         with Gitea(GITEA_TOKEN) as gitea, Woodpecker(CI_TOKEN, [REPO]) as woodpecker:
@@ -157,13 +165,18 @@ class PrLoopTest(SandboxTestCase):
             with urllib.request.urlopen(bridge + "/health", timeout=30) as health:
                 self.assertEqual(health.read(), b"ok\n")
 
-            status, text = self.comment_testme(bridge, text="  !testme please\n")
+            status, text = self.comment_testme(bridge, text="  !testme please\n", delivery="d-1")
             self.assertEqual(status, 201, text)
             self.assertIn(f"started woodpecker build 1 of {REPO}#12 at {HEAD[:12]} for maintainer", text)
             self.assertEqual(woodpecker.builds, [(REPO, {"branch": "main", "variables": {
                 "CC_CI_PR": "12", "CC_CI_COMMIT": HEAD, "CC_CI_REQUESTED_BY": "maintainer"}})])
+            # The PR shows the build at once, under the context `cc-ci gitea` later sets to the result.
+            self.assertEqual(gitea.statuses, [(REPO, HEAD, {
+                "state": "pending", "context": "cc-ci/custom-html",
+                "description": "woodpecker build 1 started for @maintainer",
+                "target_url": woodpecker.url + "/repos/7/pipeline/1"})])
 
-            # Gitea retrying the delivery, or a second !testme for the same commit: no second build.
+            # A second !testme for the same commit: no second build.
             self.assertEqual(self.comment_testme(bridge, login="owner")[0], 200)
             # Not signed, signed with another secret, or a signature of another body: refused.
             body = comment_payload(REPO, 12, "maintainer", "!testme")
@@ -175,7 +188,10 @@ class PrLoopTest(SandboxTestCase):
             self.assertEqual((status, text.strip()), (403, f"refused: reader may not start builds of {REPO} "
                                                            "(permission read; write is needed)"))
             self.assertEqual(self.comment_testme(bridge, login="passer-by")[0], 403)
+            # Markdown code (indented by four spaces or fenced) shows the command, it does not give it.
             for ignored in (self.comment_testme(bridge, text="looks good, !testme later"),
+                            self.comment_testme(bridge, text="    !testme"),
+                            self.comment_testme(bridge, text="```\n!testme\n```"),
                             self.comment_testme(bridge, action="edited"),
                             self.comment_testme(bridge, is_pull=False),
                             self.deliver(bridge, body, sign(WEBHOOK_SECRET, body), event="push")):
@@ -195,12 +211,140 @@ class PrLoopTest(SandboxTestCase):
             self.assertEqual(self.comment_testme(bridge)[0], 409)
             second_log = self.stop_bridge(process)
             self.assertEqual([b[1]["variables"]["CC_CI_COMMIT"] for b in woodpecker.builds], [HEAD, NEW_HEAD])
+            self.assertEqual([(sha, status["state"]) for _, sha, status in gitea.statuses],
+                             [(HEAD, "pending"), (NEW_HEAD, "pending")])
             self.assertEqual((gitea.refused, woodpecker.refused),
                              ([(403, "user is not a collaborator")], []))
         self.assertIn("delivery d-1: 201 started woodpecker build 1", first_log)
         self.assert_no_secret(first_log, second_log)
 
-    def test_bridge_starts_a_drone_build_with_the_pr_as_parameters(self):
+    def test_bridge_acts_on_each_signed_testme_once_and_only_while_it_is_fresh(self):
+        with Gitea(GITEA_TOKEN) as gitea, Woodpecker(CI_TOKEN, [REPO]) as woodpecker:
+            gitea.permissions = {(REPO, "maintainer"): "write"}
+            gitea.pulls[(REPO, 12)] = {"state": "open", "head_sha": HEAD, "base_ref": "main"}
+            process, bridge = self.start_bridge(gitea, "woodpecker", woodpecker.url)
+            body = comment_payload(REPO, 12, "maintainer", "!testme", comment_id=4242)
+            self.assertEqual(self.deliver(bridge, body, sign(WEBHOOK_SECRET, body), delivery="d-first")[0], 201)
+
+            # The PR moves on; a replay of the signed body must not build what it holds now.
+            gitea.pulls[(REPO, 12)]["head_sha"] = NEW_HEAD
+            status, text = self.deliver(bridge, body, sign(WEBHOOK_SECRET, body), delivery="d-first")
+            self.assertEqual((status, text.strip()), (409, "refused: delivery d-first was handled already "
+                                                           "(a replay); comment !testme again"))
+            # The delivery id is not signed: a replay under a new one is known by the comment's id.
+            status, text = self.deliver(bridge, body, sign(WEBHOOK_SECRET, body))
+            self.assertEqual((status, text.strip()), (409, f"refused: comment 4242 on {REPO}#12 was handled "
+                                                           "already (a replay); comment !testme again"))
+            status, text = self.comment_testme(bridge, delivery="")
+            self.assertEqual((status, text.strip()), (400, "refused: the delivery has no X-Gitea-Delivery id"))
+
+            # A comment older than the window (a replay, or a delivery hours late), or from the future.
+            now = datetime.datetime.now(datetime.timezone.utc)
+            old = gitea_time(now - datetime.timedelta(hours=1))
+            status, text = self.comment_testme(bridge, written=old)
+            self.assertEqual(status, 403, text)
+            self.assertEqual(text.strip(), f"refused: the comment was written at {old}, more than 15 minutes ago "
+                                           "(a replayed or late delivery); comment !testme again")
+            status, text = self.comment_testme(bridge, written=gitea_time(now + datetime.timedelta(hours=1)))
+            self.assertEqual(status, 403, text)
+            self.assertIn("more than 15 minutes ahead of this host's clock", text)
+            status, text = self.comment_testme(bridge, written="yesterday")
+            self.assertEqual((status, text.strip()),
+                             (400, 'refused: the comment\'s created_at "yesterday" is not an RFC 3339 time'))
+
+            # What was handled is remembered across a restart.
+            self.stop_bridge(process)
+            process, bridge = self.start_bridge(gitea, "woodpecker", woodpecker.url)
+            self.assertEqual(self.deliver(bridge, body, sign(WEBHOOK_SECRET, body), delivery="d-first")[0], 409)
+            self.assertEqual([b[1]["variables"]["CC_CI_COMMIT"] for b in woodpecker.builds], [HEAD])
+            # A new !testme is a new comment: it builds the new head.
+            self.assertEqual(self.comment_testme(bridge)[0], 201)
+            self.assertEqual([b[1]["variables"]["CC_CI_COMMIT"] for b in woodpecker.builds], [HEAD, NEW_HEAD])
+            log = self.stop_bridge(process)
+            self.assertEqual((gitea.refused, woodpecker.refused), ([], []))
+        self.assertIn("delivery d-first: 409 refused: delivery d-first was handled already", log)
+        self.assert_no_secret(log)
+
+    def test_bridge_never_starts_a_second_build_of_a_commit_whose_start_got_no_answer(self):
+        state = self.folder / "bridge-state.json"
+        with Gitea(GITEA_TOKEN) as gitea, Woodpecker(CI_TOKEN, [REPO]) as woodpecker:
+            gitea.permissions = {(REPO, "maintainer"): "write"}
+            gitea.pulls[(REPO, 12)] = {"state": "open", "head_sha": HEAD, "base_ref": "main"}
+            process, bridge = self.start_bridge(gitea, "woodpecker", woodpecker.url)
+            hint = (f"to start one, push a new commit to the PR, or stop the bridge, remove {HEAD} under {REPO} "
+                    f"in {state} and start it again")
+
+            # Woodpecker takes the pipeline, and the connection closes before its answer.
+            woodpecker.start_fails = [None]
+            status, text = self.comment_testme(bridge)
+            self.assertEqual(status, 502, text)
+            self.assertTrue(text.startswith("may have started: Woodpecker gave no answer: "), text)
+            self.assertTrue(text.strip().endswith(f"; no other build of {REPO}#12 at {HEAD[:12]} is started, {hint}"),
+                            text)
+            self.assertEqual(len(woodpecker.builds), 1)
+            # The next !testme, before or after a restart, does not ask for a second build of that commit.
+            for restart in (False, True):
+                if restart:
+                    self.stop_bridge(process)
+                    process, bridge = self.start_bridge(gitea, "woodpecker", woodpecker.url)
+                status, text = self.comment_testme(bridge)
+                self.assertEqual(status, 409, text)
+                self.assertRegex(text.strip(), rf"^not started: a build of {REPO}#12 at {HEAD[:12]} was asked of "
+                                               rf"woodpecker at \S+, which never said whether it started it; ")
+                self.assertTrue(text.strip().endswith(hint), text)
+            self.assertEqual(len(woodpecker.builds), 1)
+
+            # On a new commit the engine refuses outright: nothing runs, so the next !testme asks again.
+            gitea.pulls[(REPO, 12)]["head_sha"] = NEW_HEAD
+            woodpecker.start_fails = [500]
+            status, text = self.comment_testme(bridge)
+            self.assertEqual((status, text.strip()),
+                             (502, "not started: Woodpecker answered 500 to POST /api/repos/7/pipelines: the queue is full"))
+            status, text = self.comment_testme(bridge)
+            self.assertEqual(status, 201, text)
+            self.assertIn(f"started woodpecker build 2 of {REPO}#12 at {NEW_HEAD[:12]}", text)
+            self.stop_bridge(process)
+            self.assertEqual([b[1]["variables"]["CC_CI_COMMIT"] for b in woodpecker.builds], [HEAD, NEW_HEAD])
+            self.assertEqual(woodpecker.refused, [(500, "the queue is full")])
+        builds = json.loads(state.read_text())["builds"][REPO]
+        self.assertEqual((builds[HEAD]["state"], builds[NEW_HEAD]["state"], builds[NEW_HEAD]["build"]),
+                         ("starting", "started", 2))
+
+    def test_bridge_state_forgets_what_is_too_old_and_reads_its_first_format(self):
+        state = self.folder / "bridge-state.json"
+        with Gitea(GITEA_TOKEN) as gitea, Woodpecker(CI_TOKEN, [REPO]) as woodpecker:
+            gitea.permissions = {(REPO, "maintainer"): "write"}
+            gitea.pulls[(REPO, 12)] = {"state": "open", "head_sha": HEAD, "base_ref": "main"}
+            # The first format: repository -> commit -> build number.
+            state.write_text(json.dumps({REPO: {HEAD: 5}}))
+            process, bridge = self.start_bridge(gitea, "woodpecker", woodpecker.url)
+            self.assertEqual(self.comment_testme(bridge)[0], 200)
+            self.stop_bridge(process)
+            saved = json.loads(state.read_text())
+            self.assertEqual((saved["version"], saved["builds"][REPO][HEAD]["build"]), (2, 5))
+            self.assertEqual(len(saved["deliveries"]), 1)
+
+            # A build asked for 40 days ago and a delivery of an hour ago are dropped at the next write.
+            now = datetime.datetime.now(datetime.timezone.utc)
+            long_ago = (now - datetime.timedelta(days=40)).isoformat()
+            hour_ago = (now - datetime.timedelta(hours=1)).isoformat()
+            state.write_text(json.dumps({
+                "version": 2,
+                "builds": {REPO: {HEAD: {"state": "started", "build": 5, "at": long_ago}},
+                           "coop-cloud/other": {NEW_HEAD: {"state": "started", "build": 9, "at": long_ago}}},
+                "deliveries": {"d-old": hour_ago}, "comments": {f"{REPO} comment 1": hour_ago}}))
+            process, bridge = self.start_bridge(gitea, "woodpecker", woodpecker.url)
+            status, text = self.comment_testme(bridge, delivery="d-new")
+            self.assertEqual(status, 201, text)
+            self.stop_bridge(process)
+            saved = json.loads(state.read_text())
+            self.assertEqual(list(saved["builds"]), [REPO])
+            self.assertEqual(saved["builds"][REPO][HEAD]["build"], 1)
+            self.assertEqual(list(saved["deliveries"]), ["d-new"])
+            self.assertEqual(len(saved["comments"]), 1)
+            self.assertEqual(len(woodpecker.builds), 1)
+
+    def test_bridge_starts_a_drone_build_with_the_pr_as_parameters_and_marks_the_commit_pending(self):
         with Gitea(GITEA_TOKEN) as gitea, Drone(CI_TOKEN, [REPO]) as drone:
             gitea.permissions = {(REPO, "maintainer"): "write"}
             gitea.pulls[(REPO, 12)] = {"state": "open", "head_sha": HEAD, "base_ref": "main"}
@@ -209,8 +353,20 @@ class PrLoopTest(SandboxTestCase):
             self.assertEqual(status, 201, text)
             self.assertEqual(drone.builds, [(REPO, {"branch": "main", "CC_CI_PR": "12", "CC_CI_COMMIT": HEAD,
                                                     "CC_CI_REQUESTED_BY": "maintainer"})])
+            self.assertEqual(gitea.statuses, [(REPO, HEAD, {
+                "state": "pending", "context": "cc-ci/custom-html", "description": "drone build 1 started for @maintainer",
+                "target_url": drone.url + "/coop-cloud/custom-html/1"})])
+            # A status Gitea refuses is said in the answer; the build runs either way.
+            gitea.pulls[(REPO, 12)]["head_sha"] = NEW_HEAD
+            gitea.status_failure = 500
+            status, text = self.comment_testme(bridge)
+            self.assertEqual(status, 201, text)
+            self.assertEqual(text.strip(), f"started drone build 2 of {REPO}#12 at {NEW_HEAD[:12]} for maintainer "
+                                           f"(the pending status is not set: Gitea answered 500 to POST "
+                                           f"/repos/{REPO}/statuses/{NEW_HEAD}: statuses are read-only)")
+            self.assertEqual(len(drone.builds), 2)
             log = self.stop_bridge(process)
-            self.assertEqual((gitea.refused, drone.refused), ([], []))
+            self.assertEqual((gitea.refused, drone.refused), ([(500, "statuses are read-only")], []))
         self.assert_no_secret(log)
 
     def test_bridge_without_its_secrets_or_engine_does_not_start(self):

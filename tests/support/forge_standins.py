@@ -4,8 +4,10 @@ content type and the JSON shape. What a call did is kept for the test to
 assert; a call a real server would refuse is refused the same way and also
 recorded in `refused`, so a test can assert there were none."""
 
+import datetime
 import hashlib
 import hmac
+import itertools
 import json
 import re
 import threading
@@ -33,6 +35,9 @@ class StandIn:
                 body = self.rfile.read(length) if length else b""
                 standin.calls.append((self.command, self.path))
                 status, answer = standin.route(self.command, self.path, self.headers, body)
+                if status is None:  # the server acted but the answer is lost: close without one
+                    self.close_connection = True
+                    return
                 if status >= 400:
                     standin.refused.append((status, answer.get("message", "")))
                 data = json.dumps(answer).encode()
@@ -77,6 +82,7 @@ class Gitea(StandIn):
         self.statuses = []     # (repo, sha, json)
         self.permissions = {}  # (repo, login) -> "admin" | "write" | "read"
         self.pulls = {}        # (repo, number) -> {"state", "head_sha", "base_ref"}
+        self.status_failure = None  # a status to refuse new commit statuses with
         self.next_id = 100
 
     def add_comment(self, repo, issue, user, body):
@@ -127,6 +133,8 @@ class Gitea(StandIn):
                 return 422, {"message": "sha is not a commit id"}
             if data.get("state") not in STATES or not isinstance(data.get("context"), str):
                 return 422, {"message": "state must be one of pending, success, error, failure, warning"}
+            if self.status_failure:
+                return self.status_failure, {"message": "statuses are read-only"}
             self.statuses.append((m[1], m[2], data))
             return 201, {"id": len(self.statuses), **data}
         if (m := re.fullmatch(repo + r"/collaborators/([\w.-]+)/permission", path)) and method == "GET":
@@ -145,13 +153,16 @@ class Gitea(StandIn):
 
 
 class Woodpecker(StandIn):
-    """Woodpecker's API: a repository looked up by name, manual pipelines with variables."""
+    """Woodpecker's API: a repository looked up by name, manual pipelines with variables.
+    `start_fails` makes the next pipeline POSTs go wrong, one entry each: a status to refuse
+    with (no pipeline), or None to take the pipeline and close the connection without an answer."""
 
     def __init__(self, token, repos):
         super().__init__()
         self.token = token
         self.repos = {name: index + 7 for index, name in enumerate(repos)}
         self.builds = []  # (repo, {"branch", "variables"})
+        self.start_fails = []
 
     def route(self, method, path, headers, body):
         if headers.get("Authorization") != f"Bearer {self.token}":
@@ -172,6 +183,12 @@ class Woodpecker(StandIn):
             if not isinstance(data.get("branch"), str) or not data["branch"] or not isinstance(variables, dict) \
                     or not all(isinstance(v, str) for v in variables.values()):
                 return 400, {"message": "branch (string) and variables (strings) expected"}
+            if self.start_fails:
+                failure = self.start_fails.pop(0)
+                if failure is not None:
+                    return failure, {"message": "the queue is full"}
+                self.builds.append((names[int(m[1])], data))
+                return None, None
             self.builds.append((names[int(m[1])], data))
             return 200, {"id": 900 + len(self.builds), "number": len(self.builds), "event": "manual",
                          "branch": data["branch"]}
@@ -191,6 +208,10 @@ class Drone(StandIn):
         if headers.get("Authorization") != f"Bearer {self.token}":
             return 401, {"message": "Unauthorized"}
         parts = urllib.parse.urlsplit(path)
+        if (m := re.fullmatch(r"/api/repos/([\w.-]+/[\w.-]+)", parts.path)) and method == "GET":
+            if m[1] not in self.repos:
+                return 404, {"message": "Not Found"}
+            return 200, {"id": 40, "slug": m[1], "active": True}
         if (m := re.fullmatch(r"/api/repos/([\w.-]+/[\w.-]+)/builds", parts.path)) and method == "POST":
             if m[1] not in self.repos:
                 return 404, {"message": "Not Found"}
@@ -207,15 +228,26 @@ def sign(secret, body):
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def comment_payload(repo, number, login, text, action="created", is_pull=True):
-    """An issue_comment delivery's body as Gitea sends it (the fields that matter, and some that do not)."""
+COMMENT_IDS = itertools.count(777)
+
+
+def gitea_time(moment):
+    """A time as Gitea writes created_at: RFC 3339, whole seconds, the server's offset."""
+    return moment.astimezone().isoformat(timespec="seconds")
+
+
+def comment_payload(repo, number, login, text, action="created", is_pull=True, comment_id=None, written=None):
+    """An issue_comment delivery's body as Gitea sends it (the fields that matter, and some that do not):
+    each comment has its own id and, unless `written` (RFC 3339) says otherwise, was written now."""
     owner, name = repo.split("/")
+    written = written or gitea_time(datetime.datetime.now(datetime.timezone.utc))
     return json.dumps({
         "action": action,
         "issue": {"id": 5000 + number, "number": number, "title": "Bump to 1.7.1",
                   "pull_request": {"merged": False} if is_pull else None,
                   "user": {"login": "contributor"}},
-        "comment": {"id": 777, "body": text, "user": {"id": 3, "login": login}},
+        "comment": {"id": comment_id or next(COMMENT_IDS), "body": text, "user": {"id": 3, "login": login},
+                    "created_at": written, "updated_at": written},
         "repository": {"id": 42, "name": name, "full_name": repo, "owner": {"login": owner}},
         "sender": {"id": 3, "login": login},
         "is_pull": is_pull,

@@ -33,19 +33,26 @@ TEST_SUITE("forge") {
       return json{{"action", action},
                   {"is_pull", pull},
                   {"issue", {{"number", 12}, {"pull_request", pull ? json::object() : json()}}},
-                  {"comment", {{"body", text}, {"user", {{"login", "maintainer"}}}}},
+                  {"comment",
+                   {{"id", 777},
+                    {"body", text},
+                    {"created_at", "2026-12-03T10:00:00+01:00"},
+                    {"user", {{"login", "maintainer"}}}}},
                   {"repository", {{"full_name", "coop-cloud/custom-html"}}}}
           .dump();
     };
     std::string why;
-    for (const char* text : {"!testme", "  !testme\n", "!testme please", "!testme\nthanks"}) {
+    for (const char* text : {"!testme", "  !testme\n", "   !testme", "!testme please", "!testme\tplease",
+                             "!testme\nthanks", "!testme\r\nthanks"}) {
       const auto found = testme_comment("issue_comment", payload(text), why);
       REQUIRE(found);
       CHECK(found->repo == "coop-cloud/custom-html");
       CHECK(found->pr == 12);
       CHECK(found->login == "maintainer");
+      CHECK(found->comment == 777);
+      CHECK(found->written_at == "2026-12-03T10:00:00+01:00");
     }
-    for (const char* text : {"!testmenow", "please !testme", "", "!test me"}) {
+    for (const char* text : {"!testmenow", "please !testme", "", "!test me", "> !testme", "\n!testme"}) {
       CHECK_FALSE(testme_comment("issue_comment", payload(text), why));
       CHECK(why == "the comment is not !testme");
     }
@@ -58,7 +65,33 @@ TEST_SUITE("forge") {
     CHECK_FALSE(testme_comment("issue_comment", "not json", why));
     CHECK_FALSE(testme_comment("issue_comment",
                                R"({"action":"created","is_pull":true,"comment":{"body":"!testme"}})", why));
-    CHECK(why == "the payload lacks the repository, the PR number or the commenter");
+    CHECK(why == "the payload lacks the repository, the PR number, the commenter or the comment's id");
+  }
+
+  TEST_CASE("!testme shown as Markdown code does not count") {
+    // Four spaces or a tab make an indented code block; a fence opens a fenced one.
+    for (const char* code : {"    !testme", "     !testme please", "\t!testme", "  \t!testme",
+                             "```\n!testme\n```", "~~~\n!testme\n~~~", "```\n    !testme\n```"})
+      CHECK_FALSE(is_testme(code));
+    CHECK(is_testme("   !testme"));
+    CHECK(is_testme("!testme\n```\ncode\n```"));
+  }
+
+  TEST_CASE("a comment's time is read as Gitea writes it, in RFC 3339") {
+    using namespace std::chrono;
+    const auto noon_utc = sys_days(year(2026) / 12 / 3) + hours(12);
+    CHECK(parse_rfc3339("2026-12-03T12:00:00Z") == noon_utc);
+    CHECK(parse_rfc3339("2026-12-03t12:00:00z") == noon_utc);
+    CHECK(parse_rfc3339("2026-12-03T13:30:00+01:30") == noon_utc);
+    CHECK(parse_rfc3339("2026-12-03T07:00:00-05:00") == noon_utc);
+    CHECK(parse_rfc3339("2026-12-03T12:00:00.250Z") == noon_utc + milliseconds(250));
+    CHECK(parse_rfc3339("2026-12-03T12:00:00.000000001Z") == noon_utc + nanoseconds(1));
+    for (const char* bad :
+         {"", "2026-12-03", "2026-12-03T12:00:00", "2026-12-03 12:00:00Z", "2026-13-03T12:00:00Z",
+          "2026-02-30T12:00:00Z", "2026-12-03T24:00:00Z", "2026-12-03T12:00:00.Z",
+          "2026-12-03T12:00:00.0000000001Z", "2026-12-03T12:00:00+0100", "2026-12-03T12:00:00Zjunk",
+          "2026-12-03T12:00:00+24:00", "２026-12-03T12:00:00Z"})
+      CHECK_MESSAGE(!parse_rfc3339(bad), bad);
   }
 
   TEST_CASE("repository names and commit ids are checked before they reach a URL") {
