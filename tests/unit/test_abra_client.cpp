@@ -68,7 +68,7 @@ TEST_SUITE("abra client") {
         "\x1b[1;36mINFO\x1b[0m generating secrets\n┏━━━━━━━━━━━━━┳━━━━━━━━┓\n"
         "┃ \x1b[1m   NAME    \x1b[0m ┃ \x1b[1mVALUE \x1b[0m ┃\n┣━━━━━━━━━━━━━╋━━━━━━━━┫\n"
         "┃ db_password ┃ 0a1b2c ┃\n┃ api_token   ┃ t0k3n  ┃\n┗━━━━━━━━━━━━━┻━━━━━━━━┛\n";
-    for (const auto& [style, output] :
+    for (const auto& styled :
          std::vector<std::pair<std::string, std::string>>{{"heavy", heavy},
                                                           {"light", light},
                                                           {"double", dbl},
@@ -76,8 +76,9 @@ TEST_SUITE("abra client") {
                                                           {"ascii", ascii},
                                                           {"markdown", markdown},
                                                           {"coloured heavy", coloured_heavy}}) {
+      const std::string& style = styled.first;  // a plain name: doctest's CAPTURE takes it in a lambda
       CAPTURE(style);
-      const auto parsed = parse_generated_secrets(output);
+      const auto parsed = parse_generated_secrets(styled.second);
       CHECK(parsed.understood);
       CHECK(parsed.secrets == expected);
     }
