@@ -34,13 +34,18 @@ std::string window_text() {
 
 }  // namespace
 
-BridgeAnswer Bridge::handle(const WebhookDelivery& delivery) {
-  if (delivery.path == "/health") {
-    if (delivery.method != "GET" && delivery.method != "HEAD") return {405, "GET /health"};
-    return {200, "ok"};
+std::optional<BridgeAnswer> Bridge::answer_directly(const WebhookDelivery& request) {
+  if (request.path == "/health") {
+    if (request.method != "GET" && request.method != "HEAD") return BridgeAnswer{405, "GET /health"};
+    return BridgeAnswer{200, "ok"};
   }
-  if (delivery.path != "/hook") return {404, "the webhook is POST /hook"};
-  if (delivery.method != "POST") return {405, "the webhook is POST /hook"};
+  if (request.path != "/hook") return BridgeAnswer{404, "the webhook is POST /hook"};
+  if (request.method != "POST") return BridgeAnswer{405, "the webhook is POST /hook"};
+  return std::nullopt;
+}
+
+BridgeAnswer Bridge::handle(const WebhookDelivery& delivery) {
+  if (auto direct = answer_directly(delivery)) return *direct;
   // Forgejo signs in both headers; when it sends its own, that is the one checked.
   std::string signature = header(delivery, "x-forgejo-signature");
   if (signature.empty()) signature = header(delivery, "x-gitea-signature");

@@ -37,8 +37,14 @@ class Bridge {
   Bridge(std::string secret, const GiteaClient& gitea, const CiEngine& engine, BridgeState& state)
       : secret_(std::move(secret)), gitea_(gitea), engine_(engine), state_(state) {}
 
-  /// The answer to one delivery; starts a build when everything above holds.
-  /// Never throws: a forge or engine failure is a 502 answer.
+  /// The answer to a request that is not a delivery (GET /health, another
+  /// path or method), or nullopt for POST /hook. It touches no state, so the
+  /// server answers it at once, whatever a delivery is waiting for.
+  static std::optional<BridgeAnswer> answer_directly(const WebhookDelivery& request);
+
+  /// The answer to one request; starts a build when everything above holds.
+  /// Never throws: a forge or engine failure is a 502 answer. Not to be
+  /// called for two deliveries at once.
   BridgeAnswer handle(const WebhookDelivery& delivery);
 
  private:

@@ -4,14 +4,21 @@ bridge between a signed Gitea webhook and Woodpecker's or Drone's API. The
 stand-ins (tests/support/forge_standins.py) check paths, auth headers, content
 types and JSON shapes as the real servers do."""
 
+import contextlib
 import datetime
 import json
+import os
 import re
+import resource
+import socket
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 
 from support import CC_CI, SOURCE, SandboxTestCase, main
 
@@ -116,14 +123,18 @@ class PrLoopTest(SandboxTestCase):
 
     # ------------------------------------------------------------ the !testme bridge
 
-    def start_bridge(self, gitea, engine, engine_url):
+    def start_bridge(self, gitea, engine, engine_url, descriptors=None):
+        """Starts `cc-ci bridge`, allowed `descriptors` open files when given (as a ulimit -n does)."""
+        limit = None if descriptors is None else lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                                                            (descriptors, descriptors))
         command = [CC_CI, "bridge", "--listen", "127.0.0.1:0", "--gitea-url", gitea.url,
                    "--gitea-token-file", self.write_secret("gitea-token", GITEA_TOKEN),
                    "--webhook-secret-file", self.write_secret("webhook-secret", WEBHOOK_SECRET),
                    "--ci-engine", engine, "--ci-url", engine_url,
                    "--ci-token-file", self.write_secret("ci-token", CI_TOKEN),
                    "--bridge-state", str(self.folder / "bridge-state.json")]
-        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=self.environment())
+        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=self.environment(),
+                                   preexec_fn=limit)
         self.addCleanup(lambda: process.poll() is None and (process.terminate(), process.wait(30)))
         line = process.stderr.readline()
         found = re.search(r"listening on (127\.0\.0\.1:\d+) \(POST /hook\)", line)
@@ -368,6 +379,59 @@ class PrLoopTest(SandboxTestCase):
             log = self.stop_bridge(process)
             self.assertEqual((gitea.refused, drone.refused), ([(500, "statuses are read-only")], []))
         self.assert_no_secret(log)
+
+    def test_bridge_answers_health_whatever_idle_clients_and_a_stalled_gitea_hold(self):
+        def health(bridge):
+            with urllib.request.urlopen(bridge + "/health", timeout=60) as answer:
+                return answer.read()
+
+        def cpu_seconds(pid):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        with Gitea(GITEA_TOKEN) as gitea, Woodpecker(CI_TOKEN, [REPO]) as woodpecker:
+            gitea.permissions = {(REPO, "maintainer"): "write"}
+            gitea.pulls[(REPO, 12)] = {"state": "open", "head_sha": HEAD, "base_ref": "main"}
+            # Clients that connect and send nothing: more than the bridge's connection cap, and more
+            # than the descriptors it may open (as with a ulimit -n of 256 and of 48).
+            for descriptors, clients in ((256, 400), (48, 100)):
+                with self.subTest(descriptors=descriptors), contextlib.ExitStack() as idle:
+                    process, bridge = self.start_bridge(gitea, "woodpecker", woodpecker.url, descriptors)
+                    port = int(bridge.rsplit(":", 1)[1])
+                    for _ in range(clients):
+                        idle.enter_context(socket.create_connection(("127.0.0.1", port), timeout=60))
+                    self.assertEqual(health(bridge), b"ok\n")
+                    # While they hold on, the bridge waits: a spinning accept loop would use about
+                    # all of a core. An idle process uses next to nothing however busy the machine is.
+                    before = cpu_seconds(process.pid)
+                    time.sleep(2)
+                    self.assertLess(cpu_seconds(process.pid) - before, 1.0)
+                    self.assertEqual(health(bridge), b"ok\n")
+                self.stop_bridge(process)
+
+            # A delivery waits for a Gitea that stalls; a second one for the same commit waits
+            # behind it. GET /health is answered meanwhile.
+            process, bridge = self.start_bridge(gitea, "woodpecker", woodpecker.url)
+            gitea.hold = threading.Event()
+            answers = {}
+
+            def deliver(name):
+                answers[name] = self.comment_testme(bridge)
+
+            first = threading.Thread(target=deliver, args=("first",))
+            first.start()
+            self.assertTrue(gitea.holding.wait(60))
+            second = threading.Thread(target=deliver, args=("second",))
+            second.start()
+            self.assertEqual(health(bridge), b"ok\n")
+            self.assertEqual(answers, {}, "GET /health was answered only after a delivery")
+            gitea.hold.set()
+            first.join(120)
+            second.join(120)
+            self.assertEqual(answers["first"][0], 201, answers)
+            self.assertEqual(answers["second"], (200, f"already started a build of {REPO}#12 at {HEAD[:12]}\n"))
+            self.assertEqual(len(woodpecker.builds), 1)
+            self.stop_bridge(process)
 
     def test_bridge_without_its_secrets_or_engine_does_not_start(self):
         with Gitea(GITEA_TOKEN) as gitea:

@@ -83,6 +83,8 @@ class Gitea(StandIn):
         self.permissions = {}  # (repo, login) -> "admin" | "write" | "read"
         self.pulls = {}        # (repo, number) -> {"state", "head_sha", "base_ref"}
         self.status_failure = None  # a status to refuse new commit statuses with
+        self.hold = None            # an Event that permission calls wait for (a Gitea that stalls)
+        self.holding = threading.Event()  # set when a permission call waits for `hold`
         self.next_id = 100
 
     def add_comment(self, repo, issue, user, body):
@@ -138,6 +140,9 @@ class Gitea(StandIn):
             self.statuses.append((m[1], m[2], data))
             return 201, {"id": len(self.statuses), **data}
         if (m := re.fullmatch(repo + r"/collaborators/([\w.-]+)/permission", path)) and method == "GET":
+            if self.hold is not None and not self.hold.is_set():
+                self.holding.set()
+                self.hold.wait(120)
             permission = self.permissions.get((m[1], m[2]))
             if permission is None:
                 return 403, {"message": "user is not a collaborator"}
