@@ -1,9 +1,14 @@
 // The `!testme` bridge: Gitea's issue_comment webhook in, at most one build of
 // the CI engine out per PR commit. It checks, in this order, that the delivery
-// is signed with the shared secret, that it is a new `!testme` comment on a
-// PR, that the commenter may write to the repository, that the PR is open and
-// that no build was started for its head commit yet; only then does it ask
-// the engine for a build. Everything else is answered and forgotten.
+// is signed with the shared secret and names itself (X-Gitea-Delivery), that
+// it is a new `!testme` comment on a PR, that the comment was written within
+// the delivery window and neither the delivery nor the comment was handled
+// before (a signed body can be replayed), that the commenter may write to the
+// repository, that the PR is open and that no build was asked for its head
+// commit yet; only then does it record the commit as starting and ask the
+// engine for a build, and set a pending status on the commit once the engine
+// took it. What it remembers is in BridgeState; everything else is answered
+// and forgotten.
 #pragma once
 
 #include <functional>
@@ -65,10 +70,12 @@ class Bridge {
 };
 
 /// Serves `bridge` on `listen` (HOST:PORT; port 0 picks one) until SIGTERM or
-/// SIGINT: POST /hook takes deliveries, GET /health answers "ok". One request
-/// at a time, so two deliveries for one commit cannot both start a build.
-/// `on_listening` gets the address really bound. Throws std::runtime_error
-/// when `listen` is not an address or cannot be bound.
+/// SIGINT: POST /hook takes deliveries, GET /health answers "ok". Deliveries
+/// are handled one at a time on a worker thread, so two deliveries for one
+/// commit cannot both start a build, while GET /health is answered at once;
+/// connections are capped, and idle ones closed to make room. `on_listening`
+/// gets the address really bound. Throws std::runtime_error when `listen` is
+/// not an address or cannot be bound.
 void serve_bridge(const std::string& listen, Bridge& bridge,
                   const std::function<void(const std::string&)>& on_listening);
 

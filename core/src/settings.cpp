@@ -143,7 +143,8 @@ constexpr SettingSpec kSettings[] = {
    .help = "where the bridge takes webhooks (POST /hook; GET /health)", .fallback = "127.0.0.1:8099"},
   {.key = "bridge_state", .flag = "--bridge-state", .env = "CC_CI_BRIDGE_STATE", .value_name = "FILE",
    .kind = SettingKind::text, .group = SettingGroup::forge,
-   .help = "the bridge's record of the commits it started builds for, so a repeated `!testme` starts one",
+   .help = "the bridge's memory of the builds it asked for (30 days) and the deliveries it handled (15 minutes), "
+           "so neither a repeated `!testme` nor a replay starts another build",
    .fallback = "$STATE_DIRECTORY/bridge-state.json (systemd), else required by bridge"},
 };
 // clang-format on

@@ -14,11 +14,12 @@ namespace ccci {
 
 namespace {
 
-using namespace std::chrono;
+// An alias, not a using-directive: tools/lint reads all unit tests as one unit.
+namespace chrono = std::chrono;
 
 const std::string kRepo = "coop-cloud/custom-html";
 const std::string kCommit(40, 'a');
-const BridgeClock::time_point kNoon = sys_days(year(2026) / 12 / 3) + hours(12);
+const BridgeClock::time_point kNoon = chrono::sys_days(chrono::year(2026) / 12 / 3) + chrono::hours(12);
 
 json read_json(const std::filesystem::path& file) {
   std::ifstream in(file);
@@ -41,9 +42,9 @@ TEST_SUITE("bridge state") {
       state.record_starting(kRepo, kCommit, kNoon);
       REQUIRE(BridgeState(file, kNoon).build(kRepo, kCommit));
       CHECK(BridgeState(file, kNoon).build(kRepo, kCommit)->step == BridgeState::BuildStep::starting);
-      state.record_started(kRepo, kCommit, 7, kNoon + seconds(3));
+      state.record_started(kRepo, kCommit, 7, kNoon + chrono::seconds(3));
     }
-    const auto build = BridgeState(file, kNoon + hours(1)).build(kRepo, kCommit);
+    const auto build = BridgeState(file, kNoon + chrono::hours(1)).build(kRepo, kCommit);
     REQUIRE(build);
     CHECK(build->step == BridgeState::BuildStep::started);
     CHECK(build->number == 7);
@@ -66,12 +67,12 @@ TEST_SUITE("bridge state") {
     // A replay under a made-up delivery id: the comment's id is signed, and gives it away.
     CHECK(state.remember_delivery("d-2", "c-1", kNoon, kNoon) == BridgeState::Delivery::seen_comment);
     // Remembered across a restart...
-    BridgeState restarted(file, kNoon + minutes(10));
-    CHECK(restarted.remember_delivery("d-1", "c-9", kNoon, kNoon + minutes(10)) ==
+    BridgeState restarted(file, kNoon + chrono::minutes(10));
+    CHECK(restarted.remember_delivery("d-1", "c-9", kNoon, kNoon + chrono::minutes(10)) ==
           BridgeState::Delivery::seen_delivery);
     // ...until the comment is older than the window, which refuses it by itself.
-    CHECK(restarted.remember_delivery("d-3", "c-3", kNoon + minutes(16), kNoon + minutes(16)) ==
-          BridgeState::Delivery::fresh);
+    CHECK(restarted.remember_delivery("d-3", "c-3", kNoon + chrono::minutes(16),
+                                      kNoon + chrono::minutes(16)) == BridgeState::Delivery::fresh);
     const json saved = read_json(file);
     CHECK(saved["deliveries"] == json{{"d-3", "2026-12-03T12:16:00.000Z"}});
     CHECK(saved["comments"] == json{{"c-3", "2026-12-03T12:16:00.000Z"}});
@@ -83,10 +84,11 @@ TEST_SUITE("bridge state") {
     for (std::size_t i = 0; i < 3; ++i)
       REQUIRE(state.remember_delivery("d-" + std::to_string(i), "c-" + std::to_string(i), kNoon, kNoon) ==
               BridgeState::Delivery::fresh);
-    CHECK(state.remember_delivery("d-x", "c-x", kNoon, kNoon + minutes(1)) == BridgeState::Delivery::full);
-    CHECK(state.remember_delivery("d-0", "c-x", kNoon, kNoon + minutes(1)) ==
+    CHECK(state.remember_delivery("d-x", "c-x", kNoon, kNoon + chrono::minutes(1)) ==
+          BridgeState::Delivery::full);
+    CHECK(state.remember_delivery("d-0", "c-x", kNoon, kNoon + chrono::minutes(1)) ==
           BridgeState::Delivery::seen_delivery);
-    CHECK(state.remember_delivery("d-x", "c-x", kNoon + minutes(16), kNoon + minutes(16)) ==
+    CHECK(state.remember_delivery("d-x", "c-x", kNoon + chrono::minutes(16), kNoon + chrono::minutes(16)) ==
           BridgeState::Delivery::fresh);
   }
 
@@ -98,9 +100,9 @@ TEST_SUITE("bridge state") {
       BridgeState state(file, kNoon);
       state.record_started(kRepo, kCommit, 1, kNoon);
       state.record_started("coop-cloud/other", kCommit, 2, kNoon);
-      state.record_started(kRepo, recent, 3, kNoon + days(20));
+      state.record_started(kRepo, recent, 3, kNoon + chrono::days(20));
     }
-    const auto later = kNoon + kBuildMemory + days(1);
+    const auto later = kNoon + kBuildMemory + chrono::days(1);
     BridgeState state(file, later);
     CHECK_FALSE(state.build(kRepo, kCommit));
     CHECK(state.build(kRepo, recent));
