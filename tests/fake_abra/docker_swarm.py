@@ -134,15 +134,3 @@ def run(stack, service, command):
     """`docker exec` into the service's task; its output goes to ours. Returns the exit code."""
     container = task_container(stack, service)
     return docker("exec", container, *command, check=False, capture=False).returncode
-
-
-def read_tree(stack, service, path, skips=()):
-    """A tar of `path` in the service's task (how backupbot reads a volume)."""
-    container = task_container(stack, service)
-    excludes = [f"--exclude=./{name}" for name in skips]
-    return docker("exec", container, "tar", "-C", path, *excludes, "-cf", "-", ".").stdout
-
-
-def write_tree(stack, service, path, archive):
-    container = task_container(stack, service)
-    docker("exec", "-i", container, "tar", "-C", path, "-xf", "-", stdin=archive)

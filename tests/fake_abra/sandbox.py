@@ -51,11 +51,15 @@ def make_certificates(folder: Path, suffix: str):
 
 
 class Sandbox:
-    def __init__(self, root: Path, extra_recipes=None, servers=("default",), access_log=None, swarm=None):
+    def __init__(self, root: Path, extra_recipes=None, servers=("default",), access_log=None, swarm=None,
+                 backupbot=True):
         """`extra_recipes`: {name: fixture} recipes to add to the catalogue as copies of a fixture.
-        `swarm`: None for the fake's files, or a RealSwarm: apps then run on the Docker engine."""
+        `swarm`: None for the fake's files, or a RealSwarm: apps then run on the Docker engine.
+        `backupbot`: deploy a backupbot on the servers, as a Co-op Cloud server has
+        (backup-bot-two); False makes servers without one, where backups fail as abra's do."""
         self.root = Path(root).resolve()
         self.swarm = swarm
+        self.backupbot = backupbot
         # On a shared engine each sandbox has its own domains, so that what its
         # runs leave behind is told apart by name (stack `<x>_<id>_test`).
         self.domain_suffix = swarm.domain_suffix() if swarm else DOMAIN_SUFFIX
@@ -85,7 +89,11 @@ class Sandbox:
             result = self.fake_abra("server", "add", *(["--local"] if server == "default" else [server]))
             if result.returncode != 0:
                 raise RuntimeError(f"fake abra server add failed: {result.stderr.strip()}")
+            if self.backupbot and not self.swarm:
+                state.deploy_backupbot(self.abra_dir / "servers" / server)
         if self.swarm:
+            if self.backupbot:
+                self.swarm.start_backupbot(self.root)
             self.port = self.swarm.start_proxy(cert, key)
         else:
             self.start_file_proxy(cert, key)
@@ -134,6 +142,7 @@ class Sandbox:
     def stop(self):
         if self.swarm:
             self.swarm.stop_proxy()
+            self.swarm.stop_backupbot()
         if self.proxy and self.proxy.poll() is None:
             self.proxy.terminate()
             try:
@@ -159,6 +168,8 @@ def main():
     parser.add_argument("--swarm", action="store_true",
                         help="run the apps on the real Docker engine of DOCKER_HOST (see tools/swarm), "
                              "with the images named by CC_CI_SWARM_IMAGES")
+    parser.add_argument("--no-backupbot", action="store_true",
+                        help="servers without a backupbot (backup-bot-two): backups fail as abra's do there")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
     arguments = parser.parse_args()
     command = arguments.command[1:] if arguments.command[:1] == ["--"] else arguments.command
@@ -174,10 +185,11 @@ def main():
         if not images:
             parser.error("--swarm needs CC_CI_SWARM_IMAGES (eval \"$(tools/swarm up)\")")
         swarm = RealSwarm(json.loads(Path(images).read_text()))
-    with Sandbox(root, swarm=swarm) as sandbox:
+    with Sandbox(root, swarm=swarm, backupbot=not arguments.no_backupbot) as sandbox:
         where = f"the Docker engine at {os.environ.get('DOCKER_HOST')}" if swarm else "the fake's files"
         print(f"sandbox: fake abra on {where}, ABRA_DIR {sandbox.abra_dir}, apps served on "
-              f"https://127.0.0.1:{sandbox.port} with a test CA ({sandbox.ca})", flush=True)
+              f"https://127.0.0.1:{sandbox.port} with a test CA ({sandbox.ca}), "
+              f"{'a backupbot' if sandbox.backupbot else 'no backupbot'} on the server", flush=True)
         code = subprocess.call(command, env=sandbox.environment())
         left = sandbox.leftovers()
     if left:

@@ -31,6 +31,29 @@ def swarm_dir(server_dir: Path) -> Path:
     return Path(os.path.realpath(server_dir)) / ".swarm"
 
 
+# The file swarm's record of a backupbot deployed on the server: backup-bot-two
+# as abra finds it on a real one, by its service's label (docs/backupbot.md).
+# Not an app: it is in no stacks/ folder, so never an app's leftover.
+BACKUPBOT_RECORD = "backupbot.json"
+BACKUPBOT_LABEL = "coop-cloud.backupbot.enabled"
+
+
+def deploy_backupbot(server_dir: Path) -> None:
+    write_json_atomically(swarm_dir(server_dir) / BACKUPBOT_RECORD,
+                          {"stack": "backup-bot-two", "service": "backup-bot-two_app",
+                           "labels": {BACKUPBOT_LABEL: "true"}})
+
+
+def backupbot(server_dir: Path):
+    """The backupbot service deployed on the server, as abra looks for it: one
+    whose BACKUPBOT_LABEL is "true"; None when there is none."""
+    try:
+        record = json.loads((swarm_dir(server_dir) / BACKUPBOT_RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if record.get("labels", {}).get(BACKUPBOT_LABEL) == "true" else None
+
+
 def write_json_atomically(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

@@ -9,8 +9,9 @@ inputs change; the debootstrap tarball is kept in --cache for the next engine.
 
     images.py --cache DIR [--out FILE]
 
-prints (and writes to FILE) the JSON {"nginx": TAG, "tools": TAG, "apps": {APP: TAG}}:
-one image per fixture app of tests/fake_abra/apps, FROM tools with FAKE_APP set.
+prints (and writes to FILE) the JSON {"nginx": TAG, "tools": TAG, "backupbot": TAG,
+"apps": {APP: TAG}}: one image per fixture app of tests/fake_abra/apps, FROM tools
+with FAKE_APP set; backupbot is the restic backupbot (images/backupbot).
 """
 
 import argparse
@@ -26,9 +27,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SUITE = "bookworm"
-# nginx for the custom-html shape; python3 for the sandbox's proxy and the
-# fixture apps, git for the fake Gitea's smart HTTP.
-PACKAGES = ["nginx-light", "python3", "git"]
+# nginx for the custom-html shape; python3 for the sandbox's proxy, the
+# fixture apps and the backupbot, git for the fake Gitea's smart HTTP, restic
+# for the backupbot (backup-bot-two's snapshots are restic's).
+PACKAGES = ["nginx-light", "python3", "git", "restic"]
 FAKE_APPS = HERE.parent / "fake_abra" / "apps"
 # Files from elsewhere in the tree that an image folder's build needs: {image: {name in context: source}}.
 EXTRA = {"tools": {"apps": FAKE_APPS}}
@@ -153,7 +155,7 @@ def app_image(app, tools):
 def build(cache: Path):
     cache.mkdir(parents=True, exist_ok=True)
     base = base_image(cache)
-    tags = {name: folder_image(name, base) for name in ("nginx", "tools")}
+    tags = {name: folder_image(name, base) for name in ("nginx", "tools", "backupbot")}
     apps = sorted(p.stem for p in FAKE_APPS.glob("*.py") if p.stem not in ("common", "static-site"))
     tags["apps"] = {app: app_image(app, tags["tools"]) for app in apps}
     return tags
