@@ -96,6 +96,36 @@ let
     };
   };
 
+  # backup-bot-two on each server, once, after it is registered: abra's `app
+  # backup create` / `app restore` run in its container, and a server without
+  # one leaves every recipe's backup rung unverified (docs/backupbot.md). Its
+  # restic password is generated into a Docker secret by `app new --secrets`,
+  # which prints it: the unit's output goes nowhere, so it never reaches the journal.
+  backupbotUnit = name: "cc-ci-backupbot-${name}";
+  backupbotDomain = name: "backups.${name}";
+  deployBackupbot = name: let
+    abra = args: "${lib.getExe cfg.abraPackage} -n ${args}";
+    inTerminal = command: "${pkgs.util-linux}/bin/script --quiet --return --command '${command}' /dev/null";
+  in {
+    description = "Deploy backup-bot-two on ${name} for cc-ci's backup rung";
+    wants = [ "${serverUnit name}.service" ];
+    after = [ "${serverUnit name}.service" ];
+    wantedBy = [ "multi-user.target" ];
+    unitConfig.ConditionPathExists = "!${cfg.abraDir}/servers/${name}/${backupbotDomain name}.env";
+    environment.ABRA_DIR = cfg.abraDir;
+    path = [ pkgs.openssh pkgs.git ];
+    serviceConfig = sandboxing // {
+      Type = "oneshot";
+      RemainAfterExit = true;
+      LoadCredential = sshCredential;
+      StandardOutput = "null";
+      ExecStart = [
+        (inTerminal (abra "app new backup-bot-two --server ${name} --domain ${backupbotDomain name} --secrets"))
+        (inTerminal (abra "app deploy ${backupbotDomain name} --no-domain-checks"))
+      ];
+    };
+  };
+
   # The runner's own secret is exported as the variable the runner reads; the
   # other credentials stay files under $CREDENTIALS_DIRECTORY for the steps.
   runner = {
@@ -280,6 +310,15 @@ in
       '';
     };
 
+    backupbot = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Deploy the backup-bot-two recipe on every server (as `backups.<server>`), so
+        that abra can back up and restore test apps and the backup rung is verified.
+      '';
+    };
+
     domainSuffix = mkOption {
       type = types.str;
       example = "ci.example.org";
@@ -457,7 +496,10 @@ in
         ]
         ;
 
-      systemd.services = lib.mapAttrs' (name: _: lib.nameValuePair (serverUnit name) (registerServer name)) servers // {
+      systemd.services = lib.mapAttrs' (name: _: lib.nameValuePair (serverUnit name) (registerServer name)) servers
+        // lib.optionalAttrs cfg.backupbot
+          (lib.mapAttrs' (name: _: lib.nameValuePair (backupbotUnit name) (deployBackupbot name)) servers)
+        // {
         ${runnerUnit} = {
           description = "${cfg.runner.type} runner executing cc-ci pipelines";
           wantedBy = [ "multi-user.target" ];

@@ -227,6 +227,22 @@ class NixTestCase(unittest.TestCase):
         self.assertIn("-n server add --local", values(unit, "Service", "ExecStart")[0])
         self.assertEqual(json.loads(local["etc"]["cc-ci/config.json"])["server"], ["default:1"])
 
+    def test_backup_bot_two_is_deployed_on_every_server_once(self):
+        units = self.evaluate(WOODPECKER)["units"]
+        unit = units["cc-ci-backupbot-swarm1.example.org.service"]
+        self.assertIn("cc-ci-abra-server-swarm1.example.org.service", values(unit, "Unit", "After")[0])
+        self.assertEqual(values(unit, "Unit", "ConditionPathExists"),
+                         ["!/var/lib/cc-ci/abra/servers/swarm1.example.org/backups.swarm1.example.org.env"])
+        self.assertEqual(values(unit, "Service", "Type"), ["oneshot"])
+        # `app new --secrets` prints the restic password it generates: the output goes nowhere.
+        self.assertEqual(values(unit, "Service", "StandardOutput"), ["null"])
+        new, deploy = values(unit, "Service", "ExecStart")
+        self.assertIn("-n app new backup-bot-two --server swarm1.example.org --domain backups.swarm1.example.org "
+                      "--secrets", new)
+        self.assertIn("-n app deploy backups.swarm1.example.org --no-domain-checks", deploy)
+        off = self.evaluate(WOODPECKER, extra="{ services.cc-ci.backupbot = false; }")["units"]
+        self.assertFalse([name for name in off if name.startswith("cc-ci-backupbot-")])
+
     def test_janitor_timer_and_traefik_certificate(self):
         result = self.evaluate(WOODPECKER)
         units = result["units"]
