@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <stdexcept>
 #include <thread>
 
 #include "ccci/abra_client.hpp"
@@ -22,6 +23,19 @@ namespace ccci {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Thrown by the host's own step bodies when the step could not be checked at
+// all: the step is skipped with this reason, so its rung is unverified, never
+// passed and never the recipe's failure. (Plugins cannot throw it.)
+class Unverifiable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The reason a backup_restore rung is unverified on a server without a backupbot.
+constexpr std::string_view kNoBackupbot =
+    "the server has no backupbot (the backup-bot-two recipe deployed on it), so abra could not back the app "
+    "up: deploy one there to verify backups";
 
 // The Context a plugin sees. Each step is timed, classified, redacted, logged
 // and handed to the observer at once, so a crash later loses nothing.
@@ -222,6 +236,9 @@ class RunContext final : public Context {
     try {
       body();
       step.status = Status::passed;
+    } catch (const Unverifiable& why) {
+      step.status = Status::skipped;
+      step.message = why.what();
     } catch (const CheckFailure& failure) {
       step.status = Status::failed;
       step.message = failure.what();
@@ -319,6 +336,16 @@ void undeploy(RunContext& ctx) {
   if (!ctx.abra().undeploy(ctx.domain())) throw CheckFailure("the app was not deployed");
 }
 
+// `app backup create`. On a server without a backupbot nothing could be
+// backed up, so nothing was checked: the step is skipped, not failed.
+void back_up(AbraClient& abra, const std::string& domain) {
+  try {
+    abra.backup(domain);
+  } catch (const NoBackupbot& said) {
+    throw Unverifiable(std::string(kNoBackupbot) + " (" + said.what() + ")");
+  }
+}
+
 // The fresh lane after the recipe checks. persistence: seed, undeploy,
 // deploy, ready, verify. backup_restore: back up, undeploy, remove the
 // volumes, deploy on empty ones, check the data is gone (else a restore
@@ -379,7 +406,7 @@ void walk_data_phases(RecipeTest& test, RunContext& ctx, const RecipeInfo& info)
     return;
   }
   const bool destroyed =
-      ctx.step("app backup create", [&] { abra.backup(job.domain); }) &&
+      ctx.step("app backup create", [&] { back_up(abra, job.domain); }) &&
       ctx.step("app undeploy (to destroy the data)", [&] { undeploy(ctx); }) &&
       ctx.step("app volume remove (the data is gone)", [&] { abra.remove_volumes(job.domain); }) &&
       ctx.step("app deploy (on empty volumes)", [&] { abra.deploy(job.domain); });

@@ -57,6 +57,10 @@ struct AbraForms {
   static constexpr const char* kForce = "--force";
   // Running a command in a service container: `abra app run <domain> <service> -- <command…>` (unverified).
   static constexpr const char* kEndOfFlags = "--";
+  // `app backup create` / `app restore` on a server where no service carries the
+  // backupbot label (RetrieveBackupBotContainer's error, as remembered from abra's
+  // source; docs/backupbot.md).
+  static constexpr std::string_view kNoBackupbot[] = {"no backupbot discovered"};
 };
 
 // A private file holding a secret for one abra call; removed when it goes.
@@ -318,6 +322,7 @@ void AbraClient::fail(const std::vector<std::string>& args, const CommandResult&
   const std::string why = redactor_.apply(reason(result.output));
   if (!why.empty()) message += ": " + why;
   if (result.timed_out || result.signal != 0) throw CommandError(message);
+  if (result.exit_code == 1 && contains_any(why, AbraForms::kNoBackupbot)) throw NoBackupbot(message);
   throw AbraFailure(message);
 }
 

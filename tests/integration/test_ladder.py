@@ -7,8 +7,9 @@ failed by a change that breaks it, always torn down."""
 import json
 import shutil
 
-from support import GENERIC_PLUGIN, RECIPES, TEST_PLUGINS, SandboxTestCase, git, main
+from support import GENERIC_PLUGIN, RECIPES, TEST_PLUGINS, TEST_RECIPES, SandboxTestCase, git, main
 import state  # support puts tests/fake_abra on the path
+from sandbox import Sandbox
 
 
 class Ladder(SandboxTestCase):
@@ -67,6 +68,29 @@ class Ladder(SandboxTestCase):
         self.assertEqual(rungs["backup_restore"]["status"], "failed")
         self.assertIn("the written page is served", rungs["backup_restore"]["reason"])
         self.assertEqual(run.recipe("custom-html")["status"], "failed")
+        self.assert_nothing_left()
+
+    def test_a_server_without_a_backupbot_leaves_backup_restore_unverified(self):
+        # As on a Co-op Cloud server where backup-bot-two was never deployed:
+        # abra says it found no backupbot, so nothing about the app's backups
+        # was checked -- unverified, neither passed nor the recipe's failure.
+        self.sandbox.stop()
+        self.sandbox = Sandbox(self.folder / "no-backupbot", extra_recipes=TEST_RECIPES, backupbot=False).start()
+        run = self.cc_ci("run", "custom-html")
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        recipe = run.recipe("custom-html")
+        rung = self.rungs(run)["backup_restore"]
+        self.assertEqual(rung["status"], "unverified", rung)
+        self.assertIn("the server has no backupbot", rung["reason"])
+        self.assertIn("FATA no backupbot discovered, is it deployed?", rung["reason"])
+        self.assertEqual(recipe["status"], "passed")
+        self.assertEqual(self.rungs(run)["persistence"]["status"], "passed")
+        self.assertEqual(self.rungs(run)["clean_teardown"]["status"], "passed")
+        step = run.step("custom-html", "app backup create")
+        self.assertEqual(step["status"], "skipped", step)
+        # Nothing was destroyed for a restore that could not happen.
+        self.assertFalse([s for s in run.recipe("custom-html")["steps"] if s["name"].startswith("app volume remove")])
         self.assert_nothing_left()
 
     def test_backups_labelled_as_real_recipes_write_them_are_climbed(self):

@@ -264,7 +264,8 @@ class NixTestCase(unittest.TestCase):
 
         without = self.evaluate(WOODPECKER, extra="{ services.cc-ci.janitor.enable = lib.mkForce false; "
                                 "services.cc-ci.wildcardCertificate.enable = lib.mkForce false; "
-                                "services.cc-ci.bridge.enable = lib.mkForce false; }")
+                                "services.cc-ci.bridge.enable = lib.mkForce false; "
+                                "services.cc-ci.backupbot = false; }")
         self.assertEqual(sorted(without["units"]), ["cc-ci-abra-server-swarm1.example.org.service",
                                                     "cc-ci-abra-server-swarm2.example.org.service",
                                                     "cc-ci-runner.service"])
@@ -339,7 +340,9 @@ class NixTestCase(unittest.TestCase):
     def test_generated_units_pass_systemd_analyze_verify(self):
         units = self.evaluate(WOODPECKER)["units"]
         self.assertEqual(sorted(units), ["cc-ci-abra-server-swarm1.example.org.service",
-                                         "cc-ci-abra-server-swarm2.example.org.service", "cc-ci-bridge.service",
+                                         "cc-ci-abra-server-swarm2.example.org.service",
+                                         "cc-ci-backupbot-swarm1.example.org.service",
+                                         "cc-ci-backupbot-swarm2.example.org.service", "cc-ci-bridge.service",
                                          "cc-ci-janitor.service", "cc-ci-janitor.timer",
                                          "cc-ci-runner.service", "traefik.service"])
         code, output = verify_units(units, self.folder / "units")

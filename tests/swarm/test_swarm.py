@@ -51,6 +51,16 @@ class Swarm(SandboxTestCase):
     def rungs(self, run, recipe="custom-html"):
         return {r["name"]: r["status"] for r in run.recipe(recipe)["rungs"]}
 
+    def snapshots(self, run, recipe):
+        """The restic snapshots of the recipe's fresh-lane app in the backupbot's
+        repository (restic in the bot's container reads the password itself)."""
+        domain = next(lane["domain"] for lane in run.recipe(recipe)["lanes"] if lane["lane"] == "fresh")
+        stack = domain.replace(".", "_")
+        container = self.sandbox.swarm.backupbot_container()
+        self.assertTrue(container, "no backupbot runs on the engine")
+        listed = docker_swarm.docker("exec", container, "restic", "snapshots", "--json", "--tag", stack)
+        return stack, json.loads(listed.stdout.decode() or "[]")
+
     def change(self, old, new):
         """A maintainer's change to custom-html's compose.yml, committed."""
         checkout = self.folder / "change"
@@ -80,6 +90,9 @@ class Swarm(SandboxTestCase):
         self.assertEqual(len([c for c in containers if c.startswith(fresh + "_")]), 3, containers)
         self.assertGreaterEqual(len([c for c in containers if c.startswith(upgrade + "_")]), 1, containers)
         self.assertEqual(self.rungs(run)["clean_teardown"], "passed")
+        # The backup was restic's, in the backupbot: one snapshot of the app's content volume.
+        stack, snapshots = self.snapshots(run, "custom-html")
+        self.assertEqual([s["paths"] for s in snapshots], [[f"/var/lib/docker/volumes/{stack}_content/_data"]])
         self.assert_nothing_left()
 
     def test_every_bundled_recipe_climbs_the_whole_ladder_on_the_real_swarm(self):
@@ -93,6 +106,50 @@ class Swarm(SandboxTestCase):
         for recipe in recipes:
             with self.subTest(recipe=recipe):
                 self.assertEqual(run.recipe(recipe)["level"], 8, self.rungs(run, recipe))
+                self.assertEqual(self.rungs(run, recipe)["backup_restore"], "passed")
+                # Backed up and restored through the restic backupbot: its snapshot of the app's volume.
+                stack, snapshots = self.snapshots(run, recipe)
+                self.assertEqual(len(snapshots), 1, snapshots)
+                for path in snapshots[0]["paths"]:
+                    self.assertTrue(path.startswith(f"/var/lib/docker/volumes/{stack}_"), path)
+        self.assert_nothing_left()
+
+    def test_the_backupbot_follows_backup_labels_as_real_recipes_write_them(self):
+        # As a database recipe does it: the pre-hook dumps the data into the
+        # volume, only the dump is backed up (a path relative to the volume),
+        # and the restore post-hook loads it back. The seeded page comes back
+        # only if the bot honoured all three, in the live app.
+        html = "/usr/share/nginx/html"
+        labels = ('        - "backupbot.backup=${ENABLE_BACKUPS:-true}"\n'
+                  f'        - "backupbot.backup.pre-hook=cp {html}/cc-ci-seed.html {html}/dump.html"\n'
+                  '        - "backupbot.backup.volumes.content.path=dump.html"\n'
+                  f'        - "backupbot.restore.post-hook=cp {html}/dump.html {html}/cc-ci-seed.html"\n')
+        run = self.cc_ci("run", "custom-html", "--lanes", "fresh", *self.change(
+            '        - "backupbot.backup=true"\n        - "backupbot.backup.path=/usr/share/nginx/html"\n', labels))
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        self.assertEqual(self.rungs(run)["backup_restore"], "passed")
+        self.assertEqual(run.step("custom-html", "the seeded data is gone before the restore")["status"], "passed")
+        stack, snapshots = self.snapshots(run, "custom-html")
+        self.assertEqual([s["paths"] for s in snapshots],
+                         [[f"/var/lib/docker/volumes/{stack}_content/_data/dump.html"]])
+        self.assert_nothing_left()
+
+    def test_a_server_without_a_backupbot_leaves_backup_restore_unverified_on_the_real_engine(self):
+        # abra finds no service labelled as the backupbot and says so; cc-ci
+        # then has checked nothing: unverified, neither passed nor failed.
+        self.sandbox.swarm.stop_backupbot()  # this sandbox's lease goes; no one else's bot may run meanwhile
+        with self.sandbox.swarm.without_backupbot():
+            run = self.cc_ci("run", "custom-html", "--lanes", "fresh")
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        recipe = run.recipe("custom-html")
+        rung = next(r for r in recipe["rungs"] if r["name"] == "backup_restore")
+        self.assertEqual(rung["status"], "unverified", rung)
+        self.assertIn("the server has no backupbot", rung["reason"])
+        self.assertIn("no backupbot discovered, is it deployed?", rung["reason"])
+        self.assertEqual((recipe["status"], self.rungs(run)["persistence"]), ("passed", "passed"))
+        self.assertEqual(run.step("custom-html", "app backup create")["status"], "skipped")
         self.assert_nothing_left()
 
     def test_a_service_that_never_starts_fails_deploy_and_leaves_nothing(self):

@@ -280,6 +280,32 @@ TEST_SUITE("abra client") {
     CHECK(fake.abra.remove(domain));
   }
 
+  TEST_CASE("abra's answer on a server without a backupbot is NoBackupbot; other refusals are not") {
+    FakeAbra fake;  // `server add` deploys no backupbot, as on a real server
+    const std::string domain = "cust-nobot1.cc-ci.test";
+    fake.abra.app_new("custom-html", "default", domain);
+    fake.abra.deploy(domain);
+    CHECK_THROWS_WITH_AS(fake.abra.backup(domain),
+                         doctest::Contains("FATA no backupbot discovered, is it deployed?"), NoBackupbot);
+    CHECK_THROWS_AS(fake.abra.restore(domain), NoBackupbot);
+    // With a backupbot (the file swarm's record of one), the same server backs up and restores.
+    std::ofstream(fake.folder.path() / "abra/servers/default/.swarm/backupbot.json")
+        << R"({"service": "backup-bot-two_app", "labels": {"coop-cloud.backupbot.enabled": "true"}})";
+    CHECK_NOTHROW(fake.abra.backup(domain));
+    CHECK_NOTHROW(fake.abra.restore(domain));
+    // Any other refusal stays a plain AbraFailure: it is the recipe's, not the server's.
+    CHECK(fake.abra.undeploy(domain));
+    bool plain = false;
+    try {
+      fake.abra.backup(domain);
+    } catch (const NoBackupbot&) {
+    } catch (const AbraFailure& failure) {
+      plain = std::string(failure.what()).find("is not deployed") != std::string::npos;
+    }
+    CHECK(plain);
+    CHECK(fake.abra.remove(domain));
+  }
+
   TEST_CASE("every wording abra uses for an app that is already gone counts as gone") {
     for (const char* wording : {"", "alt"}) {
       CAPTURE(wording);

@@ -25,6 +25,14 @@ class BOOST_SYMBOL_VISIBLE AbraFailure : public CheckFailure {
   using CheckFailure::CheckFailure;
 };
 
+/// abra said the server has no backupbot (the backup-bot-two recipe is not
+/// deployed there), so it could not back up or restore: nothing about the app
+/// was checked. An AbraFailure, for callers that do not tell it apart.
+class BOOST_SYMBOL_VISIBLE NoBackupbot : public AbraFailure {
+ public:
+  using AbraFailure::AbraFailure;
+};
+
 /// Where abra keeps its state when it is given no ABRA_DIR: $ABRA_DIR, else ~/.abra.
 std::filesystem::path default_abra_dir();
 
@@ -111,9 +119,11 @@ class AbraClient {
   void deploy_checkout(const std::string& domain);
   /// `app upgrade DOMAIN VERSION`: a deployed app moves to a newer release.
   void upgrade(const std::string& domain, const std::string& version);
-  /// `app backup create DOMAIN`: backupbot snapshots the app's backed-up volumes.
+  /// `app backup create DOMAIN`: the server's backupbot snapshots the app's
+  /// backed-up volumes. Throws NoBackupbot when the server has none.
   void backup(const std::string& domain);
   /// `app restore DOMAIN`: the latest snapshot back into the running app.
+  /// Throws NoBackupbot when the server has no backupbot.
   void restore(const std::string& domain);
   /// `app volume remove DOMAIN --force`: every volume of an undeployed app,
   /// with what users stored in it (how a test destroys data before a restore).
