@@ -60,9 +60,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AbraSettings, executable, abra_dir, command_t
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(HttpSettings, ca_file, connect_to)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PhaseTimeouts, deploy, probe, teardown)
 NLOHMANN_JSON_SERIALIZE_ENUM(Lane, {{Lane::fresh, "fresh"}, {Lane::upgrade, "upgrade"}, {Lane::lint, "lint"}})
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BackupPath, path, volume, whole_volume)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BackedUpService, service, paths, backup_pre_hook, backup_post_hook,
+                                   restore_pre_hook, restore_post_hook, backup_command)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ComposeLayout, files, services, backups)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RecipeJob, plugin_file, recipe, lane, server, domain, target, abra, http,
-                                   timeouts, keep, retries, backup_surface, docker, browser, screenshot_file,
-                                   log_file, events_file)
+                                   timeouts, keep, retries, backup_surface, compose, docker, browser,
+                                   screenshot_file, log_file, events_file)
 
 json to_json(const RecipeJob& job) {
   json out;

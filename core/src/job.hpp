@@ -50,6 +50,8 @@ struct RecipeJob {
   /// `abra app backup` covers the app's data (the plugin says so, or the
   /// recipe's compose files carry a backupbot.backup=true label).
   bool backup_surface = false;
+  /// The recipe's compose files as this app deploys them (read by the host).
+  ComposeLayout compose{};
   /// The docker CLI that inspects the server after teardown (`docker --context
   /// <server> … ls`); empty: the clean-teardown rung stays unverified.
   std::string docker{};

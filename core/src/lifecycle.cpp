@@ -74,6 +74,7 @@ class RunContext final : public Context {
   Lane lane() const override { return job_.lane; }
   Rung rung() const override { return rung_; }
   const std::filesystem::path& plugin_dir() const override { return plugin_dir_; }
+  const ComposeLayout& compose() const override { return job_.compose; }
 
   void log(std::string_view message) override {
     if (!log_) return;
@@ -455,9 +456,10 @@ void walk_upgrade(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
         std::filesystem::remove_all(checkout);
         check_out_target(target, checkout);
       }
-      // The new checkout lacks the overlay the app's COMPOSE_FILE names.
+      // The chaos deploy takes the plugin's overlay (a release deploy, as the
+      // lane's first one was, does not: AbraRecipe::deploy says why).
       if (!info.compose_overlay.empty())
-        abra.install_compose_overlay(job.recipe, ctx.plugin_dir() / info.compose_overlay);
+        abra.add_compose_overlay(job.domain, job.recipe, ctx.plugin_dir() / info.compose_overlay);
     }) && ctx.step("app deploy --chaos (move to the change)", [&] { abra.deploy_checkout(job.domain); });
   }
   if (!moved || !wait_for_readiness(ctx, info)) return;

@@ -14,6 +14,7 @@
 #include "artifacts.hpp"
 #include "bridge.hpp"
 #include "ccci/abra_client.hpp"
+#include "compose.hpp"
 #include "dashboard.hpp"
 #include "janitor.hpp"
 #include "lifecycle.hpp"
@@ -170,6 +171,10 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
       std::cout << '\n' << job.recipe << ", " << lane << ": not run: " << entry.not_run << '\n';
       continue;
     }
+    if (!entry.broken.empty()) {
+      std::cout << '\n' << job.recipe << ", " << lane << ": fails at once: " << terminal_text(entry.broken) << '\n';
+      continue;
+    }
     std::cout << '\n'
               << job.recipe << ", " << lane
               << (job.lane == Lane::lint ? std::string(" (deploys nothing)")
@@ -186,6 +191,21 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
               << "  checkout git clone " << job.target.repository.string() << " into ABRA_DIR/recipes/"
               << job.recipe << ", at " << job.target.commit.substr(0, 8)
               << (job.target.local_changes ? " plus the working tree's uncommitted changes" : "") << '\n';
+    if (job.lane != Lane::lint) {
+      std::string files;
+      for (const auto& file : job.compose.files) files += (files.empty() ? "" : ", ") + file;
+      std::string services;
+      for (const auto& service : job.compose.services) services += (services.empty() ? "" : ", ") + service;
+      std::cout << "  compose  " << terminal_text(files) << " (COMPOSE_FILE)\n"
+                << "  services " << terminal_text(services) << '\n';
+      const auto backups = describe_backups(job.compose);
+      if (backups.empty())
+        std::cout << "  backups  no service is labelled backupbot.backup=true"
+                  << (job.backup_surface ? " (the plugin says abra's backup covers the data)\n"
+                                         : ": the backup rung does not apply\n");
+      for (size_t i = 0; i < backups.size(); ++i)
+        std::cout << (i == 0 ? "  backups  " : "           ") << terminal_text(backups[i]) << '\n';
+    }
     Phase shown = Phase::teardown;
     bool first = true;
     for (const auto& [phase, line] : plan_in_child(self_executable(), job)) {

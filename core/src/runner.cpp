@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "ccci/abra_client.hpp"
+#include "compose.hpp"
 #include "janitor.hpp"
 #include "names.hpp"
 
@@ -56,31 +57,47 @@ void prepare_abra_dir(const RecipeJob& job) {
   check_out_target(checkout, abra_dir / "recipes" / job.recipe);
 }
 
-// Whether the recipe's compose files (compose.yml and those COMPOSE_FILE in
-// its .env.sample, `sample`, names) label a service for backupbot, as abra's backups need.
-bool declares_backup(const RecipeTarget& target, const std::string& sample) {
-  std::vector<std::string> files = {"compose.yml"};
-  std::istringstream lines(sample);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.starts_with("COMPOSE_FILE=")) continue;
-    std::string value = line.substr(13);
-    value.erase(std::remove(value.begin(), value.end(), '"'), value.end());
-    std::istringstream names(value);
-    // Every name is read through read_target_file, which refuses one that
-    // leads out of the checkout: a hostile name is an error, never skipped.
-    for (std::string name; std::getline(names, name, ':');)
-      if (!name.empty()) files.push_back(name);
+// The app's environment as abra builds it for a deploy: the env file (made
+// from .env.sample, then the plugin's CI settings), abra.sh's exports, and the
+// names abra sets itself.
+EnvValues app_environment(const std::string& sample, const std::string& abra_sh, const RecipeInfo& info,
+                          const std::string& domain) {
+  EnvValues env;
+  read_env_file(sample, env);
+  for (const auto& [key, value] : info.env) env[key] = value;
+  read_abra_sh_exports(abra_sh, env);
+  env["DOMAIN"] = domain;
+  env["STACK_NAME"] = stack_name(domain);
+  return env;
+}
+
+// The lane's view of the recipe (ComposeLayout), its backup surface, and
+// Docker's 64-character cap over every name the stack and abra will make.
+// A recipe whose compose files cannot be read is not deployed: the lane says
+// why, and deploys nothing.
+void read_layout(PlannedRecipe& entry, const std::string& sample, const std::string& abra_sh) {
+  RecipeJob& job = entry.job;
+  // Every name is read through read_target_file, which refuses one that leads
+  // out of the checkout: a hostile name is an error, never skipped.
+  const auto read = [&](const std::string& name) { return read_target_file(job.target, name); };
+  ComposeReading reading;
+  try {
+    reading = read_compose(read, app_environment(sample, abra_sh, entry.info, job.domain), stack_name(job.domain));
+  } catch (const ComposeError& error) {
+    entry.broken = "the recipe's compose files cannot be read as abra reads them: " + std::string(error.what());
+    return;
   }
-  // `true`, or as real recipes write it, `${ENABLE_BACKUPS:-true}` (on unless
-  // the operator turns it off), in a label list (=) or mapping (:).
-  static const std::regex kLabel(R"(backupbot\.backup\s*[=:]\s*["']?(true|\$\{\w+:-true\})["']?\s*$)",
-                                 std::regex::multiline);
-  // Every file is read, not just up to the first label: a hostile name
-  // later in the list is refused whatever the files before it say.
-  bool labelled = false;
-  for (const auto& file : files)
-    labelled = std::regex_search(read_target_file(target, file).value_or(""), kLabel) || labelled;
-  return labelled;
+  job.compose = std::move(reading.layout);
+  if (!entry.info.backup_surface) job.backup_surface = !job.compose.backups.empty();
+  // abra names secrets from the env file's SECRET_*_VERSION lines; the stack
+  // names its secrets, configs, volumes and networks from the compose files.
+  DockerName longest{.kind = "secret", .name = longest_docker_name(job.domain, sample)};
+  for (const auto& name : reading.docker_names)
+    if (name.name.size() > longest.name.size()) longest = name;
+  if (longest.name.size() > kDockerNameMax)
+    throw UsageError("recipe " + job.recipe + ": the app's " + longest.kind + " would be named " + longest.name +
+                     " (" + std::to_string(longest.name.size()) + " characters; Docker allows " +
+                     std::to_string(kDockerNameMax) + "): use a shorter --domain-suffix");
 }
 
 }  // namespace
@@ -169,14 +186,15 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
     job.keep = settings.keep;
     job.retries = settings.retries;
     job.backup_surface = base.info.backup_surface.value_or(false);
-    std::string sample;  // the target's .env.sample, read once for every lane
+    std::string sample;   // the target's .env.sample and abra.sh, read once for every lane
+    std::string abra_sh;
     if (targets == Targets::resolve) {
       const auto found = settings.targets.find(job.recipe);
       const TargetRequest request = found == settings.targets.end() ? TargetRequest{} : found->second;
       job.target = resolve_target(job.recipe, request, settings.recipes_from);
       job.abra.deploy.version = job.target.is_release() ? job.target.version : "";
       sample = read_target_file(job.target, ".env.sample").value_or("");
-      if (!base.info.backup_surface) job.backup_surface = declares_backup(job.target, sample);
+      abra_sh = read_target_file(job.target, "abra.sh").value_or("");
     }
 
     for (const Lane lane : {Lane::fresh, Lane::upgrade, Lane::lint}) {
@@ -200,14 +218,7 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
       if (lane != Lane::lint && entry.not_run.empty()) {
         lane_job.server = settings.servers[deployments++ % settings.servers.size()].name;
         lane_job.domain = make_domain(lane_job.recipe, settings.domain_suffix);
-        if (targets == Targets::resolve) {
-          // Docker refuses longer names, and abra makes them from the domain and the recipe's secrets.
-          const std::string longest = longest_docker_name(lane_job.domain, sample);
-          if (longest.size() > kDockerNameMax)
-            throw UsageError("recipe " + job.recipe + ": abra would name a Docker object " + longest + " (" +
-                             std::to_string(longest.size()) + " characters; Docker allows " +
-                             std::to_string(kDockerNameMax) + "): use a shorter --domain-suffix");
-        }
+        if (targets == Targets::resolve) read_layout(entry, sample, abra_sh);
       }
       const fs::path work = work_root / (job.recipe + suffix);
       lane_job.abra.abra_dir = (work / "abra").string();
@@ -288,6 +299,18 @@ RecipeResult not_run(const RecipeJob& job, const std::string& why) {
                             .status = Status::skipped,
                             .message = why});
   result.lanes = {LaneResult{.lane = job.lane, .status = Status::skipped}};
+  return result;
+}
+
+// A lane whose recipe cannot be deployed as it is: its first step fails, and says why.
+RecipeResult broken_lane(const RecipeJob& job, const std::string& why) {
+  RecipeResult result{.recipe = job.recipe, .server = job.server, .domain = job.domain, .target = job.target};
+  result.steps.push_back({.lane = job.lane,
+                          .phase = Phase::deploy,
+                          .name = "read the recipe's compose files",
+                          .status = Status::failed,
+                          .message = why});
+  result.lanes = {LaneResult{.lane = job.lane, .status = Status::failed}};
   return result;
 }
 
@@ -399,6 +422,10 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
       RecipeJob job = planned[index].job;
       if (!planned[index].not_run.empty()) {
         lane_done(index, not_run(job, planned[index].not_run));
+        continue;
+      }
+      if (!planned[index].broken.empty()) {
+        lane_done(index, broken_lane(job, planned[index].broken));
         continue;
       }
       auto skip = [&](const std::string& why) { lane_done(index, not_started(job, "not started: " + why)); };

@@ -25,6 +25,9 @@ struct PlannedRecipe {
   RecipeInfo info;
   RecipeJob job;
   std::string not_run{};  ///< why this lane is not run (--lanes, no previous release); empty: it runs
+  /// Why the recipe cannot be deployed as it is (its compose files do not
+  /// read): the lane fails at its first step with this. Empty: it can.
+  std::string broken{};
 };
 
 /// Whether plan_run resolves each recipe's target with git (run, plan) or

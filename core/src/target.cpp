@@ -121,6 +121,26 @@ std::vector<std::string> releases(const Git& git) {
   return found;
 }
 
+// What a recipe without releases has instead, for its error: old recipes
+// tag `v1.2.3`, or tag without annotating; abra's versions are neither.
+std::string tags_not_releases(const Git& git) {
+  std::istringstream lines(
+      git.run({"for-each-ref", "--sort=-creatordate", "--format=%(objecttype) %(refname:strip=2)", "refs/tags"}));
+  std::vector<std::string> tags;
+  size_t count = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const auto space = line.find(' ');
+    if (space == std::string::npos) continue;
+    if (++count > 3) continue;
+    const std::string name = line.substr(space + 1);
+    tags.push_back(name + (line.substr(0, space) == "tag" ? "" : " (lightweight)"));
+  }
+  if (tags.empty()) return "; it has no tags at all";
+  std::string listed;
+  for (const auto& tag : tags) listed += (listed.empty() ? "" : ", ") + tag;
+  return "; its " + std::to_string(count) + " tag(s), newest first: " + listed + (count > tags.size() ? ", …" : "");
+}
+
 // The newest of `candidates` (sorted oldest first) that is also in `among`.
 std::string newest_in(const std::vector<std::string>& candidates, const std::vector<std::string>& among) {
   for (auto it = candidates.rbegin(); it != candidates.rend(); ++it)
@@ -213,7 +233,8 @@ RecipeTarget from_repository(const std::string& recipe, const std::optional<std:
   const auto all = releases(git);
   if (all.empty())
     throw UsageError("recipe " + recipe + ": " + repository.string() +
-                     " has no release tag (an annotated X.Y.Z+UPSTREAM tag); give --ref or --recipe-dir");
+                     " has no release tag (an annotated X.Y.Z+UPSTREAM tag" + tags_not_releases(git) +
+                     "); give --ref or --recipe-dir");
   target.ref = all.back();
   target.commit =
       words(git.run({"rev-parse", "--verify", "--end-of-options", all.back() + "^{commit}"})).at(0);

@@ -14,7 +14,17 @@ void AbraRecipe::deploy(Context& ctx) {
   }) && ctx.step("app secret generate", [&] { abra.generate_secrets(ctx.domain()); });
   if (!ready_to_deploy) return;
   const RecipeInfo recipe_info = info();
-  if (!recipe_info.compose_overlay.empty() && !ctx.step("add the CI compose overlay to COMPOSE_FILE", [&] {
+  // The overlay is a file abra's git library would see in the checkout. A
+  // chaos deploy takes the checkout as it is; a release deploy refuses one
+  // with local changes, and whether a file hidden by .git/info/exclude
+  // counts is not known of real abra (docs/abra-fidelity.md). So a release
+  // deploys as its maintainers wrote it, and the overlay waits for chaos.
+  const bool chaos = abra.settings().deploy.version.empty();
+  if (!recipe_info.compose_overlay.empty() && !chaos)
+    ctx.log("the CI compose overlay " + recipe_info.compose_overlay + " is not used: " +
+            abra.settings().deploy.version + " is deployed as released, from a checkout without local changes");
+  if (!recipe_info.compose_overlay.empty() && chaos &&
+      !ctx.step("add the CI compose overlay to COMPOSE_FILE", [&] {
         abra.add_compose_overlay(ctx.domain(), ctx.recipe(), ctx.plugin_dir() / recipe_info.compose_overlay);
       }))
     return;

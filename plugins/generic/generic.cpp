@@ -1,44 +1,30 @@
 // generic: the ladder for any recipe of the catalogue without a plugin of its
 // own. Ready when the app itself answers on its domain (anything but the
 // proxy's 404/50x). Its data is a marker file written with `abra app run`
-// into the path the recipe backs up (its backupbot.backup.path label), so a
-// redeploy, an upgrade and a restore must each bring the file back.
+// into a folder backupbot backs up (a volume of a service labelled
+// backupbot.backup=true, or its backupbot.backup.path), so a redeploy, an
+// upgrade and a restore must each bring the file back.
 #include <ccci/harness.hpp>
-#include <filesystem>
-#include <fstream>
 #include <optional>
-#include <regex>
-#include <set>
 
 namespace {
 
-// The service and path of the recipe's first backupbot.backup.path label.
+// Where the marker goes: a folder backupbot backs up, as the host read the
+// recipe's labels (ctx.compose()): a whole volume first, else a path of the
+// older `backupbot.backup.path` label. A path inside a volume
+// (`backupbot.backup.volumes.<v>.path: backup.sql`) is usually a file a
+// pre-hook writes, not a folder to put data in.
 struct BackedUpPath {
   std::string service;
   std::string path;
 };
 
-// A plain reading of the compose files (no YAML library in the SDK): service
-// names are the two-space keys under `services:`, labels are list items.
-std::optional<BackedUpPath> find_backed_up_path(const std::filesystem::path& checkout) {
-  static const std::regex kService(R"(^  ([A-Za-z0-9_.-]+):\s*$)");
-  static const std::regex kLabel(R"(backupbot\.backup\.path\s*[=:]\s*["']?(/[^"'\s]*))");
-  std::set<std::filesystem::path> files;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(checkout, error))
-    if (entry.path().filename().string().starts_with("compose") && entry.path().extension() == ".yml")
-      files.insert(entry.path());
-  for (const auto& file : files) {
-    std::ifstream in(file);
-    bool in_services = false;
-    std::string service;
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty() && line[0] != ' ' && line[0] != '#') in_services = line.starts_with("services:");
-      std::smatch found;
-      if (in_services && std::regex_match(line, found, kService)) service = found[1];
-      if (!service.empty() && std::regex_search(line, found, kLabel)) return BackedUpPath{service, found[1]};
-    }
-  }
+std::optional<BackedUpPath> find_backed_up_path(const ccci::ComposeLayout& compose) {
+  for (const bool whole_volume : {true, false})
+    for (const auto& service : compose.backups)
+      for (const auto& path : service.paths)
+        if (path.whole_volume == whole_volume && (whole_volume || path.volume.empty()))
+          return BackedUpPath{service.service, path.path};
   return std::nullopt;
 }
 
@@ -60,11 +46,10 @@ class Generic final : public ccci::AbraRecipe {
   }
 
   void seed(ccci::Context& ctx) override {
-    const std::filesystem::path checkout =
-        std::filesystem::path(ctx.abra().settings().abra_dir) / "recipes" / ctx.recipe();
-    where_ = find_backed_up_path(checkout);
+    where_ = find_backed_up_path(ctx.compose());
     if (!where_) {
-      ctx.log("generic: no backupbot.backup.path label in the recipe's compose files: nowhere to write data");
+      ctx.log("generic: backupbot backs up no volume or folder of this recipe (no service labelled "
+              "backupbot.backup=true with a named volume or a backupbot.backup.path): nowhere to write data");
       return;  // no step: the data rungs stay unverified, and say so
     }
     marker_ = "cc-ci marker for " + ctx.domain();

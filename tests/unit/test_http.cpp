@@ -54,7 +54,9 @@ TEST_SUITE("http") {
       Lane lane() const override { return Lane::fresh; }
       Rung rung() const override { return Rung::checks; }
       const std::filesystem::path& plugin_dir() const override { return plugin_dir_; }
+      const ComposeLayout& compose() const override { return compose_; }
       std::filesystem::path plugin_dir_;
+      ComposeLayout compose_;
       void log(std::string_view) override {}
       void add_secret(std::string) override {}
       bool step(const std::string&, const std::function<void()>&) override { return true; }

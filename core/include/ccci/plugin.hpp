@@ -43,7 +43,7 @@
 namespace ccci {
 
 /// The version of this header. The loader refuses a plugin built against another one.
-inline constexpr int kAbiVersion = 6;
+inline constexpr int kAbiVersion = 7;
 
 /// What the host reads from a plugin before trusting it (exported as `ccci_plugin_info`).
 struct PluginInfo {
@@ -116,13 +116,43 @@ struct RecipeInfo {
   /// The release the upgrade lane starts from; empty: the target's previous release.
   std::string upgrade_from{};
   /// A compose file shipped beside the plugin (a file name in the plugin's
-  /// folder), appended to the app's COMPOSE_FILE for every deploy: CI-only
-  /// tweaks such as a faster healthcheck. Empty: none.
+  /// folder), appended to the app's COMPOSE_FILE for every chaos deploy (an
+  /// unreleased revision): CI-only tweaks such as a faster healthcheck. A
+  /// release is deployed as released, without it. Empty: none.
   std::string compose_overlay{};
   /// The page the report shows a picture of, a path on the app's domain, shot
   /// once the app is ready in the fresh lane. Empty: no picture (an app with
   /// nothing to see, or a page that shows data it should not).
   std::string screenshot = "/";
+};
+
+/// A path backupbot backs up in a service's container.
+struct BackupPath {
+  std::string path;           ///< absolute, in the service's container
+  std::string volume{};       ///< the compose volume it lies in; empty for the older `backupbot.backup.path`
+  bool whole_volume = false;  ///< the volume's mount point itself (a folder), not one file or folder in it
+};
+
+/// A service backupbot backs up (its `backupbot.backup` label is true once
+/// interpolated), with what its other backupbot labels say.
+struct BackedUpService {
+  std::string service;
+  std::vector<BackupPath> paths{};
+  std::string backup_pre_hook{};    ///< `backupbot.backup.pre-hook`, run in the container before a backup
+  std::string backup_post_hook{};   ///< `backupbot.backup.post-hook`
+  std::string restore_pre_hook{};   ///< `backupbot.restore.pre-hook`
+  std::string restore_post_hook{};  ///< `backupbot.restore.post-hook`, run after the files are back
+  std::string backup_command{};     ///< `backupbot.backup.command` (what backupbot does with it: unverified)
+};
+
+/// The recipe's compose files as abra deploys them for this app, read by the
+/// host from the revision under test (the same in plans and runs): the files
+/// COMPOSE_FILE names (as the env file builds it), their services, and what
+/// backupbot backs up.
+struct ComposeLayout {
+  std::vector<std::string> files{};
+  std::vector<std::string> services{};
+  std::vector<BackedUpService> backups{};
 };
 
 /// How HTTP(S) requests reach the app (set by the host from --ca-file/--connect-to).
@@ -162,6 +192,8 @@ class BOOST_SYMBOL_VISIBLE Context {
   /// and verify_seeded: persistence, backup_restore or upgrade).
   virtual Lane lane() const = 0;
   virtual Rung rung() const = 0;
+  /// The recipe's compose files as this app deploys them (services, backups).
+  virtual const ComposeLayout& compose() const = 0;
   /// The folder the plugin was loaded from (where its compose overlay is).
   virtual const std::filesystem::path& plugin_dir() const = 0;
 

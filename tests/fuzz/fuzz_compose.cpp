@@ -1,0 +1,29 @@
+// Fuzzes the compose reader with what a pull request controls: the input is
+// both the env file and compose.yml. Whatever it holds, reading ends in a
+// layout or a ComposeError (never another exception, a crash or a hang), and
+// every service backupbot backs up is one of the recipe's services.
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "compose.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  try {
+    ccci::EnvValues env;
+    ccci::read_env_file(text, env);
+    ccci::read_abra_sh_exports(text, env);
+    env["STACK_NAME"] = "fuzz_ci_test";
+    const auto reading = ccci::read_compose(
+        [&](const std::string&) { return std::optional<std::string>(text); }, env, "fuzz_ci_test");
+    for (const auto& backup : reading.layout.backups)
+      if (std::find(reading.layout.services.begin(), reading.layout.services.end(), backup.service) ==
+          reading.layout.services.end())
+        __builtin_trap();
+    (void)ccci::describe_backups(reading.layout);
+  } catch (const ccci::ComposeError&) {
+  }
+  return 0;
+}

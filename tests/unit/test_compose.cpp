@@ -1,0 +1,260 @@
+#include <doctest/doctest.h>
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "compose.hpp"
+
+using namespace ccci;
+
+namespace {
+
+// A recipe's files by name, for read_compose.
+struct RecipeFiles {
+  std::map<std::string, std::string> files;
+  std::optional<std::string> operator()(const std::string& name) const {
+    const auto found = files.find(name);
+    return found == files.end() ? std::nullopt : std::optional<std::string>(found->second);
+  }
+};
+
+EnvValues env_of(const std::string& sample) {
+  EnvValues env;
+  read_env_file(sample, env);
+  env["STACK_NAME"] = "app_ci_test";
+  env["DOMAIN"] = "app.ci.test";
+  return env;
+}
+
+ComposeReading read_recipe(const RecipeFiles& recipe, const std::string& sample) {
+  return read_compose(recipe, env_of(sample), "app_ci_test");
+}
+
+std::string paths_of(const BackedUpService& service) {
+  std::string out;
+  for (const auto& path : service.paths)
+    out += (out.empty() ? "" : " ") + path.path + (path.whole_volume ? "[" + path.volume + "]" : "");
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("compose") {
+  TEST_CASE("the env file is read as abra's dotenv reader reads it") {
+    EnvValues env;
+    read_env_file("# a comment\n"
+                  "TYPE=app\n"
+                  "export EXPORTED=yes\n"
+                  "UNQUOTED=a b # a comment\n"
+                  "SINGLE='$TYPE stays # here'\n"
+                  "DOUBLE=\"line\\nnext $TYPE\"\n"
+                  "COMPOSE_FILE=\"compose.yml\"\n"
+                  "#COMPOSE_FILE=\"$COMPOSE_FILE:compose.smtp.yml\"\n"
+                  "COMPOSE_FILE=\"$COMPOSE_FILE:compose.postgres.yml\"\n"
+                  "  COMPOSE_FILE=\"${COMPOSE_FILE}:compose.redis.yml\"\r\n"
+                  "not a line\n"
+                  "BAD KEY=x\n",
+                  env);
+    CHECK(env.at("TYPE") == "app");
+    CHECK(env.at("EXPORTED") == "yes");
+    CHECK(env.at("UNQUOTED") == "a b");
+    CHECK(env.at("SINGLE") == "$TYPE stays # here");
+    CHECK(env.at("DOUBLE") == "line\nnext app");
+    CHECK(env.at("COMPOSE_FILE") == "compose.yml:compose.postgres.yml:compose.redis.yml");
+    CHECK_FALSE(env.contains("BAD KEY"));
+    CHECK(compose_file_names(env) ==
+          std::vector<std::string>{"compose.yml", "compose.postgres.yml", "compose.redis.yml"});
+    CHECK(compose_file_names({}) == std::vector<std::string>{"compose.yml"});
+  }
+
+  TEST_CASE("abra.sh gives its exports only, and none of it runs") {
+    EnvValues env;
+    read_abra_sh_exports("export APP_ENTRYPOINT_VERSION=v3\nNOT_EXPORTED=v1\n"
+                         "export NGINX_CONF_VERSION=v2 # bump on change\n$(touch /tmp/x)\n",
+                         env);
+    CHECK(env == EnvValues{{"APP_ENTRYPOINT_VERSION", "v3"}, {"NGINX_CONF_VERSION", "v2"}});
+  }
+
+  TEST_CASE("labels are interpolated as docker stack deploy does") {
+    const EnvValues env{{"SET", "on"}, {"EMPTY", ""}};
+    CHECK(interpolate("${SET}-$SET-$$SET", env) == "on-on-$SET");
+    CHECK(interpolate("${UNSET:-true}", env) == "true");
+    CHECK(interpolate("${EMPTY:-true}", env) == "true");
+    CHECK(interpolate("${EMPTY-true}", env).empty());
+    CHECK(interpolate("${SET:-true}", env) == "on");
+    CHECK(interpolate("${SET:+yes}${UNSET:+no}", env) == "yes");
+    CHECK(interpolate("${UNSET:-${SET}}", env) == "on");
+    CHECK(interpolate("$UNSET", env).empty());
+    CHECK_THROWS_WITH_AS(interpolate("${UNSET:?set it}", env), doctest::Contains("set it"), ComposeError);
+    CHECK_THROWS_AS(interpolate("${SET", env), ComposeError);
+    CHECK_THROWS_AS(interpolate("${}", env), ComposeError);
+    CHECK_THROWS_AS(interpolate("${SET/x}", env), ComposeError);
+  }
+
+  TEST_CASE("list-form labels: ${ENABLE_BACKUPS:-true}, the older path label, and an operator's false") {
+    const RecipeFiles recipe{{{"compose.yml", R"(
+version: "3.8"
+services:
+  app:
+    image: nginx:1.27
+    volumes:
+      - content:/usr/share/nginx/html
+    deploy:
+      labels:
+        - "traefik.enable=true"
+        - "backupbot.backup=${ENABLE_BACKUPS:-true}"
+        - "backupbot.backup.path=/usr/share/nginx/html,/etc/extra"
+volumes:
+  content:
+)"}}};
+    const auto reading = read_recipe(recipe, "");
+    REQUIRE(reading.layout.backups.size() == 1);
+    CHECK(reading.layout.services == std::vector<std::string>{"app"});
+    // Every named volume, then the older label's paths.
+    CHECK(paths_of(reading.layout.backups[0]) == "/usr/share/nginx/html[content] /usr/share/nginx/html /etc/extra");
+    CHECK(reading.layout.backups[0].paths[1].volume.empty());
+    CHECK(read_recipe(recipe, "ENABLE_BACKUPS=false\n").layout.backups.empty());
+  }
+
+  TEST_CASE("mapping-form labels: whole volumes, a path in a volume, opt-outs and hooks") {
+    const RecipeFiles recipe{{{"compose.yml", R"(
+services:
+  web:
+    image: example/web:2
+    volumes: [uploads:/srv/uploads, cache:/srv/cache, ./conf:/etc/conf, type: bind]
+    deploy:
+      labels:
+        backupbot.backup: ${ENABLE_BACKUPS:-true}
+        backupbot.backup.volumes.cache: "false"
+  db:
+    image: postgres:16
+    volumes:
+      - type: volume
+        source: postgres
+        target: /var/lib/postgresql/data
+      - type: bind
+        source: /etc/localtime
+        target: /etc/localtime
+    deploy:
+      labels:
+        backupbot.backup: "true"
+        backupbot.backup.volumes.postgres.path: "backup.sql"
+        backupbot.backup.pre-hook: "sh -c 'pg_dump -U app app > /var/lib/postgresql/data/backup.sql'"
+        backupbot.restore.post-hook: "sh -c 'psql -U app app < /var/lib/postgresql/data/backup.sql'"
+  cron:
+    image: example/cron:1
+volumes:
+  uploads:
+  cache:
+  postgres:
+)"}}};
+    const auto layout = read_recipe(recipe, "").layout;
+    CHECK(layout.services == std::vector<std::string>{"web", "db", "cron"});
+    REQUIRE(layout.backups.size() == 2);
+    CHECK(layout.backups[0].service == "web");
+    CHECK(paths_of(layout.backups[0]) == "/srv/uploads[uploads]");
+    CHECK(layout.backups[1].service == "db");
+    CHECK(paths_of(layout.backups[1]) == "/var/lib/postgresql/data/backup.sql");
+    CHECK(layout.backups[1].paths[0].volume == "postgres");
+    CHECK(layout.backups[1].backup_pre_hook.starts_with("sh -c 'pg_dump"));
+    CHECK(layout.backups[1].restore_post_hook.starts_with("sh -c 'psql"));
+    CHECK(layout.backups[1].backup_post_hook.empty());
+    const auto lines = describe_backups(layout);
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0] == "web: /srv/uploads (volume uploads)");
+    CHECK(lines[1].starts_with("db: /var/lib/postgresql/data/backup.sql (in volume postgres); backup pre-hook `"));
+  }
+
+  TEST_CASE("COMPOSE_FILE decides which files count, later files merge into earlier ones") {
+    const RecipeFiles recipe{{{"compose.yml", R"(
+x-defaults: &defaults
+  deploy:
+    labels:
+      - "backupbot.backup=true"
+services:
+  app:
+    <<: *defaults
+    volumes: ["data:/data"]
+volumes: {data: {}}
+)"},
+                              {"compose.postgres.yml", R"(
+services:
+  app:
+    deploy:
+      labels:
+        - "backupbot.backup.volumes.data.path=db.sql"
+  db:
+    image: postgres
+)"},
+                              {"compose.unused.yml", "services:\n  ignored:\n    deploy:\n      labels: [backupbot.backup=true]\n"}}};
+    const auto layout = read_recipe(recipe, "COMPOSE_FILE=compose.yml\n"
+                                            "COMPOSE_FILE=\"$COMPOSE_FILE:compose.postgres.yml\"\n")
+                            .layout;
+    CHECK(layout.files == std::vector<std::string>{"compose.yml", "compose.postgres.yml"});
+    CHECK(layout.services == std::vector<std::string>{"app", "db"});
+    REQUIRE(layout.backups.size() == 1);
+    CHECK(paths_of(layout.backups[0]) == "/data/db.sql");
+    // Without the line that adds it, the second file does not count.
+    CHECK(paths_of(read_recipe(recipe, "").layout.backups.at(0)) == "/data[data]");
+  }
+
+  TEST_CASE("the names Docker will give the stack's objects") {
+    const RecipeFiles recipe{{{"compose.yml", R"(
+services:
+  app:
+    image: traefik
+secrets:
+  db_password:
+    external: true
+    name: ${STACK_NAME}_db_password_${SECRET_DB_PASSWORD_VERSION}
+configs:
+  file_provider_yml:
+    name: ${STACK_NAME}_file_provider_yml_${FILE_PROVIDER_YML_VERSION}
+    file: file-provider.yml.tmpl
+volumes:
+  data:
+networks:
+  proxy:
+    external: true
+  internal:
+)"}}};
+    EnvValues env = env_of("SECRET_DB_PASSWORD_VERSION=v1\n");
+    read_abra_sh_exports("export FILE_PROVIDER_YML_VERSION=v2\n", env);
+    std::map<std::string, std::string> names;
+    for (const auto& name : read_compose(recipe, env, "app_ci_test").docker_names) names[name.name] = name.kind;
+    CHECK(names == std::map<std::string, std::string>{{"app_ci_test_db_password_v1", "secret"},
+                                                      {"app_ci_test_file_provider_yml_v2", "config"},
+                                                      {"app_ci_test_data", "volume"},
+                                                      {"proxy", "network"},
+                                                      {"app_ci_test_internal", "network"}});
+  }
+
+  TEST_CASE("a recipe that does not read says where") {
+    CHECK_THROWS_WITH_AS(read_recipe({{{"compose.yml", "services:\n  app: [\n"}}}, ""),
+                         doctest::Contains("compose.yml line"), ComposeError);
+    CHECK_THROWS_WITH_AS(read_recipe({{{"compose.yml", "- a list\n"}}}, ""),
+                         doctest::Contains("is not a compose file"), ComposeError);
+    CHECK_THROWS_WITH_AS(read_recipe({{{"compose.yml", "services: {}\n"}}}, "COMPOSE_FILE=compose.yml:gone.yml\n"),
+                         doctest::Contains("COMPOSE_FILE names gone.yml"), ComposeError);
+    CHECK_THROWS_WITH_AS(
+        read_recipe({{{"compose.yml", "services:\n  app:\n    deploy:\n      labels: [\"a=${NOPE:?needed}\"]\n"}}},
+                    ""),
+        doctest::Contains("compose.yml: required variable NOPE"), ComposeError);
+    // Nesting beyond yaml-cpp's depth guard is refused, not a stack overflow.
+    CHECK_THROWS_AS(read_recipe({{{"compose.yml", std::string(100000, '[')}}}, ""), ComposeError);
+  }
+
+  TEST_CASE("aliases are references: a billion laughs costs nothing") {
+    // Each anchor holds the one before twice: 2^40 leaves if anything copied them.
+    std::string text = "a0: &a0 [x, x]\n";
+    for (int i = 1; i <= 40; ++i) {
+      const std::string before = "*a" + std::to_string(i - 1);
+      text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + before + ", " + before + "]\n";
+    }
+    text += "services:\n  app:\n    volumes: *a40\n    deploy: {labels: *a40}\n";
+    const auto layout = read_recipe({{{"compose.yml", text}}}, "").layout;
+    CHECK(layout.services == std::vector<std::string>{"app"});
+    CHECK(layout.backups.empty());
+  }
+}
