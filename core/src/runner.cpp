@@ -194,7 +194,13 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
       job.target = resolve_target(job.recipe, request, settings.recipes_from);
       job.abra.deploy.version = job.target.is_release() ? job.target.version : "";
       sample = read_target_file(job.target, ".env.sample").value_or("");
-      abra_sh = read_target_file(job.target, "abra.sh").value_or("");
+      try {
+        abra_sh = read_target_file(job.target, "abra.sh").value_or("");
+      } catch (const UsageError&) {
+        // Not a name the change chose but one every recipe has: a link or
+        // a FIFO there fails the recipe when its checkout is refused
+        // (refuse_links_out), with the recipe's report, and nothing deployed.
+      }
     }
 
     for (const Lane lane : {Lane::fresh, Lane::upgrade, Lane::lint}) {
