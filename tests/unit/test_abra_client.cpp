@@ -299,16 +299,20 @@ TEST_SUITE("abra client") {
     std::ofstream(checkout / "compose.ci.yml") << "services: {}\n";
     std::ofstream(checkout / ".git" / "info" / "exclude", std::ios::app) << "/compose.ci.yml\n";
     CHECK_THROWS_WITH_AS(fake.abra.run({"app", "deploy", domain, "--no-domain-checks"}),
-                         doctest::Contains(after(changes, " has locally unstaged changes?").c_str()), AbraFailure);
+                         doctest::Contains(after(changes, " has locally unstaged changes?").c_str()),
+                         AbraFailure);
     fs::remove(checkout / "compose.ci.yml");
     // A failed error rule stops a release deploy, after the lint abra runs first.
     std::ofstream(checkout / ".fake", std::ios::app) << "lint_fail=R014\n";
-    run_command({.argv = {"git", "-C", checkout.string(), "-c", "user.name=t", "-c", "user.email=t@t", "commit",
-                          "--quiet", "--all", "--message", "lint fails"}});
-    run_command({.argv = {"git", "-C", checkout.string(), "tag", "--annotate", "1.6.1+1.25.3", "--message", "r"}});
-    CHECK_THROWS_WITH_AS(fake.abra.run({"app", "deploy", domain, "1.6.1+1.25.3", "--no-domain-checks"}),
-                         doctest::Contains(after(lint, "configs: \"invalid lightweight tags\" failed lint checks (R014)").c_str()),
-                         AbraFailure);
+    run_command({.argv = {"git", "-C", checkout.string(), "-c", "user.name=t", "-c", "user.email=t@t",
+                          "commit", "--quiet", "--all", "--message", "lint fails"}});
+    run_command(
+        {.argv = {"git", "-C", checkout.string(), "tag", "--annotate", "1.6.1+1.25.3", "--message", "r"}});
+    CHECK_THROWS_WITH_AS(
+        fake.abra.run({"app", "deploy", domain, "1.6.1+1.25.3", "--no-domain-checks"}),
+        doctest::Contains(
+            after(lint, "configs: \"invalid lightweight tags\" failed lint checks (R014)").c_str()),
+        AbraFailure);
     CHECK(fake.abra.remove(domain));
   }
 
@@ -382,9 +386,10 @@ TEST_SUITE("recipe lint table") {
   TEST_CASE("abra's output as recorded in tests/data/abra-output is read as abra means it") {
     const fs::path samples = test::environment_path("CC_CI_SOURCE") / "tests" / "data" / "abra-output";
     using Secrets = std::vector<std::pair<std::string, std::string>>;
-    const Secrets secrets{{"db_password", "Xq3vTz9LmA0pRk2sWd8yNc4b"},
-                          {"session_cookie_key", "f0d1c2b3a4958677e6d5c4b3a2918070f0e1d2c3b4a5968778695a4b3c2d1e0f"},
-                          {"sign_salt", "aT7Kp2Qm9Xw4Rz1Ly8Vn5Hc3"}};
+    const Secrets secrets{
+        {"db_password", "Xq3vTz9LmA0pRk2sWd8yNc4b"},
+        {"session_cookie_key", "f0d1c2b3a4958677e6d5c4b3a2918070f0e1d2c3b4a5968778695a4b3c2d1e0f"},
+        {"sign_salt", "aT7Kp2Qm9Xw4Rz1Ly8Vn5Hc3"}};
     for (const char* name : {"app-secret-generate.heavy.txt", "app-secret-generate.heavy.ansi.txt"}) {
       CAPTURE(name);
       const auto generated = parse_generated_secrets(test::read_file(samples / name));
