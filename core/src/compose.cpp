@@ -24,7 +24,8 @@ bool is_name_char(char c) {
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r'))
+    text.remove_suffix(1);
   return text;
 }
 
@@ -70,11 +71,20 @@ std::string unescape_double_quoted(std::string_view value) {
     }
     const char next = value[++i];
     switch (next) {
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case '$': out += "\\$"; break;  // kept for expand_env, which makes it a '$'
-      default: out += next;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case '$':
+        out += "\\$";
+        break;  // kept for expand_env, which makes it a '$'
+      default:
+        out += next;
     }
   }
   return out;
@@ -91,7 +101,8 @@ std::string env_line_value(std::string_view raw, const EnvValues& values) {
     if (quote == '\'') return std::string(inner);
     return expand_env(unescape_double_quoted(inner), values);
   }
-  if (const auto comment = raw.find(" #"); comment != std::string_view::npos) raw = trim(raw.substr(0, comment));
+  if (const auto comment = raw.find(" #"); comment != std::string_view::npos)
+    raw = trim(raw.substr(0, comment));
   return expand_env(raw, values);
 }
 
@@ -125,7 +136,8 @@ size_t closing_brace(std::string_view value, size_t open) {
 }
 
 std::string interpolate_at_depth(std::string_view value, const EnvValues& env, int depth) {
-  if (depth > 8) throw ComposeError("interpolation nested more than 8 deep in \"" + std::string(value) + "\"");
+  if (depth > 8)
+    throw ComposeError("interpolation nested more than 8 deep in \"" + std::string(value) + "\"");
   std::string out;
   for (size_t i = 0; i < value.size(); ++i) {
     if (value[i] != '$') {
@@ -162,8 +174,8 @@ std::string interpolate_at_depth(std::string_view value, const EnvValues& env, i
         out += missing ? std::string() : interpolate_at_depth(operation.substr(1), env, depth + 1);
       } else if (operation.starts_with("?")) {
         if (missing)
-          throw ComposeError("required variable " + std::string(name) + " is missing a value: " +
-                             std::string(operation.substr(1)));
+          throw ComposeError("required variable " + std::string(name) +
+                             " is missing a value: " + std::string(operation.substr(1)));
         out += current;
       } else {
         throw ComposeError("invalid interpolation \"${" + std::string(inside) + "}\"");
@@ -249,10 +261,12 @@ std::optional<Mount> read_mount(const YAML::Node& item, const EnvValues& env) {
     if (colon == std::string::npos) return Mount{.source = "", .target = text};  // an anonymous volume
     mount.source = text.substr(0, colon);
     const size_t second = text.find(':', colon + 1);
-    mount.target = text.substr(colon + 1, second == std::string::npos ? std::string::npos : second - colon - 1);
+    mount.target =
+        text.substr(colon + 1, second == std::string::npos ? std::string::npos : second - colon - 1);
   } else if (item.IsMap()) {
     const std::string type = interpolate(scalar(child(item, "type")), env);
-    if (!type.empty() && type != "volume") return Mount{.source = "", .target = scalar(child(item, "target"))};
+    if (!type.empty() && type != "volume")
+      return Mount{.source = "", .target = scalar(child(item, "target"))};
     mount.source = interpolate(scalar(child(item, "source")), env);
     mount.target = interpolate(scalar(child(item, "target")), env);
   } else {
@@ -316,7 +330,8 @@ std::optional<BackedUpService> backed_up(const std::string& name, const Service&
                            .volume = mount.source});
     }
   }
-  for (const auto& path : split(label(service, "backupbot.backup.path"), ',')) out.paths.push_back({.path = path});
+  for (const auto& path : split(label(service, "backupbot.backup.path"), ','))
+    out.paths.push_back({.path = path});
   return out;
 }
 
@@ -336,7 +351,8 @@ void add_names(const YAML::Node& section, const char* kind, const EnvValues& env
   for (const auto& [key, value] : entries(section)) {
     std::string name = interpolate(scalar(child(value, "name")), env);
     // An external object is looked up by its key; the stack makes the others under its own name.
-    if (name.empty()) name = scalar(child(value, "external")) == "true" ? key : std::string(stack) + "_" + key;
+    if (name.empty())
+      name = scalar(child(value, "external")) == "true" ? key : std::string(stack) + "_" + key;
     names[std::string(kind) + "/" + key] = DockerName{.kind = kind, .name = name};
   }
 }
@@ -401,7 +417,8 @@ ComposeReading read_compose(const std::function<std::optional<std::string>(const
   }
   reading.layout.services = order;
   for (const auto& name : order)
-    if (auto backup = backed_up(name, services.at(name))) reading.layout.backups.push_back(std::move(*backup));
+    if (auto backup = backed_up(name, services.at(name)))
+      reading.layout.backups.push_back(std::move(*backup));
   for (auto& [key, name] : names) reading.docker_names.push_back(std::move(name));
   return reading;
 }
@@ -411,8 +428,9 @@ std::vector<std::string> describe_backups(const ComposeLayout& layout) {
   for (const auto& service : layout.backups) {
     std::string line = service.service + ":";
     for (const auto& path : service.paths)
-      line += " " + path.path +
-              (path.volume.empty() ? "" : (path.whole_volume ? " (volume " : " (in volume ") + path.volume + ")");
+      line +=
+          " " + path.path +
+          (path.volume.empty() ? "" : (path.whole_volume ? " (volume " : " (in volume ") + path.volume + ")");
     if (service.paths.empty()) line += " nothing (no named volume, no path)";
     for (const auto& [hook, command] : {std::pair{"backup pre-hook", &service.backup_pre_hook},
                                         std::pair{"backup post-hook", &service.backup_post_hook},

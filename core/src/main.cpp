@@ -172,7 +172,8 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
       continue;
     }
     if (!entry.broken.empty()) {
-      std::cout << '\n' << job.recipe << ", " << lane << ": fails at once: " << terminal_text(entry.broken) << '\n';
+      std::cout << '\n'
+                << job.recipe << ", " << lane << ": fails at once: " << terminal_text(entry.broken) << '\n';
       continue;
     }
     std::cout << '\n'

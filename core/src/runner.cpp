@@ -82,9 +82,11 @@ void read_layout(PlannedRecipe& entry, const std::string& sample, const std::str
   const auto read = [&](const std::string& name) { return read_target_file(job.target, name); };
   ComposeReading reading;
   try {
-    reading = read_compose(read, app_environment(sample, abra_sh, entry.info, job.domain), stack_name(job.domain));
+    reading =
+        read_compose(read, app_environment(sample, abra_sh, entry.info, job.domain), stack_name(job.domain));
   } catch (const ComposeError& error) {
-    entry.broken = "the recipe's compose files cannot be read as abra reads them: " + std::string(error.what());
+    entry.broken =
+        "the recipe's compose files cannot be read as abra reads them: " + std::string(error.what());
     return;
   }
   job.compose = std::move(reading.layout);
@@ -95,9 +97,10 @@ void read_layout(PlannedRecipe& entry, const std::string& sample, const std::str
   for (const auto& name : reading.docker_names)
     if (name.name.size() > longest.name.size()) longest = name;
   if (longest.name.size() > kDockerNameMax)
-    throw UsageError("recipe " + job.recipe + ": the app's " + longest.kind + " would be named " + longest.name +
-                     " (" + std::to_string(longest.name.size()) + " characters; Docker allows " +
-                     std::to_string(kDockerNameMax) + "): use a shorter --domain-suffix");
+    throw UsageError("recipe " + job.recipe + ": the app's " + longest.kind + " would be named " +
+                     longest.name + " (" + std::to_string(longest.name.size()) +
+                     " characters; Docker allows " + std::to_string(kDockerNameMax) +
+                     "): use a shorter --domain-suffix");
 }
 
 }  // namespace
@@ -186,7 +189,7 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
     job.keep = settings.keep;
     job.retries = settings.retries;
     job.backup_surface = base.info.backup_surface.value_or(false);
-    std::string sample;   // the target's .env.sample and abra.sh, read once for every lane
+    std::string sample;  // the target's .env.sample and abra.sh, read once for every lane
     std::string abra_sh;
     if (targets == Targets::resolve) {
       const auto found = settings.targets.find(job.recipe);
@@ -194,7 +197,13 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
       job.target = resolve_target(job.recipe, request, settings.recipes_from);
       job.abra.deploy.version = job.target.is_release() ? job.target.version : "";
       sample = read_target_file(job.target, ".env.sample").value_or("");
-      abra_sh = read_target_file(job.target, "abra.sh").value_or("");
+      try {
+        abra_sh = read_target_file(job.target, "abra.sh").value_or("");
+      } catch (const UsageError&) {
+        // Not a name the change chose but one every recipe has: a link or
+        // a FIFO there fails the recipe when its checkout is refused
+        // (refuse_links_out), with the recipe's report, and nothing deployed.
+      }
     }
 
     for (const Lane lane : {Lane::fresh, Lane::upgrade, Lane::lint}) {

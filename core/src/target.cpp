@@ -124,8 +124,8 @@ std::vector<std::string> releases(const Git& git) {
 // What a recipe without releases has instead, for its error: old recipes
 // tag `v1.2.3`, or tag without annotating; abra's versions are neither.
 std::string tags_not_releases(const Git& git) {
-  std::istringstream lines(
-      git.run({"for-each-ref", "--sort=-creatordate", "--format=%(objecttype) %(refname:strip=2)", "refs/tags"}));
+  std::istringstream lines(git.run(
+      {"for-each-ref", "--sort=-creatordate", "--format=%(objecttype) %(refname:strip=2)", "refs/tags"}));
   std::vector<std::string> tags;
   size_t count = 0;
   for (std::string line; std::getline(lines, line);) {
@@ -138,7 +138,8 @@ std::string tags_not_releases(const Git& git) {
   if (tags.empty()) return "; it has no tags at all";
   std::string listed;
   for (const auto& tag : tags) listed += (listed.empty() ? "" : ", ") + tag;
-  return "; its " + std::to_string(count) + " tag(s), newest first: " + listed + (count > tags.size() ? ", …" : "");
+  return "; its " + std::to_string(count) + " tag(s), newest first: " + listed +
+         (count > tags.size() ? ", …" : "");
 }
 
 // The newest of `candidates` (sorted oldest first) that is also in `among`.

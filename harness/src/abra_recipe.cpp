@@ -21,8 +21,9 @@ void AbraRecipe::deploy(Context& ctx) {
   // deploys as its maintainers wrote it, and the overlay waits for chaos.
   const bool chaos = abra.settings().deploy.version.empty();
   if (!recipe_info.compose_overlay.empty() && !chaos)
-    ctx.log("the CI compose overlay " + recipe_info.compose_overlay + " is not used: " +
-            abra.settings().deploy.version + " is deployed as released, from a checkout without local changes");
+    ctx.log("the CI compose overlay " + recipe_info.compose_overlay +
+            " is not used: " + abra.settings().deploy.version +
+            " is deployed as released, from a checkout without local changes");
   if (!recipe_info.compose_overlay.empty() && chaos &&
       !ctx.step("add the CI compose overlay to COMPOSE_FILE", [&] {
         abra.add_compose_overlay(ctx.domain(), ctx.recipe(), ctx.plugin_dir() / recipe_info.compose_overlay);

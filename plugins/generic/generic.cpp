@@ -48,8 +48,9 @@ class Generic final : public ccci::AbraRecipe {
   void seed(ccci::Context& ctx) override {
     where_ = find_backed_up_path(ctx.compose());
     if (!where_) {
-      ctx.log("generic: backupbot backs up no volume or folder of this recipe (no service labelled "
-              "backupbot.backup=true with a named volume or a backupbot.backup.path): nowhere to write data");
+      ctx.log(
+          "generic: backupbot backs up no volume or folder of this recipe (no service labelled "
+          "backupbot.backup=true with a named volume or a backupbot.backup.path): nowhere to write data");
       return;  // no step: the data rungs stay unverified, and say so
     }
     marker_ = "cc-ci marker for " + ctx.domain();

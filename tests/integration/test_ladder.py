@@ -301,11 +301,12 @@ class Ladder(SandboxTestCase):
 
     # ------------------------------------------------------------ the compose overlay
 
-    def test_a_plugins_compose_overlay_is_in_every_deploy_and_leaves_the_checkout_clean(self):
+    def test_a_plugins_compose_overlay_joins_chaos_deploys_and_never_a_release(self):
         # matrix-synapse ships matrix-synapse.compose.yml beside its plugin. An
         # unreleased change takes both roads: the upgrade lane deploys the
-        # previous release by version (refused for a checkout with local
-        # changes), then replaces the checkout and redeploys it with --chaos.
+        # previous release by version (from a clean checkout, without the
+        # overlay: abra refuses local changes, and the fake counts a file
+        # only .git/info/exclude hides), then moves to the change with --chaos.
         deploy_log = self.folder / "deploys.jsonl"
         change = self.change(fake={"note": "edited"}, recipe="matrix-synapse")
         git(self.folder / "change", "commit", "--quiet", "--all", "--message", "a committed change")
@@ -318,14 +319,30 @@ class Ladder(SandboxTestCase):
         upgrade_domain = run.recipe("matrix-synapse")["lanes"][1]["domain"]
         self.assertEqual([d["chaos"] for d in deploys if d["domain"] == upgrade_domain], [False, True])
         for deploy in deploys:
-            self.assertEqual(deploy["compose_files"], ["compose.yml", "compose.cc-ci.yml"], deploy)
-            self.assertFalse(deploy["dirty"], deploy)
+            if deploy["chaos"]:
+                self.assertEqual(deploy["compose_files"], ["compose.yml", "compose.cc-ci.yml"], deploy)
+            else:
+                self.assertEqual(deploy["compose_files"], ["compose.yml"], deploy)
+                self.assertFalse(deploy["dirty"], deploy)
         names = [s["name"] for s in run.recipe("matrix-synapse")["steps"]]
-        self.assertEqual(names.count("add the CI compose overlay to COMPOSE_FILE"), 2)  # one per lane
-        plan = self.cc_ci("plan", "matrix-synapse", "--lanes", "fresh,upgrade")
+        self.assertEqual(names.count("add the CI compose overlay to COMPOSE_FILE"), 1)  # the fresh lane's
+        plan = self.cc_ci("plan", "matrix-synapse", "--lanes", "fresh,upgrade", *change)
         self.assertEqual(plan.code, 0, plan.stderr)
         self.assertIn("append compose.cc-ci.yml to COMPOSE_FILE in ", plan.stdout)
-        self.assertIn("compose.cc-ci.yml (listed in .git/info/exclude)", plan.stdout)
+        self.assert_nothing_left()
+
+    def test_a_release_is_deployed_without_the_overlay_and_the_log_says_so(self):
+        deploy_log = self.folder / "deploys.jsonl"
+        run = self.cc_ci("run", "matrix-synapse", env={"FAKE_ABRA_DEPLOY_LOG": str(deploy_log)})
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        deploys = [json.loads(line) for line in deploy_log.read_text().splitlines()]
+        self.assertTrue(deploys)
+        for deploy in deploys:
+            self.assertEqual((deploy["chaos"], deploy["compose_files"], deploy["dirty"]),
+                             (False, ["compose.yml"], False), deploy)
+        self.assertNotIn("add the CI compose overlay to COMPOSE_FILE", run.step_names("matrix-synapse"))
+        log = (self.report_dir / run.recipe("matrix-synapse")["log"]).read_text()
+        self.assertIn("the CI compose overlay matrix-synapse.compose.yml is not used", log)
         self.assert_nothing_left()
 
     def test_a_plugin_whose_compose_overlay_is_missing_is_refused_in_one_line(self):

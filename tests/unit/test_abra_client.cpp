@@ -5,6 +5,7 @@
 #include "support.hpp"
 
 using namespace ccci;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -306,6 +307,41 @@ TEST_SUITE("abra client") {
     CHECK(fake.abra.remove(domain));
   }
 
+  TEST_CASE("the fake stops a release deploy as abra does, in abra's words (tests/data/abra-output)") {
+    const fs::path samples = test::environment_path("CC_CI_SOURCE") / "tests" / "data" / "abra-output";
+    // The part of each recorded line that is abra's own, not the recipe's or the path's.
+    const std::string changes = test::read_file(samples / "app-deploy-local-changes.txt");
+    const std::string lint = test::read_file(samples / "app-deploy-release-lint-fatal.txt");
+    const auto after = [](const std::string& line, const std::string& from) {
+      return line.substr(line.find(from), line.find_last_not_of('\n') + 1 - line.find(from));
+    };
+    FakeAbra fake;
+    const std::string domain = "cust-rel001.cc-ci.test";
+    fake.abra.run({"app", "new", "custom-html", "1.6.0+1.25.3", "--server", "default", "--domain", domain});
+    fake.abra.generate_secrets(domain);
+    const fs::path checkout = fake.folder.path() / "abra" / "recipes" / "custom-html";
+    // A file only .git/info/exclude hides is a local change: whether abra's
+    // git library honours that file is unverified, so the fake does not.
+    std::ofstream(checkout / "compose.ci.yml") << "services: {}\n";
+    std::ofstream(checkout / ".git" / "info" / "exclude", std::ios::app) << "/compose.ci.yml\n";
+    CHECK_THROWS_WITH_AS(fake.abra.run({"app", "deploy", domain, "--no-domain-checks"}),
+                         doctest::Contains(after(changes, " has locally unstaged changes?").c_str()),
+                         AbraFailure);
+    fs::remove(checkout / "compose.ci.yml");
+    // A failed error rule stops a release deploy, after the lint abra runs first.
+    std::ofstream(checkout / ".fake", std::ios::app) << "lint_fail=R014\n";
+    run_command({.argv = {"git", "-C", checkout.string(), "-c", "user.name=t", "-c", "user.email=t@t",
+                          "commit", "--quiet", "--all", "--message", "lint fails"}});
+    run_command(
+        {.argv = {"git", "-C", checkout.string(), "tag", "--annotate", "1.6.1+1.25.3", "--message", "r"}});
+    CHECK_THROWS_WITH_AS(
+        fake.abra.run({"app", "deploy", domain, "1.6.1+1.25.3", "--no-domain-checks"}),
+        doctest::Contains(
+            after(lint, "configs: \"invalid lightweight tags\" failed lint checks (R014)").c_str()),
+        AbraFailure);
+    CHECK(fake.abra.remove(domain));
+  }
+
   TEST_CASE("every wording abra uses for an app that is already gone counts as gone") {
     for (const char* wording : {"", "alt"}) {
       CAPTURE(wording);
@@ -371,6 +407,32 @@ TEST_SUITE("recipe lint table") {
     std::string unknown = kFailing;
     unknown.replace(unknown.find("✅"), std::string("✅").size(), "maybe");
     CHECK_FALSE(parse_lint_table(unknown).understood);
+  }
+
+  TEST_CASE("abra's output as recorded in tests/data/abra-output is read as abra means it") {
+    const fs::path samples = test::environment_path("CC_CI_SOURCE") / "tests" / "data" / "abra-output";
+    using Secrets = std::vector<std::pair<std::string, std::string>>;
+    const Secrets secrets{
+        {"db_password", "Xq3vTz9LmA0pRk2sWd8yNc4b"},
+        {"session_cookie_key", "f0d1c2b3a4958677e6d5c4b3a2918070f0e1d2c3b4a5968778695a4b3c2d1e0f"},
+        {"sign_salt", "aT7Kp2Qm9Xw4Rz1Ly8Vn5Hc3"}};
+    for (const char* name : {"app-secret-generate.heavy.txt", "app-secret-generate.heavy.ansi.txt"}) {
+      CAPTURE(name);
+      const auto generated = parse_generated_secrets(test::read_file(samples / name));
+      CHECK(generated.understood);
+      CHECK(generated.secrets == secrets);
+    }
+    const LintReport failing = parse_lint_table(test::read_file(samples / "recipe-lint.heavy.txt"));
+    CHECK(failing.understood);
+    CHECK(failing.rules.size() == 16);
+    CHECK(failing.rules.at(0).severity == "warn");
+    CHECK(failing.rules.at(5).skipped);
+    REQUIRE(failing.failed_errors().size() == 1);
+    CHECK(failing.failed_errors()[0].id == "R014");
+    const LintReport clean = parse_lint_table(test::read_file(samples / "recipe-lint.clean.heavy.txt"));
+    CHECK(clean.understood);
+    CHECK(clean.rules.size() == 16);
+    CHECK(clean.failed_errors().empty());
   }
 
   TEST_CASE("the fake's lint says so in its table and exits 0, as abra does") {

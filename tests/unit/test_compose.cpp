@@ -43,19 +43,20 @@ std::string paths_of(const BackedUpService& service) {
 TEST_SUITE("compose") {
   TEST_CASE("the env file is read as abra's dotenv reader reads it") {
     EnvValues env;
-    read_env_file("# a comment\n"
-                  "TYPE=app\n"
-                  "export EXPORTED=yes\n"
-                  "UNQUOTED=a b # a comment\n"
-                  "SINGLE='$TYPE stays # here'\n"
-                  "DOUBLE=\"line\\nnext $TYPE\"\n"
-                  "COMPOSE_FILE=\"compose.yml\"\n"
-                  "#COMPOSE_FILE=\"$COMPOSE_FILE:compose.smtp.yml\"\n"
-                  "COMPOSE_FILE=\"$COMPOSE_FILE:compose.postgres.yml\"\n"
-                  "  COMPOSE_FILE=\"${COMPOSE_FILE}:compose.redis.yml\"\r\n"
-                  "not a line\n"
-                  "BAD KEY=x\n",
-                  env);
+    read_env_file(
+        "# a comment\n"
+        "TYPE=app\n"
+        "export EXPORTED=yes\n"
+        "UNQUOTED=a b # a comment\n"
+        "SINGLE='$TYPE stays # here'\n"
+        "DOUBLE=\"line\\nnext $TYPE\"\n"
+        "COMPOSE_FILE=\"compose.yml\"\n"
+        "#COMPOSE_FILE=\"$COMPOSE_FILE:compose.smtp.yml\"\n"
+        "COMPOSE_FILE=\"$COMPOSE_FILE:compose.postgres.yml\"\n"
+        "  COMPOSE_FILE=\"${COMPOSE_FILE}:compose.redis.yml\"\r\n"
+        "not a line\n"
+        "BAD KEY=x\n",
+        env);
     CHECK(env.at("TYPE") == "app");
     CHECK(env.at("EXPORTED") == "yes");
     CHECK(env.at("UNQUOTED") == "a b");
@@ -70,9 +71,10 @@ TEST_SUITE("compose") {
 
   TEST_CASE("abra.sh gives its exports only, and none of it runs") {
     EnvValues env;
-    read_abra_sh_exports("export APP_ENTRYPOINT_VERSION=v3\nNOT_EXPORTED=v1\n"
-                         "export NGINX_CONF_VERSION=v2 # bump on change\n$(touch /tmp/x)\n",
-                         env);
+    read_abra_sh_exports(
+        "export APP_ENTRYPOINT_VERSION=v3\nNOT_EXPORTED=v1\n"
+        "export NGINX_CONF_VERSION=v2 # bump on change\n$(touch /tmp/x)\n",
+        env);
     CHECK(env == EnvValues{{"APP_ENTRYPOINT_VERSION", "v3"}, {"NGINX_CONF_VERSION", "v2"}});
   }
 
@@ -112,7 +114,8 @@ volumes:
     REQUIRE(reading.layout.backups.size() == 1);
     CHECK(reading.layout.services == std::vector<std::string>{"app"});
     // Every named volume, then the older label's paths.
-    CHECK(paths_of(reading.layout.backups[0]) == "/usr/share/nginx/html[content] /usr/share/nginx/html /etc/extra");
+    CHECK(paths_of(reading.layout.backups[0]) ==
+          "/usr/share/nginx/html[content] /usr/share/nginx/html /etc/extra");
     CHECK(reading.layout.backups[0].paths[1].volume.empty());
     CHECK(read_recipe(recipe, "ENABLE_BACKUPS=false\n").layout.backups.empty());
   }
@@ -163,11 +166,13 @@ volumes:
     const auto lines = describe_backups(layout);
     REQUIRE(lines.size() == 2);
     CHECK(lines[0] == "web: /srv/uploads (volume uploads)");
-    CHECK(lines[1].starts_with("db: /var/lib/postgresql/data/backup.sql (in volume postgres); backup pre-hook `"));
+    CHECK(lines[1].starts_with(
+        "db: /var/lib/postgresql/data/backup.sql (in volume postgres); backup pre-hook `"));
   }
 
   TEST_CASE("COMPOSE_FILE decides which files count, later files merge into earlier ones") {
-    const RecipeFiles recipe{{{"compose.yml", R"(
+    const RecipeFiles recipe{
+        {{"compose.yml", R"(
 x-defaults: &defaults
   deploy:
     labels:
@@ -178,7 +183,7 @@ services:
     volumes: ["data:/data"]
 volumes: {data: {}}
 )"},
-                              {"compose.postgres.yml", R"(
+         {"compose.postgres.yml", R"(
 services:
   app:
     deploy:
@@ -187,9 +192,11 @@ services:
   db:
     image: postgres
 )"},
-                              {"compose.unused.yml", "services:\n  ignored:\n    deploy:\n      labels: [backupbot.backup=true]\n"}}};
-    const auto layout = read_recipe(recipe, "COMPOSE_FILE=compose.yml\n"
-                                            "COMPOSE_FILE=\"$COMPOSE_FILE:compose.postgres.yml\"\n")
+         {"compose.unused.yml",
+          "services:\n  ignored:\n    deploy:\n      labels: [backupbot.backup=true]\n"}}};
+    const auto layout = read_recipe(recipe,
+                                    "COMPOSE_FILE=compose.yml\n"
+                                    "COMPOSE_FILE=\"$COMPOSE_FILE:compose.postgres.yml\"\n")
                             .layout;
     CHECK(layout.files == std::vector<std::string>{"compose.yml", "compose.postgres.yml"});
     CHECK(layout.services == std::vector<std::string>{"app", "db"});
@@ -222,7 +229,8 @@ networks:
     EnvValues env = env_of("SECRET_DB_PASSWORD_VERSION=v1\n");
     read_abra_sh_exports("export FILE_PROVIDER_YML_VERSION=v2\n", env);
     std::map<std::string, std::string> names;
-    for (const auto& name : read_compose(recipe, env, "app_ci_test").docker_names) names[name.name] = name.kind;
+    for (const auto& name : read_compose(recipe, env, "app_ci_test").docker_names)
+      names[name.name] = name.kind;
     CHECK(names == std::map<std::string, std::string>{{"app_ci_test_db_password_v1", "secret"},
                                                       {"app_ci_test_file_provider_yml_v2", "config"},
                                                       {"app_ci_test_data", "volume"},
@@ -235,11 +243,13 @@ networks:
                          doctest::Contains("compose.yml line"), ComposeError);
     CHECK_THROWS_WITH_AS(read_recipe({{{"compose.yml", "- a list\n"}}}, ""),
                          doctest::Contains("is not a compose file"), ComposeError);
-    CHECK_THROWS_WITH_AS(read_recipe({{{"compose.yml", "services: {}\n"}}}, "COMPOSE_FILE=compose.yml:gone.yml\n"),
-                         doctest::Contains("COMPOSE_FILE names gone.yml"), ComposeError);
     CHECK_THROWS_WITH_AS(
-        read_recipe({{{"compose.yml", "services:\n  app:\n    deploy:\n      labels: [\"a=${NOPE:?needed}\"]\n"}}},
-                    ""),
+        read_recipe({{{"compose.yml", "services: {}\n"}}}, "COMPOSE_FILE=compose.yml:gone.yml\n"),
+        doctest::Contains("COMPOSE_FILE names gone.yml"), ComposeError);
+    CHECK_THROWS_WITH_AS(
+        read_recipe(
+            {{{"compose.yml", "services:\n  app:\n    deploy:\n      labels: [\"a=${NOPE:?needed}\"]\n"}}},
+            ""),
         doctest::Contains("compose.yml: required variable NOPE"), ComposeError);
     // Nesting beyond yaml-cpp's depth guard is refused, not a stack overflow.
     CHECK_THROWS_AS(read_recipe({{{"compose.yml", std::string(100000, '[')}}}, ""), ComposeError);
