@@ -4,7 +4,7 @@
 # Called with callPackage by the flake's package and overlay and by the
 # module's default. CI evaluates it offline (tests/nix); building it needs
 # nixpkgs, so it is built on a host that has it (docs/rebuild.md).
-{ lib, stdenv, meson, ninja, pkg-config, boost, nlohmann_json, curl, openssl, libpng, spdlog, fmt, cli11 }:
+{ lib, stdenv, meson, ninja, pkg-config, boost, nlohmann_json, curl, openssl, libpng, spdlog, fmt, cli11, yaml-cpp }:
 
 stdenv.mkDerivation {
   pname = "cc-ci";
@@ -12,7 +12,7 @@ stdenv.mkDerivation {
   src = lib.cleanSource ../.;
 
   nativeBuildInputs = [ meson ninja pkg-config ];
-  buildInputs = [ boost nlohmann_json curl openssl libpng spdlog fmt cli11 ];
+  buildInputs = [ boost nlohmann_json curl openssl libpng spdlog fmt cli11 yaml-cpp ];
 
   # The test suite needs the fake abra's Python and openssl; it runs in CI on Debian.
   mesonFlags = [ "-Dtests=false" ];

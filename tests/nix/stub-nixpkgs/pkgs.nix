@@ -55,6 +55,7 @@ let
     spdlog = stub "spdlog" { };
     fmt = stub "fmt" { };
     cli11 = stub "cli11" { };
+    yaml-cpp = stub "yaml-cpp" { };
     git = stub "git" { };
     docker-client = stub "docker-client" { meta.mainProgram = "docker"; };
     openssh = stub "openssh" { meta.mainProgram = "ssh"; };
