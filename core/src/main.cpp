@@ -585,7 +585,8 @@ int main(int argc, char** argv) {
     if (plan->parsed()) return command_plan(settings, recipes);
     return command_run(settings, recipes);
   } catch (const UsageError& error) {
-    std::cerr << "cc-ci: error: " << error.what() << std::endl;
+    // It may quote the change under test (a name, a path): never a terminal's escape.
+    std::cerr << "cc-ci: error: " << terminal_text(error.what()) << std::endl;
   } catch (const PluginError& error) {
     std::cerr << "cc-ci: error: " << error.what() << std::endl;
   } catch (const std::exception& error) {

@@ -15,6 +15,7 @@
 #include "ccci/abra_client.hpp"
 #include "compose.hpp"
 #include "janitor.hpp"
+#include "markup.hpp"
 #include "names.hpp"
 
 namespace ccci {
@@ -92,13 +93,24 @@ void read_layout(PlannedRecipe& entry, const std::string& sample, const std::str
   job.compose = std::move(reading.layout);
   if (!entry.info.backup_surface) job.backup_surface = !job.compose.backups.empty();
   // abra names secrets from the env file's SECRET_*_VERSION lines; the stack
-  // names its secrets, configs, volumes and networks from the compose files.
+  // names its secrets, configs, volumes, networks and services from the
+  // compose files. A name the recipe chose whole is the recipe's error; one
+  // made from the stack name is too long for this --domain-suffix.
+  const std::string stack = stack_name(job.domain);
   DockerName longest{.kind = "secret", .name = longest_docker_name(job.domain, sample)};
-  for (const auto& name : reading.docker_names)
+  for (const auto& name : reading.docker_names) {
+    if (name.name.size() <= kDockerNameMax) continue;
+    if (!name.name.starts_with(stack + "_")) {
+      entry.broken = "the recipe names a Docker " + name.kind + " " + terminal_text(name.name.substr(0, 80)) +
+                     (name.name.size() > 80 ? "…" : "") + " (" + std::to_string(name.name.size()) +
+                     " characters; Docker allows " + std::to_string(kDockerNameMax) + ")";
+      return;
+    }
     if (name.name.size() > longest.name.size()) longest = name;
+  }
   if (longest.name.size() > kDockerNameMax)
     throw UsageError("recipe " + job.recipe + ": the app's " + longest.kind + " would be named " +
-                     longest.name + " (" + std::to_string(longest.name.size()) +
+                     terminal_text(longest.name) + " (" + std::to_string(longest.name.size()) +
                      " characters; Docker allows " + std::to_string(kDockerNameMax) +
                      "): use a shorter --domain-suffix");
 }

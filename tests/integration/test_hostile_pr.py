@@ -217,6 +217,35 @@ class HostilePrTest(SandboxTestCase):
         self.assertEqual([c for c in self.calls() if c["argv"][:2] == ["app", "deploy"]], [])
         self.assert_nothing_left()
 
+    def test_compose_files_made_to_exhaust_the_host_fail_the_recipe_with_its_report(self):
+        # What the change controls is read within budgets: values that double
+        # forty times, aliases walked over and over, a name only the recipe chose
+        # that Docker would refuse, an escape sequence for the operator's terminal.
+        self.workspace = self.clone("custom-html", self.folder / "custom-html")
+        sample = (self.workspace / ".env.sample").read_text()
+        compose = (self.workspace / "compose.yml").read_text()
+        labels = "x-l: &l\n" + "".join(f"  k{i}: v\n" for i in range(2000))
+        cases = {
+            "doubling": (sample + "A=xxxxxxxx\n" + "A=$A$A\n" * 40, compose, "would grow to"),
+            "aliases": (sample, labels + "x-s: &s {deploy: {labels: *l}}\n" + compose.replace(
+                "services:\n", "services:\n" + "".join(f"  s{i}: *s\n" for i in range(2000)), 1), "steps to read"),
+            "long name": (sample, compose + "\nconfigs:\n  c:\n    name: \"\\e]0;owned\\a" + "a" * 70 + "\"\n"
+                          "    file: compose.yml\n", "the recipe names a Docker config"),
+        }
+        for case, (env_sample, compose_file, why) in cases.items():
+            with self.subTest(case):
+                (self.workspace / ".env.sample").write_text(env_sample)
+                (self.workspace / "compose.yml").write_text(compose_file)
+                run = self.cc_ci("run", "custom-html", "--recipe-dir", f"custom-html={self.workspace}")
+                self.assertEqual(run.code, 1, run.stdout + run.stderr)
+                self.assert_valid_report(run)
+                step = run.step("custom-html", "read the recipe's compose files")
+                self.assertEqual(step["status"], "failed")
+                self.assertIn(why, step["message"])
+                self.assertNotIn("\x1b", run.stdout + run.stderr)
+                self.assertEqual([c for c in self.calls() if c["argv"][:2] == ["app", "new"]], [])
+                self.assert_nothing_left()
+
     def test_a_committed_compose_file_over_the_cap_is_refused_without_reading_it(self):
         repository = self.clone("test-app", self.folder / "recipes" / "test-app")
         sample = (repository / ".env.sample").read_text()

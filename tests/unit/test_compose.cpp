@@ -48,34 +48,60 @@ TEST_SUITE("compose") {
         "TYPE=app\n"
         "export EXPORTED=yes\n"
         "UNQUOTED=a b # a comment\n"
+        "HASHED=a#b\tc # last # comment\n"
+        "VERSION=v1\t# length=32\n"
         "SINGLE='$TYPE stays # here'\n"
-        "DOUBLE=\"line\\nnext $TYPE\"\n"
+        "DOUBLE=\"line\\nnext $TYPE \\t ${TYPE}$lower\"\n"
+        "SPANS=\"one\ntwo\" AFTER=same-line\n"
         "COMPOSE_FILE=\"compose.yml\"\n"
         "#COMPOSE_FILE=\"$COMPOSE_FILE:compose.smtp.yml\"\n"
+        "  # COMPOSE_FILE=\"$COMPOSE_FILE:compose.mail.yml\"\n"
         "COMPOSE_FILE=\"$COMPOSE_FILE:compose.postgres.yml\"\n"
-        "  COMPOSE_FILE=\"${COMPOSE_FILE}:compose.redis.yml\"\r\n"
-        "not a line\n"
-        "BAD KEY=x\n",
+        "  COMPOSE_FILE=\"${COMPOSE_FILE}:compose.redis.yml\"\r\n",
         env);
     CHECK(env.at("TYPE") == "app");
     CHECK(env.at("EXPORTED") == "yes");
     CHECK(env.at("UNQUOTED") == "a b");
+    CHECK(env.at("HASHED") == "a#b\tc # last");
+    CHECK(env.at("VERSION") == "v1");
     CHECK(env.at("SINGLE") == "$TYPE stays # here");
-    CHECK(env.at("DOUBLE") == "line\nnext app");
+    CHECK(env.at("DOUBLE") == "line\nnext app t app$lower");
+    CHECK(env.at("SPANS") == "one\ntwo");
+    CHECK(env.at("AFTER") == "same-line");
     CHECK(env.at("COMPOSE_FILE") == "compose.yml:compose.postgres.yml:compose.redis.yml");
-    CHECK_FALSE(env.contains("BAD KEY"));
     CHECK(compose_file_names(env) ==
           std::vector<std::string>{"compose.yml", "compose.postgres.yml", "compose.redis.yml"});
     CHECK(compose_file_names({}) == std::vector<std::string>{"compose.yml"});
+    CHECK(compose_file_names({{"COMPOSE_FILE", "compose.yml:compose.yml::x.yml"}}) ==
+          std::vector<std::string>{"compose.yml", "x.yml"});
   }
 
-  TEST_CASE("abra.sh gives its exports only, and none of it runs") {
+  TEST_CASE("an env file abra could not read is refused, and one that grows without end too") {
+    EnvValues env;
+    CHECK_THROWS_WITH_AS(read_env_file("not a line\n", env), doctest::Contains("without '='"), ComposeError);
+    CHECK_THROWS_WITH_AS(read_env_file("BAD KEY=x\n", env), doctest::Contains("not a name"), ComposeError);
+    CHECK_THROWS_WITH_AS(read_env_file("A=\"open\n", env), doctest::Contains("no closing quote"),
+                         ComposeError);
+    std::string doubling = "A=xxxxxxxx\n";
+    for (int i = 0; i < 40; ++i) doubling += "A=$A$A\n";
+    CHECK_THROWS_WITH_AS(read_env_file(doubling, env), doctest::Contains("would grow"), ComposeError);
+    std::string wide = "B=" + std::string(60000, 'b') + "\n";
+    for (int i = 0; i < 200; ++i) wide += "C" + std::to_string(i) + "=$B\n";
+    CHECK_THROWS_WITH_AS(read_env_file(wide, env), doctest::Contains("in all"), ComposeError);
+    std::string names = "COMPOSE_FILE=compose.yml\n";
+    for (int i = 0; i < 40; ++i) names += "COMPOSE_FILE=\"$COMPOSE_FILE:f" + std::to_string(i) + ".yml\"\n";
+    EnvValues many;
+    read_env_file(names, many);
+    CHECK_THROWS_WITH_AS(compose_file_names(many), doctest::Contains("at most 32"), ComposeError);
+  }
+
+  TEST_CASE("abra.sh gives its exports only, as written, and none of it runs") {
     EnvValues env;
     read_abra_sh_exports(
         "export APP_ENTRYPOINT_VERSION=v3\nNOT_EXPORTED=v1\n"
-        "export NGINX_CONF_VERSION=v2 # bump on change\n$(touch /tmp/x)\n",
+        "export NGINX_CONF_VERSION=v2 # bump on change\n$(touch /tmp/x)\nexport Q=\"$X\"\n",
         env);
-    CHECK(env == EnvValues{{"APP_ENTRYPOINT_VERSION", "v3"}, {"NGINX_CONF_VERSION", "v2"}});
+    CHECK(env == EnvValues{{"APP_ENTRYPOINT_VERSION", "v3"}, {"NGINX_CONF_VERSION", "v2"}, {"Q", "\"$X\""}});
   }
 
   TEST_CASE("labels are interpolated as docker stack deploy does") {
@@ -85,13 +111,15 @@ TEST_SUITE("compose") {
     CHECK(interpolate("${EMPTY:-true}", env) == "true");
     CHECK(interpolate("${EMPTY-true}", env).empty());
     CHECK(interpolate("${SET:-true}", env) == "on");
-    CHECK(interpolate("${SET:+yes}${UNSET:+no}", env) == "yes");
-    CHECK(interpolate("${UNSET:-${SET}}", env) == "on");
+    // A default is taken as written, up to the first '}': no nesting.
+    CHECK(interpolate("${UNSET:-${SET}}", env) == "${SET}");
     CHECK(interpolate("$UNSET", env).empty());
     CHECK_THROWS_WITH_AS(interpolate("${UNSET:?set it}", env), doctest::Contains("set it"), ComposeError);
-    CHECK_THROWS_AS(interpolate("${SET", env), ComposeError);
-    CHECK_THROWS_AS(interpolate("${}", env), ComposeError);
-    CHECK_THROWS_AS(interpolate("${SET/x}", env), ComposeError);
+    for (const char* invalid :
+         {"${SET", "${}", "${SET/x}", "${SET:+yes}", "$(cmd)", "$1", "cost $", "${1A}"}) {
+      CAPTURE(invalid);
+      CHECK_THROWS_AS(interpolate(invalid, env), ComposeError);
+    }
   }
 
   TEST_CASE("list-form labels: ${ENABLE_BACKUPS:-true}, the older path label, and an operator's false") {
@@ -235,7 +263,8 @@ networks:
                                                       {"app_ci_test_file_provider_yml_v2", "config"},
                                                       {"app_ci_test_data", "volume"},
                                                       {"proxy", "network"},
-                                                      {"app_ci_test_internal", "network"}});
+                                                      {"app_ci_test_internal", "network"},
+                                                      {"app_ci_test_app", "service"}});
   }
 
   TEST_CASE("a recipe that does not read says where") {
@@ -253,6 +282,27 @@ networks:
         doctest::Contains("compose.yml: required variable NOPE"), ComposeError);
     // Nesting beyond yaml-cpp's depth guard is refused, not a stack overflow.
     CHECK_THROWS_AS(read_recipe({{{"compose.yml", std::string(100000, '[')}}}, ""), ComposeError);
+  }
+
+  TEST_CASE("aliases used over and over cost a bounded walk, then an error") {
+    std::string labels = "l: &l\n";
+    for (int i = 0; i < 2000; ++i) labels += "  k" + std::to_string(i) + ": v\n";
+    std::string services = "s: &s {deploy: {labels: *l}}\nservices:\n";
+    for (int i = 0; i < 2000; ++i) services += "  s" + std::to_string(i) + ": *s\n";
+    CHECK_THROWS_WITH_AS(read_recipe({{{"compose.yml", labels + services}}}, ""), doctest::Contains("steps"),
+                         ComposeError);
+    std::string merges = labels + "services:\n  app:\n    deploy:\n      labels:\n        <<: [";
+    for (int i = 0; i < 3000; ++i) merges += std::string(i == 0 ? "" : ", ") + "*l";
+    merges += "]\n";
+    // The same alias merged 3,000 times is merged once.
+    const auto layout = read_recipe({{{"compose.yml", merges}}}, "").layout;
+    CHECK(layout.services == std::vector<std::string>{"app"});
+    std::string wide = "services:\n";
+    for (int i = 0; i < 10001; ++i) wide += "  s" + std::to_string(i) + ": {}\n";
+    CHECK_THROWS_WITH_AS(read_recipe({{{"compose.yml", wide}}}, ""),
+                         doctest::Contains("more than 10000 entries"), ComposeError);
+    CHECK_THROWS_WITH_AS(read_recipe({{{"compose.yml", "services:\n  app:\n    image: \"\xff\"\n"}}}, ""),
+                         doctest::Contains("not UTF-8"), ComposeError);
   }
 
   TEST_CASE("aliases are references: a billion laughs costs nothing") {
