@@ -79,6 +79,10 @@ let
   serverUnits = map (name: "${serverUnit name}.service") (lib.attrNames servers);
   # What the runner and the janitor need up before they start.
   afterServers = [ "network-online.target" ] ++ serverUnits;
+  # abra as the units run it: never prompting, and in a terminal (without
+  # one abra 0.13 stops with "inappropriate ioctl for device").
+  abra = args: "${lib.getExe cfg.abraPackage} -n ${args}";
+  inTerminal = command: "${pkgs.util-linux}/bin/script --quiet --return --command '${command}' /dev/null";
   registerServer = name: {
     description = "Register ${name} with abra for cc-ci";
     wants = [ "network-online.target" ];
@@ -91,8 +95,7 @@ let
       Type = "oneshot";
       RemainAfterExit = true;
       LoadCredential = sshCredential;
-      ExecStart = "${pkgs.util-linux}/bin/script --quiet --return --command "
-        + "'${lib.getExe cfg.abraPackage} -n server add ${if name == "default" then "--local" else name}' /dev/null";
+      ExecStart = inTerminal (abra "server add ${if name == "default" then "--local" else name}");
     };
   };
 
@@ -103,10 +106,7 @@ let
   # which prints it: the unit's output goes nowhere, so it never reaches the journal.
   backupbotUnit = name: "cc-ci-backupbot-${name}";
   backupbotDomain = name: "backups.${name}";
-  deployBackupbot = name: let
-    abra = args: "${lib.getExe cfg.abraPackage} -n ${args}";
-    inTerminal = command: "${pkgs.util-linux}/bin/script --quiet --return --command '${command}' /dev/null";
-  in {
+  deployBackupbot = name: {
     description = "Deploy backup-bot-two on ${name} for cc-ci's backup rung";
     wants = [ "${serverUnit name}.service" ];
     after = [ "${serverUnit name}.service" ];
