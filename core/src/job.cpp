@@ -65,8 +65,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BackedUpService, service, paths, backup_pre_h
                                    restore_pre_hook, restore_post_hook, backup_command)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ComposeLayout, files, services, backups)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RecipeJob, plugin_file, recipe, lane, server, domain, target, abra, http,
-                                   timeouts, keep, retries, backup_surface, compose, docker, browser,
-                                   screenshot_file, log_file, events_file)
+                                   timeouts, keep, retries, backup_surface, compose, compose_after_move,
+                                   docker, browser, screenshot_file, log_file, events_file)
 
 json to_json(const RecipeJob& job) {
   json out;

@@ -50,8 +50,12 @@ struct RecipeJob {
   /// `abra app backup` covers the app's data (the plugin says so, or the
   /// recipe's compose files carry a backupbot.backup=true label).
   bool backup_surface = false;
-  /// The recipe's compose files as this app deploys them (read by the host).
+  /// The recipe's compose files as the lane's first deployment deploys them
+  /// (read by the host): the target, or the release an upgrade starts from.
   ComposeLayout compose{};
+  /// The upgrade lane's layout once it moved to the target (as released, or
+  /// the change with the plugin's overlay); what ctx.compose() says after the move.
+  ComposeLayout compose_after_move{};
   /// The docker CLI that inspects the server after teardown (`docker --context
   /// <server> … ls`); empty: the clean-teardown rung stays unverified.
   std::string docker{};

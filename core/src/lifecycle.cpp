@@ -32,6 +32,11 @@ class Unverifiable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Why a backup is not restored into the running app.
+constexpr std::string_view kNoDamageHook =
+    "the recipe's test has no damage() hook to undo the seeded data through the running app, so the "
+    "backup is proven only by the restore onto emptied volumes";
+
 // The reason a backup_restore rung is unverified on a server without a backupbot.
 constexpr std::string_view kNoBackupbot =
     "the server has no backupbot (the backup-bot-two recipe deployed on it), so abra could not back the app "
@@ -74,7 +79,9 @@ class RunContext final : public Context {
   Lane lane() const override { return job_.lane; }
   Rung rung() const override { return rung_; }
   const std::filesystem::path& plugin_dir() const override { return plugin_dir_; }
-  const ComposeLayout& compose() const override { return job_.compose; }
+  const ComposeLayout& compose() const override { return moved_ ? job_.compose_after_move : job_.compose; }
+  /// The upgrade lane moved to the target: from now on the app is laid out as it says.
+  void moved_to_target() { moved_ = true; }
 
   void log(std::string_view message) override {
     if (!log_) return;
@@ -272,6 +279,7 @@ class RunContext final : public Context {
   Rung rung_ = Rung::deploys;
   size_t hook_calls_ = 0;
   bool quiet_ = false;
+  bool moved_ = false;
   int quiet_failures_ = 0;
   Clock::time_point deadline_ = Clock::time_point::max();
   std::vector<StepResult> steps_;
@@ -347,11 +355,6 @@ void back_up(AbraClient& abra, const std::string& domain) {
   }
 }
 
-// The fresh lane after the recipe checks. persistence: seed, undeploy,
-// deploy, ready, verify. backup_restore: back up, undeploy, remove the
-// volumes, deploy on empty ones, check the data is gone (else a restore
-// proves nothing), restore, ready, verify. Each phase stops at the first
-// step that fails, leaving the app for teardown.
 // The landing page, shot while the app serves what the checks just saw. A
 // picture is for people: whatever happens, no step and no rung depends on it.
 void shoot_landing_page(RunContext& ctx, const RecipeJob& job, const RecipeInfo& info,
@@ -373,6 +376,45 @@ void shoot_landing_page(RunContext& ctx, const RecipeJob& job, const RecipeInfo&
   observer.screenshot_taken(missing);
 }
 
+// The operator's mistake, after a backup: damage() undoes the seeded data
+// through the running app, verify_seeded() must then fail (else the restore
+// would prove nothing), and the backup goes back into the running app, as
+// backupbot restores (the recipe's restore hooks around the files), and
+// verify_seeded() must pass again. False when a step did not pass; true too
+// when the plugin has no damage(): then only the restore onto emptied
+// volumes proves the backup, and the log says so.
+bool restore_into_running_app(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
+  const size_t calls = ctx.hook_calls();
+  const size_t first = ctx.steps_recorded();
+  ctx.guard("damage", [&] { test.damage(ctx); });
+  if (ctx.hook_calls() == calls) {
+    const std::string why(kNoDamageHook);
+    if (ctx.dry_run()) ctx.plan()(Phase::backup_restore, "skip the restore into the running app: " + why);
+    ctx.log("the restore into the running app is not tried: " + why);
+    return true;
+  }
+  if (!ctx.passed_since(first)) return false;
+  const int failures = ctx.count_failures_quietly([&] { test.verify_seeded(ctx); });
+  const bool damaged = ctx.record(StepKind::check, "the seeded data is damaged before the restore", [&] {
+    if (failures == 0)
+      throw CheckFailure(
+          "verify_seeded() still passes after damage(): the damage missed what verify_seeded() looks for, "
+          "and a restore would prove nothing");
+  });
+  if (!damaged ||
+      !ctx.step("app restore (into the running app)", [&] { ctx.abra().restore(ctx.domain()); }) ||
+      !wait_for_readiness(ctx, info))
+    return false;
+  verify(ctx, test);
+  return ctx.passed_since(first);
+}
+
+// The fresh lane after the recipe checks. persistence: seed, undeploy,
+// deploy, ready, verify. backup_restore: back up; damage the data in the
+// running app, restore into it, verify; then undeploy, remove the volumes,
+// deploy on empty ones, check the data is gone (else a restore proves
+// nothing), restore, ready, verify: the backup alone brings the app back.
+// Each phase stops at the first step that fails, leaving the app for teardown.
 void walk_data_phases(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
   const RecipeJob& job = ctx.job();
   AbraClient& abra = ctx.abra();
@@ -406,8 +448,10 @@ void walk_data_phases(RecipeTest& test, RunContext& ctx, const RecipeInfo& info)
                                        "its compose files)");
     return;
   }
+  if (!ctx.step("app backup create", [&] { back_up(abra, job.domain); }) ||
+      !restore_into_running_app(test, ctx, info))
+    return;
   const bool destroyed =
-      ctx.step("app backup create", [&] { back_up(abra, job.domain); }) &&
       ctx.step("app undeploy (to destroy the data)", [&] { undeploy(ctx); }) &&
       ctx.step("app volume remove (the data is gone)", [&] { abra.remove_volumes(job.domain); }) &&
       ctx.step("app deploy (on empty volumes)", [&] { abra.deploy(job.domain); });
@@ -419,7 +463,8 @@ void walk_data_phases(RecipeTest& test, RunContext& ctx, const RecipeInfo& info)
           "verify_seeded() still passes after the app's volumes were removed: the data lives "
           "outside them, where no backup of the volumes reaches, and a restore would prove nothing");
   });
-  if (!gone || !ctx.step("app restore", [&] { abra.restore(job.domain); }) || !wait_for_readiness(ctx, info))
+  if (!gone || !ctx.step("app restore (onto the emptied volumes)", [&] { abra.restore(job.domain); }) ||
+      !wait_for_readiness(ctx, info))
     return;
   verify(ctx, test);
 }
@@ -462,7 +507,9 @@ void walk_upgrade(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
         abra.add_compose_overlay(job.domain, job.recipe, ctx.plugin_dir() / info.compose_overlay);
     }) && ctx.step("app deploy --chaos (move to the change)", [&] { abra.deploy_checkout(job.domain); });
   }
-  if (!moved || !wait_for_readiness(ctx, info)) return;
+  if (!moved) return;
+  ctx.moved_to_target();
+  if (!wait_for_readiness(ctx, info)) return;
   if (seeded) verify(ctx, test);
   ctx.guard("probe", [&] { test.probe(ctx); });
 }

@@ -193,17 +193,26 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
               << job.recipe << ", at " << job.target.commit.substr(0, 8)
               << (job.target.local_changes ? " plus the working tree's uncommitted changes" : "") << '\n';
     if (job.lane != Lane::lint) {
-      std::string files;
-      for (const auto& file : job.compose.files) files += (files.empty() ? "" : ", ") + file;
-      std::string services;
-      for (const auto& service : job.compose.services) services += (services.empty() ? "" : ", ") + service;
-      std::cout << "  compose  " << terminal_text(files) << " (COMPOSE_FILE)\n"
-                << "  services " << terminal_text(services) << '\n';
+      const auto joined = [](const std::vector<std::string>& names) {
+        std::string text;
+        for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+        return terminal_text(text);
+      };
+      // The upgrade lane deploys two revisions: the release it starts from, then the target.
+      const bool upgrade = job.lane == Lane::upgrade;
+      std::cout << "  compose  " << joined(job.compose.files) << " (COMPOSE_FILE"
+                << (upgrade ? " of " + job.abra.deploy.version : "") << ")\n"
+                << "  services " << joined(job.compose.services) << '\n';
+      if (upgrade)
+        std::cout << "  then     " << joined(job.compose_after_move.files) << " (COMPOSE_FILE of "
+                  << job.target.describe() << "), services " << joined(job.compose_after_move.services)
+                  << '\n';
       const auto backups = describe_backups(job.compose);
       if (backups.empty())
         std::cout << "  backups  no service is labelled backupbot.backup=true"
-                  << (job.backup_surface ? " (the plugin says abra's backup covers the data)\n"
-                                         : ": the backup rung does not apply\n");
+                  << (upgrade              ? "\n"
+                      : job.backup_surface ? " (the plugin says abra's backup covers the data)\n"
+                                           : ": the backup rung does not apply\n");
       for (size_t i = 0; i < backups.size(); ++i)
         std::cout << (i == 0 ? "  backups  " : "           ") << terminal_text(backups[i]) << '\n';
     }

@@ -49,33 +49,6 @@ std::optional<std::string> domain_suffix_problem(std::string_view suffix) {
   return std::nullopt;
 }
 
-std::string longest_docker_name(std::string_view domain, std::string_view env_sample) {
-  const std::string stack = stack_name(domain);
-  std::string longest = stack;
-  size_t start = 0;
-  while (start < env_sample.size()) {
-    const size_t end = std::min(env_sample.find('\n', start), env_sample.size());
-    std::string_view line = env_sample.substr(start, end - start);
-    start = end + 1;
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-    // SECRET_DB_PASSWORD_VERSION=v1  # length=32   ->  <stack>_db_password_v1
-    constexpr std::string_view kPrefix = "SECRET_";
-    constexpr std::string_view kSuffix = "_VERSION";
-    const size_t equals = line.find('=');
-    if (!line.starts_with(kPrefix) || equals == std::string_view::npos) continue;
-    const std::string_view key = line.substr(0, equals);
-    if (!key.ends_with(kSuffix) || key.size() <= kPrefix.size() + kSuffix.size()) continue;
-    std::string secret(key.substr(kPrefix.size(), key.size() - kPrefix.size() - kSuffix.size()));
-    std::transform(secret.begin(), secret.end(), secret.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    std::string_view version = line.substr(equals + 1);
-    version = version.substr(0, std::min(version.find_first_of(" \t#"), version.size()));
-    const std::string name = stack + "_" + secret + "_" + std::string(version);
-    if (name.size() > longest.size()) longest = name;
-  }
-  return longest;
-}
-
 std::string stack_name(std::string_view domain) {
   std::string name(domain);
   std::replace(name.begin(), name.end(), '.', '_');

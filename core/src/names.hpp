@@ -24,11 +24,6 @@ std::optional<std::string> dns_name_problem(std::string_view name);
 /// (`<domain with . as _>_<secret>_<version>`) room under Docker's cap.
 std::optional<std::string> domain_suffix_problem(std::string_view suffix);
 
-/// The longest Docker name abra will make for the app `domain` from the
-/// recipe's `.env.sample` (`<stack>_<secret>_<version>` for each
-/// SECRET_<NAME>_VERSION line, and the stack name itself).
-std::string longest_docker_name(std::string_view domain, std::string_view env_sample);
-
 /// A recipe name as abra's catalogue has them: lower-case letters, digits and
 /// inner '-', at most 64 characters. It becomes a folder, a domain label, a
 /// file name and part of a URL, so nothing else is ever used as one.

@@ -72,39 +72,88 @@ EnvValues app_environment(const std::string& sample, const std::string& abra_sh,
   return env;
 }
 
-// The lane's view of the recipe (ComposeLayout), its backup surface, and
+// A file the plugin ships beside it (trusted as the plugin is, but bounded
+// as any file read whole); nullopt when it cannot be read.
+std::optional<std::string> read_plugin_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string content(kTargetFileMaxBytes + 1, '\0');
+  in.read(content.data(), static_cast<std::streamsize>(content.size()));
+  content.resize(static_cast<std::size_t>(in.gcount()));
+  if (content.size() > kTargetFileMaxBytes)
+    throw UsageError(file.string() + ": larger than " + std::to_string(kTargetFileMaxBytes >> 10) +
+                     " KiB, more than cc-ci reads of a compose file");
+  return content;
+}
+
+// One revision of the recipe as abra deploys it: where its files are read
+// from, its .env.sample and abra.sh, and whether the plugin's CI overlay
+// joins COMPOSE_FILE (a chaos deploy; a release is deployed as released).
+struct Revision {
+  RecipeTarget target;
+  std::string sample;
+  std::string abra_sh;
+  bool overlay = false;
+};
+
+// .env.sample and abra.sh of a revision, each read once. abra.sh is not a
+// name the change chose but one every recipe has: a link or a FIFO there
+// fails the recipe when its checkout is refused (refuse_links_out), with the
+// recipe's report, and nothing deployed.
+Revision read_revision(RecipeTarget target, bool overlay) {
+  Revision revision{.target = std::move(target), .overlay = overlay};
+  revision.sample = read_target_file(revision.target, ".env.sample").value_or("");
+  try {
+    revision.abra_sh = read_target_file(revision.target, "abra.sh").value_or("");
+  } catch (const UsageError&) {
+  }
+  return revision;
+}
+
+// How one revision lays the app out (ComposeLayout), checked against
 // Docker's 64-character cap over every name the stack and abra will make.
-// A recipe whose compose files cannot be read is not deployed: the lane says
-// why, and deploys nothing.
-void read_layout(PlannedRecipe& entry, const std::string& sample, const std::string& abra_sh) {
-  RecipeJob& job = entry.job;
+// nullopt when it cannot be deployed: `entry.broken` says why, and the lane
+// deploys nothing.
+std::optional<ComposeLayout> read_layout(PlannedRecipe& entry, const Revision& revision) {
+  const RecipeJob& job = entry.job;
+  const bool overlay = revision.overlay && !entry.info.compose_overlay.empty();
   // Every name is read through read_target_file, which refuses one that leads
-  // out of the checkout: a hostile name is an error, never skipped.
-  const auto read = [&](const std::string& name) { return read_target_file(job.target, name); };
+  // out of the checkout: a hostile name is an error, never skipped. The
+  // overlay is the plugin's own file, beside it.
+  const fs::path overlay_file = job.plugin_file.parent_path() / entry.info.compose_overlay;
+  const auto read = [&](const std::string& name) -> std::optional<std::string> {
+    if (overlay && name == AbraClient::kComposeOverlay) return read_plugin_file(overlay_file);
+    return read_target_file(revision.target, name);
+  };
+  const std::string of = job.lane == Lane::upgrade ? " of " + revision.target.describe() : "";
   ComposeReading reading;
   try {
-    reading =
-        read_compose(read, app_environment(sample, abra_sh, entry.info, job.domain), stack_name(job.domain));
+    EnvValues env = app_environment(revision.sample, revision.abra_sh, entry.info, job.domain);
+    if (overlay) {  // appended to COMPOSE_FILE, as AbraClient::add_compose_overlay does for the deploy
+      std::string files;
+      for (const auto& file : compose_file_names(env)) files += file + ":";
+      env["COMPOSE_FILE"] = files + AbraClient::kComposeOverlay;
+    }
+    reading = read_compose(read, env, stack_name(job.domain));
   } catch (const ComposeError& error) {
-    entry.broken =
-        "the recipe's compose files cannot be read as abra reads them: " + std::string(error.what());
-    return;
+    entry.broken = "the recipe's compose files" + of +
+                   " cannot be read as abra reads them: " + std::string(error.what());
+    return std::nullopt;
   }
-  job.compose = std::move(reading.layout);
-  if (!entry.info.backup_surface) job.backup_surface = !job.compose.backups.empty();
   // abra names secrets from the env file's SECRET_*_VERSION lines; the stack
   // names its secrets, configs, volumes, networks and services from the
   // compose files. A name the recipe chose whole is the recipe's error; one
   // made from the stack name is too long for this --domain-suffix.
   const std::string stack = stack_name(job.domain);
-  DockerName longest{.kind = "secret", .name = longest_docker_name(job.domain, sample)};
+  DockerName longest{.kind = "stack", .name = stack};
   for (const auto& name : reading.docker_names) {
     if (name.name.size() <= kDockerNameMax) continue;
     if (!name.name.starts_with(stack + "_")) {
-      entry.broken = "the recipe names a Docker " + name.kind + " " + terminal_text(name.name.substr(0, 80)) +
-                     (name.name.size() > 80 ? "…" : "") + " (" + std::to_string(name.name.size()) +
-                     " characters; Docker allows " + std::to_string(kDockerNameMax) + ")";
-      return;
+      entry.broken = "the recipe" + of + " names a Docker " + name.kind + " " +
+                     terminal_text(name.name.substr(0, 80)) + (name.name.size() > 80 ? "…" : "") + " (" +
+                     std::to_string(name.name.size()) + " characters; Docker allows " +
+                     std::to_string(kDockerNameMax) + ")";
+      return std::nullopt;
     }
     if (name.name.size() > longest.name.size()) longest = name;
   }
@@ -113,6 +162,34 @@ void read_layout(PlannedRecipe& entry, const std::string& sample, const std::str
                      terminal_text(longest.name) + " (" + std::to_string(longest.name.size()) +
                      " characters; Docker allows " + std::to_string(kDockerNameMax) +
                      "): use a shorter --domain-suffix");
+  return std::move(reading.layout);
+}
+
+// The layouts of what a deploying lane deploys: the fresh lane, the target;
+// the upgrade lane, the release it starts from, then the target it moves to
+// (with the overlay when the move is a chaos redeploy of the change). The
+// fresh lane's layout says whether the recipe has a backup surface.
+void read_layouts(PlannedRecipe& entry, const Revision& target, const std::string& from) {
+  RecipeJob& job = entry.job;
+  std::optional<ComposeLayout> first;
+  if (job.lane == Lane::upgrade) {
+    const auto release = release_of(job.target, from);
+    if (!release) {
+      entry.broken = "the release " + terminal_text(from) + " to upgrade from is not a release tag of " +
+                     job.target.repository.string();
+      return;
+    }
+    first = read_layout(entry, read_revision(*release, false));
+    if (!first) return;
+    auto moved = read_layout(entry, target);
+    if (!moved) return;
+    job.compose_after_move = std::move(*moved);
+  } else {
+    first = read_layout(entry, target);
+    if (!first) return;
+    if (!entry.info.backup_surface) job.backup_surface = !first->backups.empty();
+  }
+  job.compose = std::move(*first);
 }
 
 }  // namespace
@@ -201,21 +278,13 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
     job.keep = settings.keep;
     job.retries = settings.retries;
     job.backup_surface = base.info.backup_surface.value_or(false);
-    std::string sample;  // the target's .env.sample and abra.sh, read once for every lane
-    std::string abra_sh;
+    Revision revision;  // the target's files, read once for every lane
     if (targets == Targets::resolve) {
       const auto found = settings.targets.find(job.recipe);
       const TargetRequest request = found == settings.targets.end() ? TargetRequest{} : found->second;
       job.target = resolve_target(job.recipe, request, settings.recipes_from);
       job.abra.deploy.version = job.target.is_release() ? job.target.version : "";
-      sample = read_target_file(job.target, ".env.sample").value_or("");
-      try {
-        abra_sh = read_target_file(job.target, "abra.sh").value_or("");
-      } catch (const UsageError&) {
-        // Not a name the change chose but one every recipe has: a link or
-        // a FIFO there fails the recipe when its checkout is refused
-        // (refuse_links_out), with the recipe's report, and nothing deployed.
-      }
+      revision = read_revision(job.target, !job.target.is_release());
     }
 
     for (const Lane lane : {Lane::fresh, Lane::upgrade, Lane::lint}) {
@@ -227,9 +296,9 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
       // Listing resolves no target: its wanted fresh lane says it all.
       if (targets == Targets::skip && (lane != Lane::fresh || !wanted)) continue;
       if (!wanted) entry.not_run = "the " + std::string(to_string(lane)) + " lane was not run (--lanes)";
+      const std::string from =
+          base.info.upgrade_from.empty() ? job.target.previous_release : base.info.upgrade_from;
       if (lane == Lane::upgrade && entry.not_run.empty()) {
-        const std::string from =
-            base.info.upgrade_from.empty() ? job.target.previous_release : base.info.upgrade_from;
         if (from.empty())
           entry.not_run = "there is no release of " + job.recipe + " before " + job.target.describe() +
                           " to upgrade from";
@@ -239,7 +308,7 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
       if (lane != Lane::lint && entry.not_run.empty()) {
         lane_job.server = settings.servers[deployments++ % settings.servers.size()].name;
         lane_job.domain = make_domain(lane_job.recipe, settings.domain_suffix);
-        if (targets == Targets::resolve) read_layout(entry, sample, abra_sh);
+        if (targets == Targets::resolve) read_layouts(entry, revision, from);
       }
       const fs::path work = work_root / (job.recipe + suffix);
       lane_job.abra.abra_dir = (work / "abra").string();

@@ -269,6 +269,19 @@ RecipeTarget resolve_target(const std::string& recipe, const TargetRequest& requ
   }
 }
 
+std::optional<RecipeTarget> release_of(const RecipeTarget& target, const std::string& version) {
+  if (!is_release_version(version)) return std::nullopt;
+  const auto found = Git{target.repository}.try_run(
+      {"rev-parse", "--verify", "--quiet", "--end-of-options", "refs/tags/" + version + "^{commit}"});
+  if (!found) return std::nullopt;
+  RecipeTarget release;
+  release.ref = version;
+  release.commit = words(*found).at(0);
+  release.version = version;
+  release.repository = target.repository;
+  return release;
+}
+
 std::optional<std::string> read_target_file(const RecipeTarget& target, const std::string& path) {
   std::string_view name = path;
   while (name.starts_with('/')) name.remove_prefix(1);

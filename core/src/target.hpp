@@ -57,6 +57,11 @@ RecipeTarget resolve_target(const std::string& recipe, const TargetRequest& requ
 /// Throws std::runtime_error when git fails.
 void check_out_target(const RecipeTarget& target, const std::filesystem::path& destination);
 
+/// The release `version` of the target's repository (its tag's commit, no
+/// local changes): what abra deploys for that version. nullopt when
+/// `version` is not a release tag there.
+std::optional<RecipeTarget> release_of(const RecipeTarget& target, const std::string& version);
+
 /// The most of one checkout file cc-ci reads (.env.sample, compose files):
 /// far above any real recipe's, far below what would hurt.
 inline constexpr std::uintmax_t kTargetFileMaxBytes = std::uintmax_t{1} << 20;

@@ -3,7 +3,7 @@
 // proxy's 404/50x). Its data is a marker file written with `abra app run`
 // into a folder backupbot backs up (a volume of a service labelled
 // backupbot.backup=true, or its backupbot.backup.path), so a redeploy, an
-// upgrade and a restore must each bring the file back.
+// upgrade and a restore must each bring the file back; damage removes it.
 #include <ccci/harness.hpp>
 #include <optional>
 
@@ -57,6 +57,13 @@ class Generic final : public ccci::AbraRecipe {
     ctx.step("write a marker file into " + where_->service + ":" + where_->path, [&] {
       ctx.abra().app_run(ctx.domain(), where_->service,
                          {"sh", "-c", "echo \"$0\" > " + marker_file(), marker_});
+    });
+  }
+
+  void damage(ccci::Context& ctx) override {
+    if (!where_) return;
+    ctx.step("remove the marker file from " + where_->service + ":" + where_->path, [&] {
+      ctx.abra().app_run(ctx.domain(), where_->service, {"rm", "-f", marker_file()});
     });
   }
 

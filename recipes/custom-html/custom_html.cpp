@@ -28,6 +28,12 @@ class CustomHtml final : public ccci::AbraRecipe {
     });
   }
 
+  void damage(ccci::Context& ctx) override {
+    ctx.step("the page is deleted from the content volume", [&] {
+      ctx.abra().app_run(ctx.domain(), "app", {"rm", "-f", "/usr/share/nginx/html/cc-ci-seed.html"});
+    });
+  }
+
   void verify_seeded(ccci::Context& ctx) override {
     ctx.check("the written page is served",
               [&] { ccci::expect_http(ctx, "/cc-ci-seed.html").status(200).body_contains(page(ctx)); });

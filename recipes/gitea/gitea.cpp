@@ -42,6 +42,15 @@ class Gitea final : public ccci::AbraRecipe {
     });
   }
 
+  void damage(ccci::Context& ctx) override {
+    ctx.step("the user deletes the seeded repository", [&] {
+      ccci::HttpRequest remove{.method = "DELETE",
+                               .url = ctx.url("/api/v1/repos/") + kSeeder + "/cc-ci-seed"};
+      remove.basic_auth = ccci::Credentials{kSeeder, seeder_password_};
+      ccci::expect_http(ccci::HttpClient(ctx.http()), remove).status(204);
+    });
+  }
+
   void verify_seeded(ccci::Context& ctx) override {
     ctx.check("the seeded repository still has its pushed commit", [&] {
       ccci::HttpRequest commits{.url = ctx.url("/api/v1/repos/") + kSeeder + "/cc-ci-seed/commits"};

@@ -25,6 +25,9 @@ class Hedgedoc final : public ccci::AbraRecipe {
   }
 
   // The data a user keeps in HedgeDoc: a note, found again by its address.
+  // No damage(): HedgeDoc 1.x deletes a note only over its owner's socket.io
+  // session in a browser, not through an HTTP API, so its backup is proven by
+  // the restore onto emptied volumes alone.
   void seed(ccci::Context& ctx) override {
     ctx.step("a new note is created", [&] {
       const ccci::HttpClient browser(ctx.http());

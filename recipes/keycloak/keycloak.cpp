@@ -50,6 +50,18 @@ class Keycloak final : public ccci::AbraRecipe {
     });
   }
 
+  void damage(ccci::Context& ctx) override {
+    ctx.step("the admin deletes the realm", [&] {
+      const ccci::HttpClient http(ctx.http());
+      const std::string admin =
+          password_grant(ctx, http, "master", "admin", ctx.abra().secret("admin_password"));
+      ccci::expect_http(
+          http,
+          ccci::HttpRequest{.method = "DELETE", .url = ctx.url("/admin/realms/") + kRealm}.bearer(admin))
+          .status(204);
+    });
+  }
+
   void verify_seeded(ccci::Context& ctx) override {
     ctx.check("the realm's user still logs in",
               [&] { password_grant(ctx, ccci::HttpClient(ctx.http()), kRealm, "cc-ci", password_); });

@@ -47,6 +47,27 @@ class MatrixSynapse final : public ccci::AbraRecipe {
     });
   }
 
+  // Deactivation, with the user-interactive auth Synapse asks for (a first
+  // request without it gets the session to answer in): only the database
+  // the backup holds knows the account afterwards.
+  void damage(ccci::Context& ctx) override {
+    ctx.step("the user deactivates their account", [&] {
+      const ccci::HttpClient http(ctx.http());
+      const std::string token = access_token(ctx, http, "cc-ci-seed", password_);
+      const std::string url = ctx.url("/_matrix/client/v3/account/deactivate");
+      const std::string session =
+          ccci::expect_http(http, ccci::HttpRequest::json(url, nlohmann::json::object()).bearer(token))
+              .status(401)
+              .json_at("/session")
+              .get<std::string>();
+      const nlohmann::json auth = {{"type", "m.login.password"},
+                                   {"identifier", {{"type", "m.id.user"}, {"user", user_id_}}},
+                                   {"password", password_},
+                                   {"session", session}};
+      ccci::expect_http(http, ccci::HttpRequest::json(url, {{"auth", auth}}).bearer(token)).status(200);
+    });
+  }
+
   void verify_seeded(ccci::Context& ctx) override {
     ctx.check("the registered user still logs in",
               [&] { log_in(ctx, ccci::HttpClient(ctx.http()), "cc-ci-seed", password_, user_id_); });
@@ -64,16 +85,23 @@ class MatrixSynapse final : public ccci::AbraRecipe {
         .get<std::string>();
   }
 
-  // Logs in and checks the token says who it belongs to.
-  static void log_in(ccci::Context& ctx, const ccci::HttpClient& http, const std::string& name,
-                     const std::string& password, const std::string& user_id) {
+  // A password login's access token.
+  static std::string access_token(ccci::Context& ctx, const ccci::HttpClient& http, const std::string& name,
+                                  const std::string& password) {
     const auto login = ccci::HttpRequest::json(ctx.url("/_matrix/client/v3/login"),
                                                {{"type", "m.login.password"},
                                                 {"identifier", {{"type", "m.id.user"}, {"user", name}}},
                                                 {"password", password}});
-    const std::string token =
+    std::string token =
         ccci::expect_http(http, login).status(200).json_at("/access_token").get<std::string>();
     ctx.add_secret(token);
+    return token;
+  }
+
+  // Logs in and checks the token says who it belongs to.
+  static void log_in(ccci::Context& ctx, const ccci::HttpClient& http, const std::string& name,
+                     const std::string& password, const std::string& user_id) {
+    const std::string token = access_token(ctx, http, name, password);
     ccci::expect_http(http,
                       ccci::HttpRequest{.url = ctx.url("/_matrix/client/v3/account/whoami")}.bearer(token))
         .status(200)

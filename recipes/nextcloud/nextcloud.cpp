@@ -43,6 +43,11 @@ class Nextcloud final : public ccci::AbraRecipe {
     });
   }
 
+  void damage(ccci::Context& ctx) override {
+    ctx.step("the admin deletes the uploaded file",
+             [&] { ccci::webdav::remove(ccci::HttpClient(ctx.http()), seeded_file(ctx), admin(ctx)); });
+  }
+
   void verify_seeded(ccci::Context& ctx) override {
     ctx.check("the uploaded file reads back unchanged", [&] {
       if (ccci::webdav::get(ccci::HttpClient(ctx.http()), seeded_file(ctx), admin(ctx)) !=

@@ -56,10 +56,16 @@ class CcCi(SandboxTestCase):
             ("persistence", "write a page into the content volume"),
             ("persistence", "app undeploy (to redeploy)"), ("persistence", "app deploy (again, on the same volumes)"),
             ("persistence", serves), ("persistence", "the written page is served"),
-            ("backup_restore", "app backup create"), ("backup_restore", "app undeploy (to destroy the data)"),
+            ("backup_restore", "app backup create"),
+            ("backup_restore", "the page is deleted from the content volume"),
+            ("backup_restore", "the seeded data is damaged before the restore"),
+            ("backup_restore", "app restore (into the running app)"), ("backup_restore", serves),
+            ("backup_restore", "the written page is served"),
+            ("backup_restore", "app undeploy (to destroy the data)"),
             ("backup_restore", "app volume remove (the data is gone)"),
             ("backup_restore", "app deploy (on empty volumes)"), ("backup_restore", serves),
-            ("backup_restore", "the seeded data is gone before the restore"), ("backup_restore", "app restore"),
+            ("backup_restore", "the seeded data is gone before the restore"),
+            ("backup_restore", "app restore (onto the emptied volumes)"),
             ("backup_restore", serves), ("backup_restore", "the written page is served"),
             ("teardown", "app undeploy"), ("teardown", "app rm"),
             ("teardown", "nothing of the app is left on the server")])
@@ -72,7 +78,8 @@ class CcCi(SandboxTestCase):
         self.assertEqual([c["argv"][1:3] for c in calls], [
             ["app", "new"], ["app", "secret"], ["app", "deploy"],  # deploy
             ["app", "run"], ["app", "undeploy"], ["app", "deploy"],  # persistence
-            ["app", "backup"], ["app", "undeploy"], ["app", "volume"], ["app", "deploy"], ["app", "restore"],
+            ["app", "backup"], ["app", "run"], ["app", "restore"],  # backup, damage, restore into the app
+            ["app", "undeploy"], ["app", "volume"], ["app", "deploy"], ["app", "restore"],  # onto empty volumes
             ["app", "undeploy"], ["app", "rm"]])  # teardown
         for call in calls:
             self.assertTrue(call["tty"])

@@ -5,6 +5,7 @@ nothing on the server (clean_teardown) -- each passed by a good recipe and
 failed by a change that breaks it, always torn down."""
 
 import json
+import re
 import shutil
 
 from support import GENERIC_PLUGIN, RECIPES, TEST_PLUGINS, TEST_RECIPES, SandboxTestCase, git, main
@@ -38,8 +39,11 @@ class Ladder(SandboxTestCase):
         rungs = self.rungs(run)
         for name in ("persistence", "backup_restore", "clean_teardown"):
             self.assertEqual(rungs[name]["status"], "passed", rungs[name])
-        # The restore proved something: the data was really gone before it.
-        self.assertEqual(run.step("custom-html", "the seeded data is gone before the restore")["status"], "passed")
+        # Both restores proved something: the data was really damaged, then
+        # really gone, before each; and the first went into the running app.
+        for name in ("the seeded data is damaged before the restore", "app restore (into the running app)",
+                     "the seeded data is gone before the restore", "app restore (onto the emptied volumes)"):
+            self.assertEqual(run.step("custom-html", name)["status"], "passed", name)
         # One lane: one app new and one app rm, however often it redeploys.
         argv = [c["argv"][1:] for c in self.calls()]
         self.assertEqual(sum(a[:2] == ["app", "new"] for a in argv), 1)
@@ -68,6 +72,20 @@ class Ladder(SandboxTestCase):
         self.assertEqual(rungs["backup_restore"]["status"], "failed")
         self.assertIn("the written page is served", rungs["backup_restore"]["reason"])
         self.assertEqual(run.recipe("custom-html")["status"], "failed")
+        self.assert_nothing_left()
+
+    def test_a_damage_the_app_still_hides_fails_backup_restore_before_any_restore(self):
+        # nginx with a cache in its container keeps serving the page deleted
+        # from the volume: a restore now would prove nothing, and says so.
+        run = self.cc_ci("run", "custom-html", env={"FAKE_APP_MODE": "cached"})
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        self.assert_valid_report(run)
+        rungs = self.rungs(run)
+        self.assertEqual(rungs["persistence"]["status"], "passed")
+        self.assertEqual(rungs["backup_restore"]["status"], "failed")
+        self.assertIn("the seeded data is damaged before the restore", rungs["backup_restore"]["reason"])
+        self.assertIn("verify_seeded() still passes after damage()", rungs["backup_restore"]["reason"])
+        self.assertFalse([c for c in self.calls() if c["argv"][1:3] == ["app", "restore"]], "restored anyway")
         self.assert_nothing_left()
 
     def test_a_server_without_a_backupbot_leaves_backup_restore_unverified(self):
@@ -217,6 +235,35 @@ class Ladder(SandboxTestCase):
         self.assertIn("--force", moves[1])
         self.assert_nothing_left()
 
+    def test_the_release_an_upgrade_starts_from_is_read_as_itself(self):
+        # The previous release's compose file does not read; the change under
+        # test mends it. The fresh lane deploys the change and passes; the
+        # upgrade lane, which would first deploy that release, says so and
+        # deploys nothing.
+        change = self.change(recipe="custom-html")
+        checkout = self.folder / "change"
+        good = (checkout / "compose.yml").read_text()
+        (checkout / "compose.yml").write_text("services:\n  app: [unclosed\n")
+        git(checkout, "commit", "--quiet", "--all", "--message", "a release with a broken compose file")
+        git(checkout, "tag", "--annotate", "9.9.9+1.0.0", "--message", "a broken release")
+        (checkout / "compose.yml").write_text(good)
+        plan = self.cc_ci("plan", "custom-html", "--lanes", "fresh,upgrade", *change)
+        self.assertEqual(plan.code, 0, plan.stderr)
+        self.assertIn("  previous release 9.9.9+1.0.0\n", plan.stdout)
+        self.assertIn("custom-html, upgrade lane: fails at once: the recipe's compose files of 9.9.9+1.0.0 "
+                      "cannot be read as abra reads them: ", plan.stdout)
+        self.assertNotIn("fresh lane: fails at once", plan.stdout)
+        run = self.cc_ci("run", "custom-html", "--lanes", "fresh,upgrade", *change)
+        self.assert_valid_report(run)
+        rungs = self.rungs(run)
+        self.assertEqual(rungs["backup_restore"]["status"], "passed", rungs["backup_restore"])
+        self.assertEqual(rungs["upgrade"]["status"], "errored", rungs["upgrade"])
+        self.assertIn("the previous release could not be deployed to upgrade from: \"read the recipe's compose "
+                      "files\" failed: the recipe's compose files of 9.9.9+1.0.0 cannot be read as abra reads "
+                      "them: compose.yml line 3", rungs["upgrade"]["reason"])
+        self.assertEqual(sum(a[:2] == ["app", "new"] for a in self.deploys()), 1, "the upgrade lane deployed")
+        self.assert_nothing_left()
+
     def test_a_change_whose_migration_fails_fails_the_upgrade_rung(self):
         # A broken app answers 500 until readiness gives up: short phases keep the test short.
         run = self.cc_ci("run", "custom-html", "--lanes", "fresh,upgrade", "--timeout-deploy", "10",
@@ -329,6 +376,14 @@ class Ladder(SandboxTestCase):
         plan = self.cc_ci("plan", "matrix-synapse", "--lanes", "fresh,upgrade", *change)
         self.assertEqual(plan.code, 0, plan.stderr)
         self.assertIn("append compose.cc-ci.yml to COMPOSE_FILE in ", plan.stdout)
+        # The plan reads each revision as it will be deployed: the change with
+        # the overlay; the upgrade lane's previous release without, then the change with.
+        fresh, upgrade = plan.stdout.split(", upgrade lane")
+        self.assertIn("  compose  compose.yml, compose.cc-ci.yml (COMPOSE_FILE)\n", fresh)
+        previous = re.search(r"  from     (\S+) \(app new at it\)", upgrade)[1]
+        self.assertIn(f"  compose  compose.yml (COMPOSE_FILE of {previous})\n", upgrade)
+        self.assertRegex(upgrade, r"  then     compose.yml, compose.cc-ci.yml \(COMPOSE_FILE of unreleased "
+                                  r"[0-9a-f]{8}\), services app\n")
         self.assert_nothing_left()
 
     def test_a_release_is_deployed_without_the_overlay_and_the_log_says_so(self):
@@ -343,6 +398,8 @@ class Ladder(SandboxTestCase):
         self.assertNotIn("add the CI compose overlay to COMPOSE_FILE", run.step_names("matrix-synapse"))
         log = (self.report_dir / run.recipe("matrix-synapse")["log"]).read_text()
         self.assertIn("the CI compose overlay matrix-synapse.compose.yml is not used", log)
+        plan = self.cc_ci("plan", "matrix-synapse")
+        self.assertIn("  compose  compose.yml (COMPOSE_FILE)\n", plan.stdout)
         self.assert_nothing_left()
 
     def test_a_plugin_whose_compose_overlay_is_missing_is_refused_in_one_line(self):
@@ -371,7 +428,11 @@ class Ladder(SandboxTestCase):
         self.assertEqual(recipe["level"], 8, recipe["level_reason"])
         self.assertEqual(run.step("test-app", "write a marker file into app:/usr/share/nginx/html")["status"],
                          "passed")
-        # The restore is proven: the marker was gone before it, and back after it.
+        # The restores are proven: the marker was removed in the running app,
+        # then gone with the volumes, before each, and back after each.
+        self.assertEqual(run.step("test-app", "remove the marker file from app:/usr/share/nginx/html")["status"],
+                         "passed")
+        self.assertEqual(run.step("test-app", "the seeded data is damaged before the restore")["status"], "passed")
         self.assertEqual(run.step("test-app", "the seeded data is gone before the restore")["status"], "passed")
         self.assert_nothing_left()
 

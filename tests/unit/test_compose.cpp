@@ -267,6 +267,19 @@ networks:
                                                       {"app_ci_test_app", "service"}});
   }
 
+  TEST_CASE("abra's own secrets are named from the env file's SECRET_<NAME>_VERSION values") {
+    const RecipeFiles recipe{{{"compose.yml", "services:\n  app:\n    image: nextcloud\n"}}};
+    const std::string sample =
+        "TYPE=nextcloud\nSECRET_DB_ROOT_PASSWORD_VERSION=v1  # length=32\n"
+        "  SECRET_ADMIN_PASSWORD_VERSION=\"v2\"\n#SECRET_COMMENTED_OUT_VERSION=v1\nSECRET__VERSION=v9\n";
+    std::map<std::string, std::string> names;
+    for (const auto& name : read_recipe(recipe, sample).docker_names) names[name.name] = name.kind;
+    // The comment and the quotes are not part of the version; a commented line makes nothing.
+    CHECK(names == std::map<std::string, std::string>{{"app_ci_test_db_root_password_v1", "secret"},
+                                                      {"app_ci_test_admin_password_v2", "secret"},
+                                                      {"app_ci_test_app", "service"}});
+  }
+
   TEST_CASE("a recipe that does not read says where") {
     CHECK_THROWS_WITH_AS(read_recipe({{{"compose.yml", "services:\n  app: [\n"}}}, ""),
                          doctest::Contains("compose.yml line"), ComposeError);

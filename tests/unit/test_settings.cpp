@@ -182,14 +182,6 @@ TEST_SUITE("settings") {
         doctest::Contains("already has a target"), UsageError);
   }
 
-  TEST_CASE("the longest Docker name abra makes comes from the recipe's secrets") {
-    const std::string sample =
-        "TYPE=nextcloud\nSECRET_DB_ROOT_PASSWORD_VERSION=v1  # length=32\n"
-        "  SECRET_ADMIN_PASSWORD_VERSION=v2\n#SECRET_COMMENTED_OUT_VERSION=v1\n";
-    CHECK(longest_docker_name("next-abc123.ci.test", sample) == "next-abc123_ci_test_db_root_password_v1");
-    CHECK(longest_docker_name("next-abc123.ci.test", "") == "next-abc123_ci_test");
-  }
-
   TEST_CASE("servers may carry a capacity") {
     CHECK(parse_server("default") == ServerSlot{"default", 0});
     CHECK(parse_server("swarm-1.example.org:3") == ServerSlot{"swarm-1.example.org", 3});

@@ -78,6 +78,22 @@ TEST_SUITE("target") {
     CHECK(first.previous_release.empty());
   }
 
+  TEST_CASE("the release an upgrade starts from is its tag's commit, read as released") {
+    const Catalogue catalogue;
+    const RecipeTarget head = resolve_target("custom-html", {.ref = "main"}, catalogue.folder.path());
+    const auto previous = release_of(head, head.previous_release);
+    REQUIRE(previous.has_value());
+    CHECK(previous->commit == catalogue.commit_of("1.6.0+1.25.3"));
+    CHECK(previous->is_release());
+    CHECK(previous->repository == head.repository);
+    CHECK(read_target_file(*previous, "compose.yml") == read_target_file(head, "compose.yml"));
+    // Only a release tag of that repository: a branch, a commit or an option is none.
+    CHECK_FALSE(release_of(head, "main").has_value());
+    CHECK_FALSE(release_of(head, head.commit).has_value());
+    CHECK_FALSE(release_of(head, "9.9.9+1.0.0").has_value());
+    CHECK_FALSE(release_of(head, "--upload-pack=x").has_value());
+  }
+
   TEST_CASE("bad refs, missing repositories and non-git folders are one clear usage error") {
     const Catalogue catalogue;
     CHECK_THROWS_WITH_AS(resolve_target("custom-html", {.ref = "no-such-branch"}, catalogue.folder.path()),

@@ -9,9 +9,10 @@
 // The host owns the flow of each lane (README "Lanes"): it calls deploy(), waits
 // until the app answers over HTTPS, calls probe(), then seed() and, after each
 // operation that must keep the data (redeploy, restore, upgrade),
-// verify_seeded(); it always calls teardown() once deploy was attempted.
+// verify_seeded(); before a backup is restored into the running app, damage();
+// it always calls teardown() once deploy was attempted.
 // Most plugins derive from ccci::AbraRecipe (harness), which does the standard
-// abra deploy and teardown, so they only write probe() (and seed/verify_seeded):
+// abra deploy and teardown, so they only write probe() (and the data hooks):
 //
 //   class CustomHtml final : public ccci::AbraRecipe {
 //     void probe(ccci::Context& ctx) override {
@@ -43,7 +44,7 @@
 namespace ccci {
 
 /// The version of this header. The loader refuses a plugin built against another one.
-inline constexpr int kAbiVersion = 7;
+inline constexpr int kAbiVersion = 8;
 
 /// What the host reads from a plugin before trusting it (exported as `ccci_plugin_info`).
 struct PluginInfo {
@@ -225,9 +226,16 @@ class BOOST_SYMBOL_VISIBLE RecipeTest {
   /// leaves the data rungs (persistence, upgrade, backup_restore) unverified.
   virtual void seed(Context& /*ctx*/) {}
   /// Checks that what seed() wrote is there, as checks: called after redeploy,
-  /// restore and upgrade. The host also calls it once after it destroyed the
-  /// data, and expects it to fail there (so a restore proves something).
+  /// restore and upgrade. The host also calls it after it damaged or destroyed
+  /// the data, and expects it to fail there (so a restore proves something).
   virtual void verify_seeded(Context& /*ctx*/) {}
+  /// Undoes what seed() wrote through the running app, as an operator's
+  /// mistake would (deletes the page, the repository, the realm), as steps.
+  /// The host calls it after `app backup create`, then restores the backup
+  /// into the running app, as backupbot restores, and verifies. A damage()
+  /// that records nothing (the default) leaves that restore untried: the
+  /// backup is then proven only by the restore onto emptied volumes.
+  virtual void damage(Context& /*ctx*/) {}
 };
 
 using RecipeTestFactory = std::unique_ptr<RecipeTest>();

@@ -6,6 +6,7 @@ Modes: unhealthy       /api/healthz keeps saying "fail" (never ready)
 """
 
 import os
+import shutil
 import subprocess
 import time
 
@@ -120,6 +121,17 @@ def handle(request):
         domain = request.stack["domain"]
         return json_answer(201, {"full_name": f"{user}/{body['name']}", "empty": True,
                                  "clone_url": f"https://{domain}/{user}/{body['name']}.git"})
+    if len(route) == 3 and route[0] == "repos" and request.method == "DELETE":
+        # Gitea lets the owner (or an admin) delete a repository: 204, then it is gone.
+        target = repository(request, route[1], route[2])
+        if user is None:
+            return json_answer(401, {"message": "token is required"})
+        if not target.is_dir():
+            return json_answer(404, {"message": "The target couldn't be found."})
+        if user != route[1] and not users["users"].get(user, {}).get("admin"):
+            return json_answer(403, {"message": "token does not have at least one of required scope(s)"})
+        shutil.rmtree(target)
+        return 204, {}, ""
     if len(route) == 4 and route[0] == "repos" and route[3] == "commits":
         target = repository(request, route[1], route[2])
         if not target.is_dir():

@@ -72,6 +72,12 @@ def handle(request):
             data["realms"][name] = {}
             save(request, data)
             return 201, {"Location": f"https://{request.stack['domain']}/admin/realms/{name}"}, ""
+        if len(parts) == 3 and request.method == "DELETE":
+            if parts[2] not in data["realms"]:
+                return json_answer(404, {"error": "Realm not found."})
+            del data["realms"][parts[2]]
+            save(request, data)
+            return 204, {}, ""
         if len(parts) == 4 and parts[3] == "users" and request.method == "POST":
             if parts[2] not in data["realms"]:
                 return json_answer(404, {"error": "Realm not found."})

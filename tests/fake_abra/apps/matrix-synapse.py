@@ -49,12 +49,37 @@ def handle(request):
         user = (body.get("identifier") or {}).get("user", "")
         user_id = user if user.startswith("@") else f"@{user}:{domain}"
         digest = hashlib.sha256(body.get("password", "").encode()).hexdigest()
+        if user_id in users.get("deactivated", []):
+            return json_answer(403, {"errcode": "M_USER_DEACTIVATED", "error": "This account has been deactivated"})
         if body.get("type") != "m.login.password" or users["users"].get(user_id) != digest:
             return json_answer(403, {"errcode": "M_FORBIDDEN", "error": "Invalid username or password"})
         access = token(32)
         users["tokens"][access] = user_id
         save(request, users)
         return json_answer(200, {"user_id": user_id, "access_token": access, "device_id": token(10)})
+    if path == CLIENT + "v3/account/deactivate" and request.method == "POST":
+        # User-interactive auth as Synapse asks it: without `auth`, a 401 with
+        # the flows and a session; then the password, in that session.
+        user_id = users["tokens"].get(bearer(request) or "")
+        if not user_id:
+            return json_answer(401, {"errcode": "M_UNKNOWN_TOKEN", "error": "Invalid access token passed."})
+        auth = (json_body(request) or {}).get("auth")
+        sessions = users.setdefault("sessions", [])
+        if not auth:
+            session = token(24)
+            sessions.append(session)
+            save(request, users)
+            return json_answer(401, {"flows": [{"stages": ["m.login.password"]}], "params": {}, "session": session})
+        digest = hashlib.sha256(str(auth.get("password", "")).encode()).hexdigest()
+        if (auth.get("type") != "m.login.password" or auth.get("session") not in sessions
+                or users["users"].get(user_id) != digest):
+            return json_answer(401, {"errcode": "M_FORBIDDEN", "error": "Invalid password",
+                                     "flows": [{"stages": ["m.login.password"]}], "session": auth.get("session")})
+        sessions.remove(auth["session"])
+        users.setdefault("deactivated", []).append(user_id)
+        users["tokens"] = {t: u for t, u in users["tokens"].items() if u != user_id}
+        save(request, users)
+        return json_answer(200, {"id_server_unbind_result": "no-support"})
     if path == CLIENT + "v3/account/whoami":
         user_id = users["tokens"].get(bearer(request) or "")
         if not user_id:

@@ -7,7 +7,13 @@ Modes (FAKE_APP_MODE at deploy time):
   text-plain  pages are served, but as text/plain (a misconfigured nginx)
   flaky-404   the first request for a missing page fails with a 500, later ones get the 404
   blank       the landing page is an empty, white HTML page (nothing to see in a screenshot)
+  cached      a cache in the container keeps every page it served: one deleted from the
+              volume is still served until the container restarts (a redeploy)
 """
+
+# The "cached" mode's cache, in the proxy's memory as nginx keeps it in its
+# container: per deployment (a redeploy starts a new container, empty).
+CACHE = {}
 
 NGINX_DEFAULT = """<!DOCTYPE html>
 <html>
@@ -44,9 +50,13 @@ def handle(request):
         if not index.exists():
             return 403, html, nginx_page(403, "Forbidden")
         return 200, html, index.read_bytes()
+    cache = CACHE.setdefault((request.stack["stack"], request.stack["ready_at"]), {}) if mode == "cached" else {}
     target = (request.volume / path.lstrip("/")).resolve()
     if request.volume.resolve() in target.parents and target.is_file():
-        return 200, html, target.read_bytes()
+        cache[path] = target.read_bytes()
+        return 200, html, cache[path]
+    if path in cache:
+        return 200, html, cache[path]
     marker = request.volume / ".flaky-404-seen"
     if mode == "flaky-404" and not marker.exists():
         marker.write_text("1")
