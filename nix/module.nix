@@ -30,7 +30,7 @@ let
   runnerUnit = "cc-ci-runner";
   runnerCredentials = "/run/credentials/${runnerUnit}.service";
 
-  # What `cc-ci run --config` reads (core/src/settings.cpp); no secret in it.
+  # What `cc-ci run --config` reads (core/src/config/settings.cpp); no secret in it.
   ccciSettings = {
     plugins = [ "${cfg.package}/lib/cc-ci/plugins" ] ++ cfg.extraPlugins;
     abra = lib.getExe cfg.abraPackage;

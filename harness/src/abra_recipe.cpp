@@ -24,15 +24,16 @@ void AbraRecipe::deploy(Context& ctx) {
     ctx.log("the CI compose overlay " + recipe_info.compose_overlay +
             " is not used: " + abra.settings().deploy.version +
             " is deployed as released, from a checkout without local changes");
+  for (const auto& setting : recipe_info.env)  // a lambda may not capture a structured binding (clang 14)
+    if (!ctx.step("set " + setting.first + " in the env file",
+                  [&] { abra.set_env(ctx.domain(), setting.first, setting.second); }))
+      return;
+  // After the plugin's settings, so the overlay joins whatever COMPOSE_FILE they leave.
   if (!recipe_info.compose_overlay.empty() && chaos &&
       !ctx.step("add the CI compose overlay to COMPOSE_FILE", [&] {
         abra.add_compose_overlay(ctx.domain(), ctx.recipe(), ctx.plugin_dir() / recipe_info.compose_overlay);
       }))
     return;
-  for (const auto& setting : recipe_info.env)  // a lambda may not capture a structured binding (clang 14)
-    if (!ctx.step("set " + setting.first + " in the env file",
-                  [&] { abra.set_env(ctx.domain(), setting.first, setting.second); }))
-      return;
   configure(ctx);
   ctx.step("app deploy", [&] { abra.deploy(ctx.domain()); });
 }

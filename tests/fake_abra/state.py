@@ -6,6 +6,7 @@ things are."""
 
 import importlib.util
 import json
+import re
 import os
 import tempfile
 from pathlib import Path
@@ -66,23 +67,38 @@ def read_env(path: Path) -> list:
     return path.read_text().splitlines()
 
 
-def env_value(lines: list, key: str):
-    """The value as abra's env-file reader (godotenv) gives it: the last line
-    for the key wins, a quoted value loses its quotes, an unquoted one its
-    trailing `# comment`."""
-    found = None
+ENV_REFERENCE = re.compile(r"(\\?)\$(\{?)([A-Z0-9_]+)(\}?)")
+
+
+def env_values(lines: list) -> dict:
+    """The env file as abra's reader (godotenv) gives it: the last line for a
+    key wins, a quoted value loses its quotes, an unquoted one its trailing
+    `# comment`, and `$NAME` / `${NAME}` (upper-case names) in a double-quoted
+    or unquoted value expand from the lines above, so
+    `COMPOSE_FILE="$COMPOSE_FILE:compose.x.yml"` appends."""
+    values = {}
     for line in lines:
         stripped = line.strip()
         if stripped.startswith("export "):
             stripped = stripped[len("export "):].lstrip()
-        if not stripped.startswith(key + "="):
+        key, equals, value = stripped.partition("=")
+        if not equals or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", key):
             continue
-        value = stripped[len(key) + 1:].strip()
-        if value[:1] in ("'", '"') and value[0] in value[1:]:
-            found = value[1:value.index(value[0], 1)]
+        value = value.strip()
+        quote = value[:1] if value[:1] in ("'", '"') and value[0] in value[1:] else ""
+        if quote:
+            value = value[1:value.index(quote, 1)]
         else:
-            found = value.split("#", 1)[0].strip()
-    return found
+            value = value.rsplit(" #", 1)[0].strip() if " #" in value else value
+        if quote != "'":
+            value = ENV_REFERENCE.sub(lambda m: m[0][1:] if m[1] else values.get(m[3], ""), value)
+        values[key] = value
+    return values
+
+
+def env_value(lines: list, key: str):
+    """One key of env_values(), or None when no line sets it."""
+    return env_values(lines).get(key)
 
 
 def declared_secrets(lines: list) -> list:

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "plugin_loader.hpp"
+#include "run/plugin_loader.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

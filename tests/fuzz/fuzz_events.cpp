@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "events.hpp"
+#include "run/events.hpp"
 
 namespace {
 struct Ignore final : ccci::LifecycleObserver {

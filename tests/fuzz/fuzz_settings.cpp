@@ -6,8 +6,8 @@
 #include <fstream>
 #include <string>
 
-#include "names.hpp"
-#include "settings.hpp"
+#include "config/settings.hpp"
+#include "recipe/names.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

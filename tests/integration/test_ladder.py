@@ -264,6 +264,23 @@ class Ladder(SandboxTestCase):
         self.assertEqual(sum(a[:2] == ["app", "new"] for a in self.deploys()), 1, "the upgrade lane deployed")
         self.assert_nothing_left()
 
+    def test_a_release_whose_files_lead_out_of_its_checkout_fails_only_its_upgrade_lane(self):
+        # A tag no change can mend: its hostile COMPOSE_FILE fails the lane
+        # that would deploy it, named, and the rest of the run goes on.
+        change = self.change(recipe="custom-html")
+        checkout = self.folder / "change"
+        sample = (checkout / ".env.sample").read_text()
+        (checkout / ".env.sample").write_text(sample + "COMPOSE_FILE=compose.yml:../../outside.yml\n")
+        git(checkout, "commit", "--quiet", "--all", "--message", "a release that reads outside its checkout")
+        git(checkout, "tag", "--annotate", "9.9.9+1.0.0", "--message", "a hostile release")
+        (checkout / ".env.sample").write_text(sample)
+        plan = self.cc_ci("plan", "custom-html", "--lanes", "fresh,upgrade", *change)
+        self.assertEqual(plan.code, 0, plan.stdout + plan.stderr)
+        self.assertIn("custom-html, upgrade lane: fails at once: the recipe's compose files of 9.9.9+1.0.0 "
+                      "cannot be read as abra reads them: the recipe's file \"../../outside.yml\": not a file "
+                      "inside the recipe's checkout", plan.stdout)
+        self.assertNotIn("fresh lane: fails at once", plan.stdout)
+
     def test_a_change_whose_migration_fails_fails_the_upgrade_rung(self):
         # A broken app answers 500 until readiness gives up: short phases keep the test short.
         run = self.cc_ci("run", "custom-html", "--lanes", "fresh,upgrade", "--timeout-deploy", "10",
@@ -384,6 +401,23 @@ class Ladder(SandboxTestCase):
         self.assertIn(f"  compose  compose.yml (COMPOSE_FILE of {previous})\n", upgrade)
         self.assertRegex(upgrade, r"  then     compose.yml, compose.cc-ci.yml \(COMPOSE_FILE of unreleased "
                                   r"[0-9a-f]{8}\), services app\n")
+        self.assert_nothing_left()
+
+    def test_the_overlay_joins_a_compose_file_chain_as_recipes_write_it(self):
+        # Real recipes quote COMPOSE_FILE and build it in steps; the overlay is
+        # chained after whatever the env file ends with, and the plan says the same.
+        deploy_log = self.folder / "deploys.jsonl"
+        change = self.change(recipe="matrix-synapse")
+        sample = self.folder / "change" / ".env.sample"
+        sample.write_text(sample.read_text() + 'COMPOSE_FILE="compose.yml"\n#COMPOSE_FILE="$COMPOSE_FILE:compose.smtp.yml"\n')
+        run = self.cc_ci("run", "matrix-synapse", *change, env={"FAKE_ABRA_DEPLOY_LOG": str(deploy_log)})
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        deploys = [json.loads(line) for line in deploy_log.read_text().splitlines()]
+        self.assertTrue(deploys)
+        for deploy in deploys:
+            self.assertEqual(deploy["compose_files"], ["compose.yml", "compose.cc-ci.yml"], deploy)
+        plan = self.cc_ci("plan", "matrix-synapse", *change)
+        self.assertIn("  compose  compose.yml, compose.cc-ci.yml (COMPOSE_FILE)\n", plan.stdout)
         self.assert_nothing_left()
 
     def test_a_release_is_deployed_without_the_overlay_and_the_log_says_so(self):

@@ -212,10 +212,13 @@ TEST_SUITE("abra client") {
     const std::filesystem::path overlay = fake.folder.path() / "test-app.compose.yml";
     std::ofstream(overlay) << "services: {}\n";
     CHECK_FALSE(fake.abra.env_value(domain, "COMPOSE_FILE").has_value());
-    fake.abra.set_env(domain, "COMPOSE_FILE", "compose.yml  # as a maintainer set it");
+    // Quoted, as recipes write it: the overlay is chained after it, as a recipe adds a file.
+    fake.abra.set_env(domain, "COMPOSE_FILE", "\"compose.yml\"  # as a maintainer set it");
     fake.abra.add_compose_overlay(domain, "test-app", overlay);
     fake.abra.add_compose_overlay(domain, "test-app", overlay);  // a second deploy adds nothing
-    CHECK(fake.abra.env_value(domain, "COMPOSE_FILE") == "compose.yml:compose.cc-ci.yml");
+    const std::string env = test::read_file(fake.env_file(domain));
+    CHECK(env.find("\nCOMPOSE_FILE=\"$COMPOSE_FILE:compose.cc-ci.yml\"\n") != std::string::npos);
+    CHECK(env.find("$COMPOSE_FILE:compose.cc-ci.yml") == env.rfind("$COMPOSE_FILE:compose.cc-ci.yml"));
     const std::filesystem::path checkout = fake.folder.path() / "abra/recipes/test-app";
     CHECK(test::read_file(checkout / "compose.cc-ci.yml") == "services: {}\n");
     CHECK(test::read_file(checkout / ".git/info/exclude").ends_with("\n/compose.cc-ci.yml\n"));
@@ -227,6 +230,12 @@ TEST_SUITE("abra client") {
                          doctest::Contains("no recipe checkout at"), CommandError);
     fake.abra.undeploy(domain);
     fake.abra.remove(domain);
+    // An env file without a COMPOSE_FILE value has nothing to chain: compose.yml, then the overlay.
+    const std::string bare = "test-ovl002.cc-ci.test";
+    fake.abra.app_new("test-app", "default", bare);
+    fake.abra.add_compose_overlay(bare, "test-app", overlay);
+    CHECK(fake.abra.env_value(bare, "COMPOSE_FILE") == "\"compose.yml:compose.cc-ci.yml\"");
+    fake.abra.remove(bare);
   }
 
   TEST_CASE("a dry client only describes its commands") {

@@ -1,13 +1,16 @@
 // summary.md, the badges and the card: what a PR shows of a run.
 #include <fstream>
 
-#include "artifacts.hpp"
-#include "badge.hpp"
+#include "base/markup.hpp"
 #include "ccci/text.hpp"
-#include "dashboard.hpp"
-#include "markup.hpp"
-#include "report.hpp"
-#include "summary.hpp"
+#include "model/judge.hpp"
+#include "model/result.hpp"
+#include "model/result_json.hpp"
+#include "report/artifacts.hpp"
+#include "report/badge.hpp"
+#include "report/dashboard.hpp"
+#include "report/results_files.hpp"
+#include "report/summary.hpp"
 #include "support.hpp"
 
 using namespace ccci;

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "bridge_state.hpp"
+#include "forge/bridge_state.hpp"
 #include "support.hpp"
 
 using nlohmann::json;

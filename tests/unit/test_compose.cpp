@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "compose.hpp"
+#include "recipe/compose.hpp"
 
 using namespace ccci;
 

@@ -5,9 +5,9 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
-#include "gitea.hpp"
-#include "pr_publish.hpp"
-#include "webhook.hpp"
+#include "forge/gitea.hpp"
+#include "forge/pr_publish.hpp"
+#include "forge/webhook.hpp"
 
 using nlohmann::json;
 

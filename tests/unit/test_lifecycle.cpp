@@ -1,7 +1,8 @@
+#include <algorithm>
 #include <fstream>
 
-#include "leftovers.hpp"
-#include "lifecycle.hpp"
+#include "run/leftovers.hpp"
+#include "run/lifecycle.hpp"
 #include "support.hpp"
 
 using namespace ccci;
@@ -162,6 +163,41 @@ TEST_SUITE("lifecycle") {
 }
 
 TEST_SUITE("lifecycle") {
+  TEST_CASE("the upgrade lane's hooks see the release's layout, then the target's after the move") {
+    struct Layouts final : RecipeTest {
+      std::vector<std::string> seen;
+      void deploy(Context& ctx) override {
+        ctx.step("deploy it", [] {});
+      }
+      void probe(Context& ctx) override {
+        ctx.check("works", [] {});
+      }
+      void teardown(Context& ctx) override {
+        ctx.step("tear it down", [] {});
+      }
+      void seed(Context& ctx) override {
+        seen.push_back("seed " + ctx.compose().files.at(0));
+        ctx.step("seed it", [] {});
+      }
+      void verify_seeded(Context& ctx) override {
+        seen.push_back("verify " + ctx.compose().files.at(0));
+        ctx.check("it is there", [] {});
+      }
+    } test;
+    RecipeJob upgrade = job();
+    upgrade.lane = Lane::upgrade;
+    upgrade.target = {.ref = "2.0.0+1.0", .commit = std::string(40, 'b'), .version = "2.0.0+1.0"};
+    upgrade.abra.deploy.version = "1.0.0+1.0";
+    upgrade.compose.files = {"compose.release.yml"};
+    upgrade.compose_after_move.files = {"compose.target.yml"};
+    std::vector<std::string> lines;
+    plan_lifecycle(test, upgrade, [&](Phase, std::string_view line) { lines.emplace_back(line); });
+    CHECK(test.seen == std::vector<std::string>{"seed compose.release.yml", "verify compose.target.yml"});
+    CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
+      return line.starts_with("abra -n app upgrade scri-000000.cc-ci.test 2.0.0+1.0");
+    }));
+  }
+
   TEST_CASE("job.json carries every member of a job to the child and back") {
     RecipeJob sent = job();
     sent.target = {.ref = "main", .commit = std::string(40, 'a'), .previous_release = "1.5.0+1.25.3"};

@@ -1,4 +1,4 @@
-#include "plugin_loader.hpp"
+#include "run/plugin_loader.hpp"
 #include "support.hpp"
 
 using namespace ccci;

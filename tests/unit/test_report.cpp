@@ -1,4 +1,8 @@
-#include "report.hpp"
+#include "base/files.hpp"
+#include "model/judge.hpp"
+#include "model/result.hpp"
+#include "model/result_json.hpp"
+#include "report/results_files.hpp"
 #include "support.hpp"
 
 using namespace ccci;

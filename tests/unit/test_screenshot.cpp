@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "screenshot.hpp"
+#include "run/screenshot.hpp"
 #include "support.hpp"
 
 using namespace ccci;

@@ -4,11 +4,11 @@
 
 #include <fstream>
 
-#include "markup.hpp"
-#include "report_folder.hpp"
-#include "results_shape.hpp"
-#include "seal.hpp"
-#include "settings.hpp"
+#include "base/markup.hpp"
+#include "config/settings.hpp"
+#include "forge/seal.hpp"
+#include "report/report_folder.hpp"
+#include "report/results_shape.hpp"
 #include "support.hpp"
 
 using namespace ccci;

@@ -1,9 +1,9 @@
 #include <regex>
 #include <set>
 
-#include "names.hpp"
-#include "runner.hpp"
-#include "settings.hpp"
+#include "config/settings.hpp"
+#include "recipe/names.hpp"
+#include "run/runner.hpp"
 #include "support.hpp"
 
 using namespace ccci;

@@ -1,6 +1,6 @@
-#include "settings.hpp"
+#include "config/settings.hpp"
+#include "recipe/target.hpp"
 #include "support.hpp"
-#include "target.hpp"
 
 using namespace ccci;
 namespace fs = std::filesystem;
@@ -91,7 +91,10 @@ TEST_SUITE("target") {
     CHECK_FALSE(release_of(head, "main").has_value());
     CHECK_FALSE(release_of(head, head.commit).has_value());
     CHECK_FALSE(release_of(head, "9.9.9+1.0.0").has_value());
-    CHECK_FALSE(release_of(head, "--upload-pack=x").has_value());
+    CHECK_FALSE(release_of(head, "--upload-pack=x+1").has_value());
+    CHECK_FALSE(release_of(head, "1.6.0+1.25.3~1").has_value());  // a revision expression, not a tag
+    catalogue.git({"tag", "9.9.9+lightweight"}, catalogue.repository);
+    CHECK_FALSE(release_of(head, "9.9.9+lightweight").has_value());  // not annotated: not a release
   }
 
   TEST_CASE("bad refs, missing repositories and non-git folders are one clear usage error") {

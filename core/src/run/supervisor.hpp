@@ -1,0 +1,36 @@
+// The host's side of one recipe test: a child process to run it, a watchdog
+// over its phases, and teardown from the outside when the child cannot.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+
+#include "model/job.hpp"
+#include "model/result.hpp"
+#include "run/run_stop.hpp"
+
+namespace ccci {
+
+/// What the scheduler reports as a run goes on (any of them may be empty).
+struct Progress {
+  std::function<void(const RecipeJob&, Phase)> phase_started;
+  std::function<void(const RecipeJob&, const StepResult&)> step_finished;
+  /// One lane of a recipe ended (its result holds that lane only).
+  std::function<void(const RecipeJob&, const RecipeResult&)> lane_finished;
+  /// Every lane of a recipe ended: the recipe's result, judged.
+  std::function<void(const RecipeResult&)> recipe_finished;
+};
+
+/// How long past a phase's timeout the host waits before it kills the test
+/// process: the child ends its own abra calls at the deadline and needs a
+/// moment to record that.
+inline constexpr std::chrono::seconds kWatchdogGrace{5};
+
+/// Runs `job` in `self exec-one --job <job_file>`. Kills it when a phase
+/// overruns or the run must stop; when it did not finish its own teardown,
+/// tears the app down from here. Never throws for test faults.
+RecipeResult supervise(const std::filesystem::path& self, const RecipeJob& job,
+                       const std::filesystem::path& job_file, const RunStop& stop, const Progress& progress);
+
+}  // namespace ccci
