@@ -6,6 +6,8 @@ again; an addition passes.
 
     test_abi.py --list | NAME..."""
 
+import importlib.machinery
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -121,6 +123,21 @@ class AbiCheck(unittest.TestCase):
             self.edit(name, "const std::string& path)", "std::string_view path)")
         self.edit("harness/src/harness.cpp", '+ path; }', '+ std::string(path); }')
         self.assert_fails("removed symbol ccci::url(ccci::Context const&, std::__cxx11::basic_string")
+
+    def test_where_a_function_keeps_an_argument_is_not_its_abi(self):
+        # abi-dumper reads a parameter's place from the debug info of the
+        # function's body; an edit of the body moves it, and breaks no caller.
+        report = self.root / "report.xml"
+        report.write_text("""<report><problems_with_symbols severity="High"><header name="h.hpp">
+<library name="lib.so"><symbol name="f">
+<problem id="Parameter_Changed_Register"><change target="domain" old_value="r13" new_value="rbp">The parameter
+@target became passed in @new_value register instead of @old_value.</change></problem>
+<problem id="Parameter_Type"><change target="domain">The parameter @target changed its type.</change></problem>
+</symbol></library></header></problems_with_symbols></report>""")
+        loader = importlib.machinery.SourceFileLoader("abi_tool", str(ABI))
+        tool = importlib.util.module_from_spec(importlib.util.spec_from_loader("abi_tool", loader))
+        loader.exec_module(tool)
+        self.assertEqual(tool.problems(report), ["high: symbol f: The parameter domain changed its type."])
 
     def test_an_added_type_and_function_pass(self):
         self.edit("harness/include/ccci/harness.hpp", "\n}  // namespace ccci",
