@@ -65,6 +65,11 @@ class Sdk(SandboxTestCase):
         self.assertEqual(scaffold.returncode, 0, scaffold.stderr)
         project = self.folder / "sdk" / "probe-app"
         self.assertEqual(sorted(p.name for p in project.iterdir()), ["README.md", "meson.build", "probe_app.cpp"])
+        # The file a maintainer starts from is laid out as this project's own code is.
+        formatted = subprocess.run(["clang-format", "--dry-run", "--Werror",
+                                    f"--style=file:{SOURCE / '.clang-format'}", str(project / "probe_app.cpp")],
+                                   capture_output=True, text=True)
+        self.assertEqual(formatted.returncode, 0, formatted.stderr)
         self.build(project, env)
 
         def run_it():
@@ -79,15 +84,15 @@ class Sdk(SandboxTestCase):
         self.assertEqual(run.code, 1, run.stdout + run.stderr)
         self.assert_valid_report(run)
         self.assertEqual(run.step("probe-app", "the home page is served")["status"], "passed")
-        todo = run.step("probe-app", "TODO: check what probe-app does for its users")
+        todo = run.step("probe-app", "TODO: check what the app does for its users")
         self.assertEqual(todo["status"], "failed")
-        self.assertIn("TODO: write this check in probe_app.cpp", todo["message"])
+        self.assertIn("TODO: write this check (log in, create something, read it back)", todo["message"])
         self.assert_nothing_left()
 
         # Once the maintainer writes the check, it passes.
         source = project / "probe_app.cpp"
         text = source.read_text()
-        text = text.replace('ctx.check("TODO: check what probe-app does for its users", [&] {\n'
+        text = text.replace('ctx.check("TODO: check what the app does for its users", [&] {\n'
                             '      throw ccci::CheckFailure(',
                             'ctx.check("nginx answers for missing pages", [&] {\n'
                             '      ccci::expect_http(ctx, "/missing").status(404).body_contains("nginx");\n'

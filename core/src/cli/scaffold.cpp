@@ -37,9 +37,10 @@ shared_module('@RECIPE@', '@SOURCE@',
 )template";
 
 constexpr const char* kSource =
-    R"template(// @RECIPE@: a cc-ci recipe test. The harness deploys the app with abra
-// (app new, secret generate, deploy), waits until `ready` answers over
-// verified HTTPS, runs probe(), and always tears the app down.
+    R"template(// A cc-ci recipe test of @RECIPE@.
+// The harness deploys the app with abra (app new, secret generate, deploy),
+// waits until `ready` answers over verified HTTPS, runs probe(), and always
+// tears the app down.
 // See docs/writing-a-recipe-test.md in cc-ci for the helpers.
 #include <ccci/harness.hpp>
 
@@ -54,12 +55,11 @@ class Recipe final : public ccci::AbraRecipe {
 
   void probe(ccci::Context& ctx) override {
     ctx.check("the home page is served", [&] { ccci::expect_http(ctx, "/").status(200); });
-    ctx.check("TODO: check what @RECIPE@ does for its users", [&] {
-      throw ccci::CheckFailure("TODO: write this check in @SOURCE@ (log in, create something, read it back)");
-});
-}
-}
-;
+    ctx.check("TODO: check what the app does for its users", [&] {
+      throw ccci::CheckFailure("TODO: write this check (log in, create something, read it back)");
+    });
+  }
+};
 
 }  // namespace
 
