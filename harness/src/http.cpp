@@ -142,6 +142,29 @@ std::string HttpResponse::header(std::string_view name) const {
   return {};
 }
 
+namespace {
+
+// What the request itself asks for: credentials, headers, method and body.
+void set_request(CURL* curl, const HttpRequest& request, const Slist& headers) {
+  if (request.basic_auth) {
+    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+    curl_easy_setopt(curl, CURLOPT_USERNAME, request.basic_auth->username.c_str());
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, request.basic_auth->password.c_str());
+  }
+  if (headers) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+  if (request.method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else if (request.method != "GET") {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+  if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  }
+}
+
+}  // namespace
+
 HttpClient::HttpClient(HttpSettings settings)
     : settings_(std::move(settings)), cookies_((global_init_once(), std::make_shared<CookieJar>())) {}
 
@@ -174,21 +197,7 @@ HttpResponse HttpClient::perform(const HttpRequest& request) const {
   if (connect_to) curl_easy_setopt(curl, CURLOPT_CONNECT_TO, connect_to.get());
   curl_easy_setopt(curl, CURLOPT_SHARE, cookies_->share);
   curl_easy_setopt(curl, CURLOPT_COOKIEFILE, "");  // the cookie engine, in memory only
-  if (request.basic_auth) {
-    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
-    curl_easy_setopt(curl, CURLOPT_USERNAME, request.basic_auth->username.c_str());
-    curl_easy_setopt(curl, CURLOPT_PASSWORD, request.basic_auth->password.c_str());
-  }
-  if (headers) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
-  if (request.method == "HEAD") {
-    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  } else if (request.method != "GET") {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  }
-  if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-  }
+  set_request(curl, request, headers);
   BodySink sink{response.body};
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);

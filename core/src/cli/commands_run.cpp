@@ -201,6 +201,66 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
   return kExitPassed;
 }
 
+namespace {
+
+// The report folder is made fresh, and must be writable, before anything is
+// deployed: a run whose report cannot be written would deploy, tear down and
+// tell no one; one that wrote into a PR's folder would vouch for it. Returns
+// the key the report will be sealed with.
+std::string prepare_report(const Settings& settings) {
+  std::vector<fs::path> checkouts;
+  for (const auto& [recipe, request] : settings.targets)
+    if (request.recipe_dir) checkouts.push_back(*request.recipe_dir);
+  claim_report_folder(settings.report_dir, checkouts);
+  try {
+    return seal_key(default_state_dir());
+  } catch (const SealError& error) {
+    throw UsageError(std::string("cannot seal the report: ") + error.what());
+  }
+}
+
+// results.json, junit.xml, the pages and the seal; false (said on stderr) when they could not be written.
+bool write_run_report(const RunReport& report, const Settings& settings, const std::string& seal_key_text) {
+  try {
+    write_reports(report, settings.report_dir);
+    for (const auto& problem :
+         write_artifacts(settings.report_dir, {.dashboard_url = settings.dashboard_url}))
+      std::cerr << "cc-ci: warning: " << problem << std::endl;
+    seal_report(settings.report_dir, seal_key_text);
+    return true;
+  } catch (const std::exception& error) {
+    // The apps are torn down; say so, and never exit 0 without a report.
+    std::cerr << "cc-ci: error: the run finished but its report could not be written: " << error.what()
+              << std::endl;
+    return false;
+  }
+}
+
+// One line per recipe, the summary line, and the exit code.
+int print_verdict(const RunReport& report, const Settings& settings) {
+  for (const auto& recipe : report.recipes) {
+    std::cout << terminal_text(recipe.recipe + ": " + std::string(to_string(recipe.status)) + ", level " +
+                               std::to_string(recipe.level) + " (" + recipe.level_reason + ")")
+              << std::endl;
+    if (!recipe.kept.empty()) std::cout << "  " << terminal_text(recipe.kept) << std::endl;
+  }
+  const StatusCounts counts = count_statuses(report);
+  std::cout << "summary: " << counts.passed << " passed, " << counts.failed << " failed, " << counts.errored
+            << " errored, " << counts.skipped << " skipped"
+            << (counts.flaky > 0 ? ", " + std::to_string(counts.flaky) + " flaky" : std::string()) << "; "
+            << (settings.report_dir / "results.json").string() << std::endl;
+  if (report.interrupted) {
+    std::cerr << "cc-ci: interrupted; teardown done where deploy was attempted" << std::endl;
+    return kExitInterrupted;
+  }
+  if (counts.skipped > 0)
+    std::cerr << "cc-ci: " << counts.skipped << " recipe test(s) did not run; the run does not pass"
+              << std::endl;
+  return run_passed(report) ? kExitPassed : kExitFailed;
+}
+
+}  // namespace
+
 int command_run(const Settings& settings, const std::vector<std::string>& recipes) {
   // From the start: a signal while plugins load still ends in a report and 130.
   std::signal(SIGINT, on_interrupt);
@@ -211,19 +271,7 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
     throw UsageError(
         "no domain suffix: give --domain-suffix (e.g. ci.example.org), CC_CI_DOMAIN_SUFFIX, or "
         "\"domain_suffix\" in cc-ci.json");
-  // The report folder is made fresh, and must be writable, before anything
-  // is deployed: a run whose report cannot be written would deploy, tear down
-  // and tell no one; one that wrote into a PR's folder would vouch for it.
-  std::vector<fs::path> checkouts;
-  for (const auto& [recipe, request] : settings.targets)
-    if (request.recipe_dir) checkouts.push_back(*request.recipe_dir);
-  claim_report_folder(settings.report_dir, checkouts);
-  std::string seal_key_text;
-  try {
-    seal_key_text = seal_key(default_state_dir());
-  } catch (const SealError& error) {
-    throw UsageError(std::string("cannot seal the report: ") + error.what());
-  }
+  const std::string seal_key_text = prepare_report(settings);
   // All plugins load and pass their checks before any test starts.
   const auto plugins = load_plugins(settings.plugin_paths, self_executable());
   if (plugins.empty()) throw UsageError("no recipe plugins found; give --plugins DIR");
@@ -244,38 +292,9 @@ int command_run(const Settings& settings, const std::vector<std::string>& recipe
   view->finish();
   std::error_code ignored;
   std::filesystem::remove_all(work_root(default_state_dir(), run_id), ignored);
-  try {
-    write_reports(report, settings.report_dir);
-    for (const auto& problem :
-         write_artifacts(settings.report_dir, {.dashboard_url = settings.dashboard_url}))
-      std::cerr << "cc-ci: warning: " << problem << std::endl;
-    seal_report(settings.report_dir, seal_key_text);
-  } catch (const std::exception& error) {
-    // The apps are torn down; say so, and never exit 0 without a report.
-    std::cerr << "cc-ci: error: the run finished but its report could not be written: " << error.what()
-              << std::endl;
+  if (!write_run_report(report, settings, seal_key_text))
     return report.interrupted ? kExitInterrupted : kExitFailed;
-  }
-
-  for (const auto& recipe : report.recipes) {
-    std::cout << terminal_text(recipe.recipe + ": " + std::string(to_string(recipe.status)) + ", level " +
-                               std::to_string(recipe.level) + " (" + recipe.level_reason + ")")
-              << std::endl;
-    if (!recipe.kept.empty()) std::cout << "  " << terminal_text(recipe.kept) << std::endl;
-  }
-  const StatusCounts counts = count_statuses(report);
-  std::cout << "summary: " << counts.passed << " passed, " << counts.failed << " failed, " << counts.errored
-            << " errored, " << counts.skipped << " skipped"
-            << (counts.flaky > 0 ? ", " + std::to_string(counts.flaky) + " flaky" : std::string()) << "; "
-            << (settings.report_dir / "results.json").string() << std::endl;
-  if (report.interrupted) {
-    std::cerr << "cc-ci: interrupted; teardown done where deploy was attempted" << std::endl;
-    return kExitInterrupted;
-  }
-  if (counts.skipped > 0)
-    std::cerr << "cc-ci: " << counts.skipped << " recipe test(s) did not run; the run does not pass"
-              << std::endl;
-  return run_passed(report) ? kExitPassed : kExitFailed;
+  return print_verdict(report, settings);
 }
 
 }  // namespace ccci

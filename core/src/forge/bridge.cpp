@@ -164,9 +164,14 @@ BridgeAnswer Bridge::start_build(const RepoName& repo, const PullRequest& pull, 
     }
     return {502, answer};
   }
+  return announce_started(repo, pull, login, build);
+}
+
+BridgeAnswer Bridge::announce_started(const RepoName& repo, const PullRequest& pull, const std::string& login,
+                                      const StartedBuild& build) {
   const std::string number = std::to_string(build.number);
-  std::string started =
-      "started " + engine_.name() + " build " + number + " of " + where + " at " + commit + " for " + login;
+  std::string started = "started " + engine_.name() + " build " + number + " of " + repo.full() + "#" +
+                        std::to_string(pull.number) + " at " + pull.head_sha.substr(0, 12) + " for " + login;
   try {
     state_.record_started(repo.full(), pull.head_sha, build.number, BridgeClock::now());
   } catch (const std::exception& error) {

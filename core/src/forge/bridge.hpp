@@ -60,6 +60,9 @@ class Bridge {
                                             const std::string& delivery_id);
   /// Asks the engine for one build of the PR's head, unless one was asked for.
   BridgeAnswer start_build(const RepoName& repo, const PullRequest& pull, const std::string& login);
+  /// After the engine started `build`: its number recorded, the PR's pending status set.
+  BridgeAnswer announce_started(const RepoName& repo, const PullRequest& pull, const std::string& login,
+                                const StartedBuild& build);
   /// How an operator lets a commit whose build is recorded be built again.
   std::string clear_hint(const RepoName& repo, const std::string& commit) const;
 

@@ -217,6 +217,26 @@ YAML::Node load(const std::string& name, const std::string& text) {
   }
 }
 
+// abra's own secrets: `app secret generate` makes <stack>_<name>_<version>
+// for each SECRET_<NAME>_VERSION of the env file (the value without its
+// `# length=…` comment, as the env reader took it).
+void add_abra_secret_names(const EnvValues& env, std::string_view stack,
+                           std::map<std::string, DockerName>& names) {
+  constexpr std::string_view kSecretPrefix = "SECRET_";
+  constexpr std::string_view kSecretSuffix = "_VERSION";
+  for (const auto& [key, version] : env) {
+    if (!key.starts_with(kSecretPrefix) || !key.ends_with(kSecretSuffix) ||
+        key.size() <= kSecretPrefix.size() + kSecretSuffix.size())
+      continue;
+    std::string secret =
+        key.substr(kSecretPrefix.size(), key.size() - kSecretPrefix.size() - kSecretSuffix.size());
+    std::transform(secret.begin(), secret.end(), secret.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    names["abra-secret/" + secret] =
+        DockerName{.kind = "secret", .name = std::string(stack) + "_" + secret + "_" + version};
+  }
+}
+
 }  // namespace
 
 ComposeReading read_compose(const std::function<std::optional<std::string>(const std::string&)>& read_file,
@@ -267,22 +287,7 @@ ComposeReading read_compose(const std::function<std::optional<std::string>(const
     if (auto backup = backed_up(name, services.at(name)))
       reading.layout.backups.push_back(std::move(*backup));
   }
-  // abra's own secrets: `app secret generate` makes <stack>_<name>_<version>
-  // for each SECRET_<NAME>_VERSION of the env file (the value without its
-  // `# length=…` comment, as the env reader took it).
-  constexpr std::string_view kSecretPrefix = "SECRET_";
-  constexpr std::string_view kSecretSuffix = "_VERSION";
-  for (const auto& [key, version] : env) {
-    if (!key.starts_with(kSecretPrefix) || !key.ends_with(kSecretSuffix) ||
-        key.size() <= kSecretPrefix.size() + kSecretSuffix.size())
-      continue;
-    std::string secret =
-        key.substr(kSecretPrefix.size(), key.size() - kSecretPrefix.size() - kSecretSuffix.size());
-    std::transform(secret.begin(), secret.end(), secret.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    names["abra-secret/" + secret] =
-        DockerName{.kind = "secret", .name = std::string(stack) + "_" + secret + "_" + version};
-  }
+  add_abra_secret_names(env, stack, names);
   for (auto& [key, name] : names) reading.docker_names.push_back(std::move(name));
   return reading;
 }

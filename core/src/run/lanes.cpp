@@ -25,6 +25,87 @@ constexpr std::string_view kNoBackupbot =
     "the server has no backupbot (the backup-bot-two recipe deployed on it), so abra could not back the app "
     "up: deploy one there to verify backups";
 
+// Why the plugin says `rung` does not apply to its recipe, if it does.
+std::optional<std::string> not_applicable(const RecipeInfo& info, Rung rung) {
+  for (const auto& declared : info.not_applicable)
+    if (declared.rung == rung) return declared.reason.empty() ? "declared by the plugin" : declared.reason;
+  return std::nullopt;
+}
+
+// verify_seeded() as the proof of a data rung: a hook that checks nothing proves nothing.
+void verify(RunContext& ctx, RecipeTest& test) {
+  const size_t calls = ctx.hook_calls();
+  ctx.guard("verify_seeded", [&] { test.verify_seeded(ctx); });
+  if (ctx.hook_calls() == calls)
+    ctx.error("verify_seeded()", "checks nothing, so the data seed() wrote cannot be looked for");
+}
+
+// A deployed app's `undeploy` that must find it deployed.
+void undeploy(RunContext& ctx) {
+  if (!ctx.abra().undeploy(ctx.domain())) throw CheckFailure("the app was not deployed");
+}
+
+// `app backup create`. On a server without a backupbot nothing could be
+// backed up, so nothing was checked: the step is skipped, not failed.
+void back_up(AbraClient& abra, const std::string& domain) {
+  try {
+    abra.backup(domain);
+  } catch (const NoBackupbot& said) {
+    throw Unverifiable(std::string(kNoBackupbot) + " (" + said.what() + ")");
+  }
+}
+
+// The operator's mistake, after a backup: damage() undoes the seeded data
+// through the running app, verify_seeded() must then fail (else the restore
+// would prove nothing), and the backup goes back into the running app, as
+// backupbot restores (the recipe's restore hooks around the files), and
+// verify_seeded() must pass again. False when a step did not pass; true too
+// when the plugin has no damage(): then only the restore onto emptied
+// volumes proves the backup, and the log says so.
+bool restore_into_running_app(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
+  const size_t calls = ctx.hook_calls();
+  const size_t first = ctx.steps_recorded();
+  ctx.guard("damage", [&] { test.damage(ctx); });
+  if (ctx.steps_recorded() != first && ctx.hook_calls() == calls) return false;  // it threw before any step
+  if (ctx.hook_calls() == calls) {
+    const std::string why(kNoDamageHook);
+    if (ctx.dry_run()) ctx.plan()(Phase::backup_restore, "skip the restore into the running app: " + why);
+    ctx.log("the restore into the running app is not tried: " + why);
+    return true;
+  }
+  if (!ctx.passed_since(first)) return false;
+  const int failures = ctx.count_failures_quietly([&] { test.verify_seeded(ctx); });
+  const bool damaged = ctx.record(StepKind::check, "the seeded data is damaged before the restore", [&] {
+    if (failures == 0)
+      throw CheckFailure(
+          "verify_seeded() still passes after damage(): the damage missed what verify_seeded() looks for, "
+          "and a restore would prove nothing");
+  });
+  if (!damaged ||
+      !ctx.step("app restore (into the running app)", [&] { ctx.abra().restore(ctx.domain()); }) ||
+      !wait_for_readiness(ctx, info))
+    return false;
+  verify(ctx, test);
+  return ctx.passed_since(first);
+}
+
+// What to ask Docker about the app's stack, within the current phase.
+LeftoverQuery stack_query(const RunContext& ctx) {
+  const RecipeJob& job = ctx.job();
+  return {
+      .docker = job.docker,
+      .server = job.server,
+      .domain = job.domain,
+      .abra_dir = job.abra.abra_dir.empty() ? default_abra_dir() : std::filesystem::path(job.abra.abra_dir),
+      .deadline = ctx.deadline()};
+}
+
+std::string joined(const std::vector<std::string>& words, std::string_view separator) {
+  std::string text;
+  for (const auto& word : words) text += (text.empty() ? "" : std::string(separator)) + word;
+  return text;
+}
+
 }  // namespace
 
 // Waits until the app answers as info.ready says, within the phase. Returns
@@ -60,36 +141,6 @@ std::string keep_notice(const RecipeJob& job, std::string_view why) {
          "); remove it with: abra app undeploy " + job.domain + " && abra app rm " + job.domain + " -f";
 }
 
-// Why the plugin says `rung` does not apply to its recipe, if it does.
-std::optional<std::string> not_applicable(const RecipeInfo& info, Rung rung) {
-  for (const auto& declared : info.not_applicable)
-    if (declared.rung == rung) return declared.reason.empty() ? "declared by the plugin" : declared.reason;
-  return std::nullopt;
-}
-
-// verify_seeded() as the proof of a data rung: a hook that checks nothing proves nothing.
-void verify(RunContext& ctx, RecipeTest& test) {
-  const size_t calls = ctx.hook_calls();
-  ctx.guard("verify_seeded", [&] { test.verify_seeded(ctx); });
-  if (ctx.hook_calls() == calls)
-    ctx.error("verify_seeded()", "checks nothing, so the data seed() wrote cannot be looked for");
-}
-
-// A deployed app's `undeploy` that must find it deployed.
-void undeploy(RunContext& ctx) {
-  if (!ctx.abra().undeploy(ctx.domain())) throw CheckFailure("the app was not deployed");
-}
-
-// `app backup create`. On a server without a backupbot nothing could be
-// backed up, so nothing was checked: the step is skipped, not failed.
-void back_up(AbraClient& abra, const std::string& domain) {
-  try {
-    abra.backup(domain);
-  } catch (const NoBackupbot& said) {
-    throw Unverifiable(std::string(kNoBackupbot) + " (" + said.what() + ")");
-  }
-}
-
 // The landing page, shot while the app serves what the checks just saw. A
 // picture is for people: whatever happens, no step and no rung depends on it.
 void shoot_landing_page(RunContext& ctx, const RecipeJob& job, const RecipeInfo& info,
@@ -109,40 +160,6 @@ void shoot_landing_page(RunContext& ctx, const RecipeJob& job, const RecipeInfo&
   ctx.log(missing.empty() ? "screenshot of " + ctx.url(info.screenshot) + ": " + job.screenshot_file.string()
                           : "no screenshot of " + ctx.url(info.screenshot) + ": " + missing);
   observer.screenshot_taken(missing);
-}
-
-// The operator's mistake, after a backup: damage() undoes the seeded data
-// through the running app, verify_seeded() must then fail (else the restore
-// would prove nothing), and the backup goes back into the running app, as
-// backupbot restores (the recipe's restore hooks around the files), and
-// verify_seeded() must pass again. False when a step did not pass; true too
-// when the plugin has no damage(): then only the restore onto emptied
-// volumes proves the backup, and the log says so.
-bool restore_into_running_app(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
-  const size_t calls = ctx.hook_calls();
-  const size_t first = ctx.steps_recorded();
-  ctx.guard("damage", [&] { test.damage(ctx); });
-  if (ctx.steps_recorded() != first && ctx.hook_calls() == calls) return false;  // it threw before any step
-  if (ctx.hook_calls() == calls) {
-    const std::string why(kNoDamageHook);
-    if (ctx.dry_run()) ctx.plan()(Phase::backup_restore, "skip the restore into the running app: " + why);
-    ctx.log("the restore into the running app is not tried: " + why);
-    return true;
-  }
-  if (!ctx.passed_since(first)) return false;
-  const int failures = ctx.count_failures_quietly([&] { test.verify_seeded(ctx); });
-  const bool damaged = ctx.record(StepKind::check, "the seeded data is damaged before the restore", [&] {
-    if (failures == 0)
-      throw CheckFailure(
-          "verify_seeded() still passes after damage(): the damage missed what verify_seeded() looks for, "
-          "and a restore would prove nothing");
-  });
-  if (!damaged ||
-      !ctx.step("app restore (into the running app)", [&] { ctx.abra().restore(ctx.domain()); }) ||
-      !wait_for_readiness(ctx, info))
-    return false;
-  verify(ctx, test);
-  return ctx.passed_since(first);
 }
 
 // The fresh lane after the recipe checks. persistence: seed, undeploy,
@@ -248,23 +265,6 @@ void walk_upgrade(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
   if (!wait_for_readiness(ctx, info)) return;
   if (seeded) verify(ctx, test);
   ctx.guard("probe", [&] { test.probe(ctx); });
-}
-
-// What to ask Docker about the app's stack, within the current phase.
-LeftoverQuery stack_query(const RunContext& ctx) {
-  const RecipeJob& job = ctx.job();
-  return {
-      .docker = job.docker,
-      .server = job.server,
-      .domain = job.domain,
-      .abra_dir = job.abra.abra_dir.empty() ? default_abra_dir() : std::filesystem::path(job.abra.abra_dir),
-      .deadline = ctx.deadline()};
-}
-
-std::string joined(const std::vector<std::string>& words, std::string_view separator) {
-  std::string text;
-  for (const auto& word : words) text += (text.empty() ? "" : std::string(separator)) + word;
-  return text;
 }
 
 // After a deploy that passed: every service of the stack runs its replicas.

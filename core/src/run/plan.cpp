@@ -211,95 +211,116 @@ fs::path work_root(const fs::path& state_dir, const std::string& run_id) {
   return fs::absolute(state_dir) / "work" / run_id;
 }
 
-std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
-                                    const std::vector<std::string>& selection, const Settings& settings,
-                                    const fs::path& work_root, Targets targets) {
-  // {plugin, recipe}: a recipe's own plugin, or the generic one for a named
-  // recipe that has none.
-  std::vector<std::pair<const Plugin*, std::string>> chosen;
+namespace {
+
+using Chosen = std::vector<std::pair<const Plugin*, std::string>>;
+
+// {plugin, recipe}: a recipe's own plugin, or the generic one for a named
+// recipe that has none; every plugin's recipe when none is named.
+Chosen choose_plugins(const std::vector<Plugin>& plugins, const std::vector<std::string>& selection) {
+  Chosen chosen;
   const Plugin* generic = nullptr;
   for (const auto& plugin : plugins)
     if (plugin.recipe() == kAnyRecipe) generic = &plugin;
   if (selection.empty()) {
     for (const auto& plugin : plugins)
       if (&plugin != generic) chosen.emplace_back(&plugin, plugin.recipe());
-  } else {
-    for (const auto& name : selection) {
-      // Two tests of one recipe in one run would share its work folder and its name.
-      if (std::count(selection.begin(), selection.end(), name) > 1)
-        throw UsageError("recipe \"" + name + "\" is named more than once");
-      const Plugin* found = nullptr;
-      for (const auto& plugin : plugins)
-        if (plugin.recipe() == name) found = &plugin;
-      if (!found && generic) {
-        // The name becomes a folder, a domain label and abra's argument: a recipe name, nothing else.
-        if (!is_recipe_name(name))
-          throw UsageError("\"" + name + "\" is not a recipe name (lower-case letters, digits and '-')");
-        found = generic;
-      }
-      if (!found) {
-        std::string known;
-        for (const auto& plugin : plugins) known += (known.empty() ? "" : ", ") + plugin.recipe();
-        throw UsageError("no plugin tests recipe \"" + name +
-                         "\" (found: " + (known.empty() ? "none" : known) + ")");
-      }
-      chosen.emplace_back(found, name);
-    }
+    return chosen;
   }
+  for (const auto& name : selection) {
+    // Two tests of one recipe in one run would share its work folder and its name.
+    if (std::count(selection.begin(), selection.end(), name) > 1)
+      throw UsageError("recipe \"" + name + "\" is named more than once");
+    const Plugin* found = nullptr;
+    for (const auto& plugin : plugins)
+      if (plugin.recipe() == name) found = &plugin;
+    if (!found && generic) {
+      // The name becomes a folder, a domain label and abra's argument: a recipe name, nothing else.
+      if (!is_recipe_name(name))
+        throw UsageError("\"" + name + "\" is not a recipe name (lower-case letters, digits and '-')");
+      found = generic;
+    }
+    if (!found) {
+      std::string known;
+      for (const auto& plugin : plugins) known += (known.empty() ? "" : ", ") + plugin.recipe();
+      throw UsageError("no plugin tests recipe \"" + name + "\" (found: " + (known.empty() ? "none" : known) +
+                       ")");
+    }
+    chosen.emplace_back(found, name);
+  }
+  return chosen;
+}
 
-  // A target for a recipe this run does not test is a typo, not a no-op:
-  // the run would test the latest release and call it the change.
+// A target for a recipe this run does not test is a typo, not a no-op: the
+// run would test the latest release and call it the change.
+void refuse_stray_targets(const Settings& settings, const Chosen& chosen) {
   for (const auto& [recipe, request] : settings.targets) {
     const std::string& name = recipe;  // a lambda may not capture a structured binding (clang 14)
     if (std::none_of(chosen.begin(), chosen.end(), [&](const auto& entry) { return entry.second == name; }))
       throw UsageError(std::string(request.ref ? "--ref " : "--recipe-dir ") + name +
                        "=…: this run does not test recipe \"" + name + "\"");
   }
+}
 
+// What every lane of a recipe shares: its plugin and the run's settings.
+PlannedRecipe recipe_plan(const Plugin& plugin, const std::string& recipe, const Settings& settings) {
+  PlannedRecipe base;
+  base.plugin = &plugin;
+  base.info = plugin.info();
+  RecipeJob& job = base.job;
+  job.plugin_file = fs::absolute(plugin.file());
+  job.recipe = recipe;
+  job.abra.executable = settings.abra;
+  job.abra.deploy = settings.deploy;
+  job.docker = settings.docker;
+  job.browser = settings.browser;
+  job.http.ca_file = settings.ca_file.empty() ? "" : fs::absolute(settings.ca_file).string();
+  job.http.connect_to = settings.connect_to;
+  job.timeouts = resolve_timeouts(base.info.timeouts, settings.timeouts);
+  job.keep = settings.keep;
+  job.retries = settings.retries;
+  job.backup_surface = base.info.backup_surface.value_or(false);
+  return base;
+}
+
+}  // namespace
+
+std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
+                                    const std::vector<std::string>& selection, const Settings& settings,
+                                    const fs::path& work_root, Targets targets) {
+  const Chosen chosen = choose_plugins(plugins, selection);
+  refuse_stray_targets(settings, chosen);
   std::vector<PlannedRecipe> planned;
   const fs::path report_dir = fs::absolute(settings.report_dir);
   size_t deployments = 0;  // servers go round-robin over the lanes that deploy
   for (const auto& [plugin, recipe] : chosen) {
-    PlannedRecipe base;
-    base.plugin = plugin;
-    base.info = plugin->info();
-    RecipeJob& job = base.job;
-    job.plugin_file = fs::absolute(plugin->file());
-    job.recipe = recipe;
-    job.abra.executable = settings.abra;
-    job.abra.deploy = settings.deploy;
-    job.docker = settings.docker;
-    job.browser = settings.browser;
-    job.http.ca_file = settings.ca_file.empty() ? "" : fs::absolute(settings.ca_file).string();
-    job.http.connect_to = settings.connect_to;
-    job.timeouts = resolve_timeouts(base.info.timeouts, settings.timeouts);
-    job.keep = settings.keep;
-    job.retries = settings.retries;
-    job.backup_surface = base.info.backup_surface.value_or(false);
+    const PlannedRecipe base = recipe_plan(*plugin, recipe, settings);
+    const RecipeJob& job = base.job;
     Revision revision;  // the target's files, read once for every lane
+    RecipeTarget target;
     if (targets == Targets::resolve) {
       const auto found = settings.targets.find(job.recipe);
-      const TargetRequest request = found == settings.targets.end() ? TargetRequest{} : found->second;
-      job.target = resolve_target(job.recipe, request, settings.recipes_from);
-      job.abra.deploy.version = job.target.is_release() ? job.target.version : "";
-      revision = read_revision(job.target, !job.target.is_release());
+      target = resolve_target(job.recipe, found == settings.targets.end() ? TargetRequest{} : found->second,
+                              settings.recipes_from);
+      revision = read_revision(target, !target.is_release());
     }
-
+    const std::string from =
+        base.info.upgrade_from.empty() ? target.previous_release : base.info.upgrade_from;
     for (const Lane lane : {Lane::fresh, Lane::upgrade, Lane::lint}) {
-      PlannedRecipe entry = base;
-      RecipeJob& lane_job = entry.job;
-      lane_job.lane = lane;
       const bool wanted =
           std::find(settings.lanes.begin(), settings.lanes.end(), lane) != settings.lanes.end();
       // Listing resolves no target: its wanted fresh lane says it all.
       if (targets == Targets::skip && (lane != Lane::fresh || !wanted)) continue;
+      PlannedRecipe entry = base;
+      RecipeJob& lane_job = entry.job;
+      lane_job.lane = lane;
+      lane_job.target = target;
+      lane_job.abra.deploy.version = target.is_release() ? target.version : "";
       if (!wanted) entry.not_run = "the " + std::string(to_string(lane)) + " lane was not run (--lanes)";
-      const std::string from =
-          base.info.upgrade_from.empty() ? job.target.previous_release : base.info.upgrade_from;
       if (lane == Lane::upgrade && entry.not_run.empty()) {
         if (from.empty())
-          entry.not_run = "there is no release of " + job.recipe + " before " + job.target.describe() +
-                          " to upgrade from";
+          entry.not_run =
+              "there is no release of " + job.recipe + " before " + target.describe() + " to upgrade from";
         lane_job.abra.deploy.version = from;
       }
       const std::string suffix = lane == Lane::fresh ? "" : "." + std::string(to_string(lane));
