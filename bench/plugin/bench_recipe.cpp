@@ -7,7 +7,7 @@ extern "C" const char ccci_bench_recipe_name[];
 
 namespace {
 
-class BenchRecipe final : public ccci::AbraRecipe {
+class BenchRecipe final : public ccci::RecipeTest {
   void probe(ccci::Context& ctx) override {
     ctx.check("the page is served", [&] { ccci::expect_http(ctx, "/").status(200); });
   }

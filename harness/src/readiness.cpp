@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <thread>
+#include <variant>
 
 namespace ccci {
 
@@ -41,15 +42,19 @@ std::optional<std::string> wait_until(Clock::time_point deadline,
   return reason;
 }
 
-ReadyWhen json_conditions(const std::vector<std::pair<std::string, std::string>>& json_equals) {
+nlohmann::json json_value(const JsonEquals& condition) {
+  return std::visit([](const auto& value) { return nlohmann::json(value); }, condition.value);
+}
+
+ReadyWhen json_conditions(const std::vector<JsonEquals>& json_equals) {
   if (json_equals.empty()) return {};
-  // Checked once, here: a bad pointer or value is the plugin's mistake, not the app's.
+  // Checked once, here: a bad pointer is the plugin's mistake, not the app's.
   std::vector<std::pair<nlohmann::json::json_pointer, nlohmann::json>> wanted;
-  for (const auto& [pointer, text] : json_equals) {
+  for (const auto& condition : json_equals) {
     try {
-      wanted.emplace_back(nlohmann::json::json_pointer(pointer), nlohmann::json::parse(text));
+      wanted.emplace_back(nlohmann::json::json_pointer(condition.pointer), json_value(condition));
     } catch (const nlohmann::json::exception& error) {
-      throw std::invalid_argument("readiness condition " + pointer + " = " + text + ": " + error.what());
+      throw std::invalid_argument("readiness condition on " + condition.pointer + ": " + error.what());
     }
   }
   return [wanted](const HttpResponse& response) -> std::optional<std::string> {

@@ -28,7 +28,7 @@ std::optional<BackedUpPath> find_backed_up_path(const ccci::ComposeLayout& compo
   return std::nullopt;
 }
 
-class Generic final : public ccci::AbraRecipe {
+class Generic final : public ccci::RecipeTest {
  public:
   ccci::RecipeInfo info() const override {
     return {.tags = {"generic"}, .ready = {.path = "/", .status = ccci::kAnyStatus}};
@@ -37,11 +37,8 @@ class Generic final : public ccci::AbraRecipe {
   void probe(ccci::Context& ctx) override {
     ctx.check("the app itself answers on its domain", [&] {
       const auto response = ccci::HttpClient(ctx.http()).perform({.url = ctx.url("/")});
-      if (response.status == 404 && response.body.starts_with("404 page not found"))
-        throw ccci::CheckFailure("the proxy has no route to the app (its own 404)");
-      if (response.status >= 502 && response.status <= 504)
-        throw ccci::CheckFailure("the proxy has no healthy backend (HTTP " + std::to_string(response.status) +
-                                 ")");
+      // The readiness wait's own test: the proxy's placeholder is not the app.
+      if (auto proxy = ccci::proxy_placeholder(response)) throw ccci::CheckFailure(*proxy);
     });
   }
 
@@ -55,22 +52,21 @@ class Generic final : public ccci::AbraRecipe {
     }
     marker_ = "cc-ci marker for " + ctx.domain();
     ctx.step("write a marker file into " + where_->service + ":" + where_->path, [&] {
-      ctx.abra().app_run(ctx.domain(), where_->service,
-                         {"sh", "-c", "echo \"$0\" > " + marker_file(), marker_});
+      ctx.abra().app_run(where_->service, {"sh", "-c", "echo \"$0\" > " + marker_file(), marker_});
     });
   }
 
   void damage(ccci::Context& ctx) override {
     if (!where_) return;
     ctx.step("remove the marker file from " + where_->service + ":" + where_->path, [&] {
-      ctx.abra().app_run(ctx.domain(), where_->service, {"rm", "-f", marker_file()});
+      ctx.abra().app_run(where_->service, {"rm", "-f", marker_file()});
     });
   }
 
   void verify_seeded(ccci::Context& ctx) override {
     if (!where_) return;
     ctx.check("the marker file is still in " + where_->service + ":" + where_->path, [&] {
-      const std::string content = ctx.abra().app_run(ctx.domain(), where_->service, {"cat", marker_file()});
+      const std::string content = ctx.abra().app_run(where_->service, {"cat", marker_file()});
       if (content.find(marker_) == std::string::npos)
         throw ccci::CheckFailure("the marker file is gone or changed");
     });

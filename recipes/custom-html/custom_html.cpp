@@ -6,7 +6,7 @@
 
 namespace {
 
-class CustomHtml final : public ccci::AbraRecipe {
+class CustomHtml final : public ccci::RecipeTest {
  public:
   ccci::RecipeInfo info() const override { return {.tags = {"static", "nginx"}}; }
 
@@ -23,14 +23,14 @@ class CustomHtml final : public ccci::AbraRecipe {
 
   void seed(ccci::Context& ctx) override {
     ctx.step("write a page into the content volume", [&] {
-      ctx.abra().app_run(ctx.domain(), "app",
+      ctx.abra().app_run("app",
                          {"sh", "-c", "echo \"$0\" > /usr/share/nginx/html/cc-ci-seed.html", page(ctx)});
     });
   }
 
   void damage(ccci::Context& ctx) override {
     ctx.step("the page is deleted from the content volume", [&] {
-      ctx.abra().app_run(ctx.domain(), "app", {"rm", "-f", "/usr/share/nginx/html/cc-ci-seed.html"});
+      ctx.abra().app_run("app", {"rm", "-f", "/usr/share/nginx/html/cc-ci-seed.html"});
     });
   }
 

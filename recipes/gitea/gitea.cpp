@@ -8,11 +8,11 @@ namespace {
 constexpr const char* kAdmin = "cc-ci-admin";
 constexpr const char* kSeeder = "cc-ci-seeder";
 
-class Gitea final : public ccci::AbraRecipe {
+class Gitea final : public ccci::RecipeTest {
  public:
   ccci::RecipeInfo info() const override {
     return {.tags = {"forge", "git"},
-            .ready = {.path = "/api/healthz", .json_equals = {{"/status", "\"pass\""}}}};
+            .ready = {.path = "/api/healthz", .json_equals = {{"/status", "pass"}}}};
   }
 
   void probe(ccci::Context& ctx) override {
@@ -76,7 +76,7 @@ class Gitea final : public ccci::AbraRecipe {
                                              user + "@example.org",
                                              "--random-password",
                                              "--must-change-password=false"};
-    ctx.abra().app_run(ctx.domain(), "app", create, [&](const std::string& output) {
+    ctx.abra().app_run("app", create, [&](const std::string& output) {
       password = ccci::text_between(output, "generated random password is '", "'").value_or("");
       return std::vector<std::string>{password};
     });

@@ -3,7 +3,7 @@
 
 namespace {
 
-class Hedgedoc final : public ccci::AbraRecipe {
+class Hedgedoc final : public ccci::RecipeTest {
  public:
   ccci::RecipeInfo info() const override {
     return {.tags = {"notes", "markdown"}, .ready = {.path = "/status"}};

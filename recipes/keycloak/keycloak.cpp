@@ -4,11 +4,11 @@
 
 namespace {
 
-class Keycloak final : public ccci::AbraRecipe {
+class Keycloak final : public ccci::RecipeTest {
  public:
   ccci::RecipeInfo info() const override {
     return {.tags = {"identity", "oidc"},
-            .ready = {.path = "/realms/master", .json_equals = {{"/realm", "\"master\""}}}};
+            .ready = {.path = "/realms/master", .json_equals = {{"/realm", "master"}}}};
   }
 
   void probe(ccci::Context& ctx) override {

@@ -4,7 +4,7 @@
 
 namespace {
 
-class MatrixSynapse final : public ccci::AbraRecipe {
+class MatrixSynapse final : public ccci::RecipeTest {
  public:
   ccci::RecipeInfo info() const override {
     // Synapse's first start is slow: abra waits up to TIMEOUT (set below) for it.
@@ -16,8 +16,8 @@ class MatrixSynapse final : public ccci::AbraRecipe {
 
   void configure(ccci::Context& ctx) override {
     ctx.step("open registration and allow a slow start", [&] {
-      ctx.abra().set_env(ctx.domain(), "ENABLE_REGISTRATION", "true");
-      ctx.abra().set_env(ctx.domain(), "TIMEOUT", "900");
+      ctx.abra().set_env("ENABLE_REGISTRATION", "true");
+      ctx.abra().set_env("TIMEOUT", "900");
     });
   }
 

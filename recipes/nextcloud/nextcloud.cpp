@@ -4,12 +4,11 @@
 
 namespace {
 
-class Nextcloud final : public ccci::AbraRecipe {
+class Nextcloud final : public ccci::RecipeTest {
  public:
   ccci::RecipeInfo info() const override {
-    return {
-        .tags = {"files", "webdav"},
-        .ready = {.path = "/status.php", .json_equals = {{"/installed", "true"}, {"/maintenance", "false"}}}};
+    return {.tags = {"files", "webdav"},
+            .ready = {.path = "/status.php", .json_equals = {{"/installed", true}, {"/maintenance", false}}}};
   }
 
   void probe(ccci::Context& ctx) override {

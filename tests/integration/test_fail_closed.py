@@ -37,14 +37,17 @@ class FailClosed(SandboxTestCase):
         run = self.run_fault("check2:exit0")
         self.assert_errored_early(run, "exited 0 during probe without finishing the test")
 
-    def test_deploy_that_records_no_step_is_errored(self):
-        run = self.run_fault("deploy:nothing")
+    def test_configure_that_throws_stops_the_deploy_and_the_host_still_tears_down(self):
+        run = self.run_fault("deploy:throw")
         self.assertEqual(run.code, 1, run.stdout + run.stderr)
         self.assert_valid_report(run)
         recipe = run.recipe("fault-test")
         self.assertEqual(recipe["status"], "errored")
         self.assertEqual(recipe["level"], 0)
-        self.assertIn("recorded no step", run.step("fault-test", "deploy()")["message"])
+        self.assertIn("thrown in deploy", run.step("fault-test", "configure()")["message"])
+        names = [step["name"] for step in recipe["steps"]]
+        self.assertNotIn("app deploy", names)  # the host deploys nothing a hook did not prepare
+        self.assertEqual(run.step("fault-test", "app rm")["status"], "passed")
         self.assert_nothing_left()
 
     def test_recipes_not_started_because_the_run_timed_out_fail_the_run(self):

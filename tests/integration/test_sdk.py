@@ -31,12 +31,12 @@ class Sdk(SandboxTestCase):
         library = only(root.rglob("libcc-ci-harness.so"), "installed harness library").parent
         pkgconfig = only(root.rglob("cc-ci-harness.pc"), "pkg-config file").parent
         header = only(root.rglob("include/ccci/plugin.hpp"), "installed ABI header")
-        # The SDK is what a plugin needs, no more: cc-ci's process and redaction
-        # internals are not installed (a plugin runs commands through the clients).
+        # The SDK is what a plugin needs, no more: cc-ci's abra client, process and
+        # redaction internals are not installed (a plugin asks the host through
+        # the Context and its Abra, for its own app).
         installed = sorted(p.name for p in header.parent.iterdir())
-        self.assertEqual(installed, ["abra_client.hpp", "abra_recipe.hpp", "command_error.hpp", "expect.hpp",
-                                     "git.hpp", "harness.hpp", "http.hpp", "plugin.hpp", "readiness.hpp",
-                                     "text.hpp", "webdav.hpp"])
+        self.assertEqual(installed, ["command_error.hpp", "expect.hpp", "git.hpp", "harness.hpp", "http.hpp",
+                                     "plugin.hpp", "readiness.hpp", "text.hpp", "webdav.hpp"])
         env = dict(os.environ, LD_LIBRARY_PATH=str(library), PKG_CONFIG_PATH=str(pkgconfig),
                    PKG_CONFIG_SYSROOT_DIR=str(root))
         return cc_ci, env

@@ -61,13 +61,24 @@ TEST_SUITE("helpers") {
   }
 
   TEST_CASE("readiness JSON conditions say what they wait for") {
-    const auto ready = json_conditions({{"/installed", "true"}, {"/maintenance", "false"}});
+    const auto ready = json_conditions({{"/installed", true}, {"/maintenance", false}});
     CHECK_FALSE(ready({.status = 200, .body = R"({"installed": true, "maintenance": false})"}));
     CHECK(ready({.status = 200, .body = R"({"installed": false, "maintenance": false})"}).value() ==
           "JSON /installed is false, waiting for true");
     CHECK(ready({.status = 200, .body = "<html>"}).value() == "the body is not JSON yet");
     CHECK(ready({.status = 200, .body = R"({"installed": true})"}).value() == "JSON has no /maintenance yet");
     CHECK_FALSE(json_conditions({}));
+  }
+
+  TEST_CASE("readiness JSON conditions are typed: a string is not the number or boolean it spells") {
+    const auto ready =
+        json_conditions({{"/status", "pass"}, {"/version", std::int64_t{3}}, {"/error", nullptr}});
+    CHECK_FALSE(ready({.status = 200, .body = R"({"status": "pass", "version": 3, "error": null})"}));
+    CHECK(ready({.status = 200, .body = R"({"status": "pass", "version": "3", "error": null})"}).value() ==
+          "JSON /version is \"3\", waiting for 3");
+    CHECK(json_conditions({{"/ok", "true"}})({.status = 200, .body = R"({"ok": true})"}).value() ==
+          "JSON /ok is true, waiting for \"true\"");
+    CHECK_THROWS_AS(json_conditions({{"no-slash", true}}), std::invalid_argument);
   }
 
   TEST_CASE("wait_until retries with backoff and reports the last reason") {

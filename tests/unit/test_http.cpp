@@ -47,10 +47,9 @@ TEST_SUITE("http") {
       const std::string& recipe() const override { return recipe_; }
       const std::string& server() const override { return server_; }
       const std::string& domain() const override { return domain_; }
-      AbraClient& abra() override { throw std::logic_error("unused"); }
+      Abra& abra() override { throw std::logic_error("unused"); }
       const HttpSettings& http() const override { return http_; }
       std::chrono::steady_clock::time_point deadline() const override { return {}; }
-      bool dry_run() const override { return false; }
       Lane lane() const override { return Lane::fresh; }
       Rung rung() const override { return Rung::checks; }
       const std::filesystem::path& plugin_dir() const override { return plugin_dir_; }

@@ -32,25 +32,40 @@ struct Recorder final : LifecycleObserver {
   }
 };
 
-// A recipe test without abra: each hook does what the test case says.
+// A recipe test whose hooks do what the test case says.
 struct Scripted final : RecipeTest {
-  std::function<void(Context&)> on_deploy = [](Context& ctx) { ctx.step("deploy it", [] {}); };
+  std::function<void(Context&)> on_configure = [](Context& ctx) { ctx.step("configure it", [] {}); };
   std::function<void(Context&)> on_probe = [](Context& ctx) { ctx.check("works", [] {}); };
   std::vector<std::string> calls;
   RecipeInfo info() const override { return {.ready = {.path = "/health"}}; }
-  void deploy(Context& ctx) override {
-    calls.push_back("deploy");
-    on_deploy(ctx);
+  void configure(Context& ctx) override {
+    calls.push_back("configure");
+    on_configure(ctx);
   }
   void probe(Context& ctx) override {
     calls.push_back("probe");
     on_probe(ctx);
   }
-  void teardown(Context& ctx) override {
-    calls.push_back("teardown");
-    ctx.step("tear it down", [] {});
+  void before_teardown(Context& ctx) override {
+    calls.push_back("before_teardown");
+    ctx.step("collect diagnostics", [] {});
   }
 };
+
+// An abra that says yes to everything and makes the env file `app new`
+// makes, so the host's deploy and teardown run their steps here.
+const std::filesystem::path& abra_dir() {
+  static const test::TemporaryDirectory folder;
+  static const bool written = [] {
+    std::ofstream(folder.path() / "abra")
+        << "#!/bin/sh\n[ \"$2 $3\" = \"app new\" ] && mkdir -p \"$ABRA_DIR/servers/default\" && "
+           ": > \"$ABRA_DIR/servers/default/scri-000000.cc-ci.test.env\"\nexit 0\n";
+    std::filesystem::permissions(folder.path() / "abra", std::filesystem::perms::owner_all);
+    return true;
+  }();
+  (void)written;
+  return folder.path();
+}
 
 RecipeJob job() {
   RecipeJob job;
@@ -58,37 +73,54 @@ RecipeJob job() {
   job.server = "default";
   job.domain = "scri-000000.cc-ci.test";
   job.timeouts = {std::chrono::seconds(5), std::chrono::seconds(1), std::chrono::seconds(5)};
+  job.abra.executable = (abra_dir() / "abra").string();
+  job.abra.abra_dir = abra_dir().string();
   return job;
 }
 
 }  // namespace
 
 TEST_SUITE("lifecycle") {
-  TEST_CASE("a deploy that fails skips the probe, and teardown still runs") {
+  TEST_CASE("a configure step that fails stops the deploy and skips the probe; the host still tears down") {
     Scripted test;
-    test.on_deploy = [](Context& ctx) {
-      ctx.step("deploy it", [] { throw CheckFailure("FATA deploy failed"); });
+    test.on_configure = [](Context& ctx) {
+      ctx.step("configure it", [] { throw CheckFailure("FATA no such setting"); });
     };
     Recorder recorder;
     run_lifecycle(test, job(), recorder);
-    CHECK(test.calls == std::vector<std::string>{"deploy", "teardown"});
+    CHECK(test.calls == std::vector<std::string>{"configure", "before_teardown"});
     CHECK(recorder.phases == std::vector<Phase>{Phase::deploy, Phase::probe, Phase::teardown});
-    REQUIRE(recorder.find("deploy it"));
-    CHECK(recorder.step("deploy it").status == Status::failed);
-    REQUIRE(recorder.find("readiness and checks"));
+    CHECK(recorder.step("app new").status == Status::passed);
+    CHECK(recorder.step("configure it").status == Status::failed);
+    CHECK_FALSE(recorder.find("app deploy"));
     CHECK(recorder.step("readiness and checks").status == Status::skipped);
+    CHECK(recorder.step("app undeploy").status == Status::passed);
+    CHECK(recorder.step("app rm").status == Status::passed);
     CHECK(recorder.torn_down);
   }
 
   TEST_CASE("an exception escaping a hook is one errored step, and teardown still runs") {
     Scripted test;
-    test.on_deploy = [](Context&) { throw std::runtime_error("boom"); };
+    test.on_configure = [](Context&) { throw std::runtime_error("boom"); };
     Recorder recorder;
     run_lifecycle(test, job(), recorder);
-    REQUIRE(recorder.find("deploy()"));
-    CHECK(recorder.step("deploy()").status == Status::errored);
-    CHECK(recorder.step("deploy()").message == "uncaught exception: boom");
+    CHECK(recorder.step("configure()").status == Status::errored);
+    CHECK(recorder.step("configure()").message == "uncaught exception: boom");
+    CHECK_FALSE(recorder.find("app deploy"));
+    CHECK(recorder.step("app rm").status == Status::passed);
     CHECK(recorder.torn_down);
+  }
+
+  TEST_CASE("a before_teardown that throws cannot keep the host from undeploying and removing the app") {
+    struct Stubborn final : RecipeTest {
+      void probe(Context&) override {}
+      void before_teardown(Context&) override { throw std::runtime_error("not now"); }
+    } test;
+    Recorder recorder;
+    run_lifecycle(test, job(), recorder);
+    CHECK(recorder.step("before_teardown()").status == Status::errored);
+    CHECK(recorder.step("app undeploy").status == Status::passed);
+    CHECK(recorder.step("app rm").status == Status::passed);
   }
 
   TEST_CASE("a check that throws CheckFailure fails; any other exception errors") {
@@ -96,7 +128,7 @@ TEST_SUITE("lifecycle") {
     Recorder recorder;
     RecipeJob quick = job();
     // Nothing listens on this domain: readiness fails fast, so drive checks directly.
-    test.on_deploy = [](Context& ctx) {
+    test.on_configure = [](Context& ctx) {
       CHECK_FALSE(ctx.check("says no", [] { throw CheckFailure("no"); }));
       CHECK_FALSE(ctx.check("cannot run", [] { throw std::logic_error("broken"); }));
       CHECK(ctx.check("says yes", [] {}));
@@ -109,7 +141,7 @@ TEST_SUITE("lifecycle") {
 
   TEST_CASE("secrets registered by a plugin are redacted from step messages") {
     Scripted test;
-    test.on_deploy = [](Context& ctx) {
+    test.on_configure = [](Context& ctx) {
       ctx.add_secret("pa55word");
       ctx.step("login", [] { throw CheckFailure("pa55word was refused"); });
     };
@@ -124,7 +156,8 @@ TEST_SUITE("lifecycle") {
     keep.keep = KeepPolicy::always;
     Recorder recorder;
     run_lifecycle(test, keep, recorder);
-    CHECK(test.calls.back() != "teardown");
+    CHECK(test.calls.back() != "before_teardown");
+    CHECK_FALSE(recorder.find("app undeploy"));
     CHECK_FALSE(recorder.torn_down);
     CHECK(recorder.kept_what.find("abra app undeploy scri-000000.cc-ci.test") != std::string::npos);
   }
@@ -133,7 +166,7 @@ TEST_SUITE("lifecycle") {
     RecipeJob keep = job();
     keep.keep = KeepPolicy::on_failure;
     Scripted failing;
-    failing.on_deploy = [](Context& ctx) { ctx.step("deploy it", [] { throw CheckFailure("no"); }); };
+    failing.on_configure = [](Context& ctx) { ctx.step("configure it", [] { throw CheckFailure("no"); }); };
     Recorder failed;
     run_lifecycle(failing, keep, failed);
     CHECK_FALSE(failed.kept_what.empty());
@@ -144,21 +177,47 @@ TEST_SUITE("lifecycle") {
     Scripted test;
     bool ran = false;
     test.on_probe = [&](Context& ctx) { ctx.check("works", [&] { ran = true; }); };
-    test.on_deploy = [](Context& ctx) { ctx.step("deploy it", [&ctx] { ctx.abra().deploy(ctx.domain()); }); };
+    test.on_configure = [](Context& ctx) { ctx.step("set it", [&ctx] { ctx.abra().set_env("KEY", "v"); }); };
     std::vector<std::string> lines;
-    plan_lifecycle(test, job(), [&](Phase phase, std::string_view line) {
+    RecipeJob planned = job();
+    planned.abra.executable = "abra";  // a plan shows the command a user would type
+    plan_lifecycle(test, planned, [&](Phase phase, std::string_view line) {
       lines.push_back(std::string(to_string(phase)) + ": " + std::string(line));
     });
     CHECK_FALSE(ran);
-    REQUIRE(lines.size() == 4);
-    // The job names no release: unreleased code, deployed as abra does it.
-    CHECK(lines[0] ==
-          "deploy: abra -n app deploy scri-000000.cc-ci.test --chaos --no-domain-checks "
-          "--no-converge-checks");
-    CHECK(lines[1].starts_with("probe: wait until GET https://scri-000000.cc-ci.test/health answers 200"));
-    CHECK(lines[2] == "probe: check: works");
+    // The job names no release: unreleased code, created and deployed as abra does it.
+    auto at = [&](const std::string& line) {
+      return std::find(lines.begin(), lines.end(), line) - lines.begin();
+    };
+    const auto app_new =
+        at("deploy: abra -n app new scripted --server default --domain scri-000000.cc-ci.test --chaos");
+    const auto plugin_setting =
+        std::find_if(lines.begin(), lines.end(),
+                     [](const std::string& line) {
+                       return line.starts_with("deploy: ") && line.find("KEY") != std::string::npos;
+                     }) -
+        lines.begin();
+    const auto deploy = at(
+        "deploy: abra -n app deploy scri-000000.cc-ci.test --chaos --no-domain-checks --no-converge-checks");
+    const auto readiness =
+        std::find_if(lines.begin(), lines.end(),
+                     [](const std::string& line) {
+                       return line.starts_with(
+                           "probe: wait until GET https://scri-000000.cc-ci.test/health answers 200");
+                     }) -
+        lines.begin();
+    const auto works = at("probe: check: works");
     // No seed hook: the plan says the data rungs will not be tested, and why.
-    CHECK(lines[3] == "persistence: skip seed(): " + std::string(kNoSeedHook));
+    const auto no_seed = at("persistence: skip seed(): " + std::string(kNoSeedHook));
+    const auto undeploy = at("teardown: abra -n app undeploy scri-000000.cc-ci.test");
+    const auto size = static_cast<std::ptrdiff_t>(lines.size());
+    CHECK(app_new < plugin_setting);
+    CHECK(plugin_setting < deploy);
+    CHECK(deploy < readiness);
+    CHECK(readiness < works);
+    CHECK(works < no_seed);
+    CHECK(no_seed < undeploy);
+    CHECK(undeploy < size);
   }
 }
 
@@ -166,14 +225,8 @@ TEST_SUITE("lifecycle") {
   TEST_CASE("the upgrade lane's hooks see the release's layout, then the target's after the move") {
     struct Layouts final : RecipeTest {
       std::vector<std::string> seen;
-      void deploy(Context& ctx) override {
-        ctx.step("deploy it", [] {});
-      }
       void probe(Context& ctx) override {
         ctx.check("works", [] {});
-      }
-      void teardown(Context& ctx) override {
-        ctx.step("tear it down", [] {});
       }
       void seed(Context& ctx) override {
         seen.push_back("seed " + ctx.compose().files.at(0));
@@ -185,6 +238,7 @@ TEST_SUITE("lifecycle") {
       }
     } test;
     RecipeJob upgrade = job();
+    upgrade.abra.executable = "abra";
     upgrade.lane = Lane::upgrade;
     upgrade.target = {.ref = "2.0.0+1.0", .commit = std::string(40, 'b'), .version = "2.0.0+1.0"};
     upgrade.abra.deploy.version = "1.0.0+1.0";

@@ -6,15 +6,16 @@
 //                            host reads and checks before it touches anything else;
 //   ccci_create_recipe_test  a factory returning a new ccci::RecipeTest.
 //
-// The host owns the flow of each lane (README "Lanes"): it calls deploy(), waits
-// until the app answers over HTTPS, calls probe(), then seed() and, after each
-// operation that must keep the data (redeploy, restore, upgrade),
-// verify_seeded(); before a backup is restored into the running app, damage();
-// it always calls teardown() once deploy was attempted.
-// Most plugins derive from ccci::AbraRecipe (harness), which does the standard
-// abra deploy and teardown, so they only write probe() (and the data hooks):
+// The host owns every sequence of a lane (README "Lanes"); a plugin fills hooks.
+// Deploying is always: `abra app new`, `app secret generate`, the env settings
+// of info(), configure(), `app deploy`; then the host waits until the app
+// answers over HTTPS and calls probe(), then seed() and, after each operation
+// that must keep the data (redeploy, restore, upgrade), verify_seeded(); before
+// a backup is restored into the running app, damage(). Teardown is always
+// before_teardown(), `app undeploy`, `app rm`, whatever happened before. So a
+// recipe test writes only its checks:
 //
-//   class CustomHtml final : public ccci::AbraRecipe {
+//   class CustomHtml final : public ccci::RecipeTest {
 //     void probe(ccci::Context& ctx) override {
 //       ctx.check("index page is served", [&] {
 //         ccci::expect_http(ctx, "/").status(200).body_contains("<h1>");
@@ -23,8 +24,10 @@
 //   };
 //   CCCI_PLUGIN(CustomHtml, "custom-html")
 //
-// Change anything in this header's types or meaning, or in any installed harness
-// header => bump kAbiVersion (and `abi_version` in meson.build, which checks it).
+// The SDK is this header and the harness's helpers (<ccci/harness.hpp>, which
+// includes them all). Change anything in this header's types or meaning, or in
+// any installed harness header => bump kAbiVersion (and `abi_version` in
+// meson.build, which checks it).
 #pragma once
 
 #include <boost/config.hpp>
@@ -39,12 +42,13 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace ccci {
 
 /// The version of this header. The loader refuses a plugin built against another one.
-inline constexpr int kAbiVersion = 8;
+inline constexpr int kAbiVersion = 9;
 
 /// What the host reads from a plugin before trusting it (exported as `ccci_plugin_info`).
 struct PluginInfo {
@@ -67,14 +71,20 @@ struct Timeouts {
 /// Any status, in ReadinessProbe: whatever the app itself answers will do.
 inline constexpr long kAnyStatus = 0;
 
+/// A condition on the app's JSON answer: the value at `pointer` (RFC 6901,
+/// e.g. "/installed") equals `value` ({"/installed", true}, {"/status", "pass"}).
+struct JsonEquals {
+  std::string pointer;
+  std::variant<std::nullptr_t, bool, std::int64_t, std::string> value;
+};
+
 /// When the host considers the deployed app ready: `GET https://<domain><path>`
-/// answers `status` (or anything, for kAnyStatus), the answer is not the reverse proxy's own 404/502/503/504,
-/// and, for each {pointer, JSON text} in json_equals, the JSON body holds that
-/// value there (e.g. {"/installed", "true"}).
+/// answers `status` (or anything, for kAnyStatus), the answer is not the reverse
+/// proxy's own 404/502/503/504, and its JSON body meets every json_equals.
 struct ReadinessProbe {
   std::string path = "/";
   long status = 200;
-  std::vector<std::pair<std::string, std::string>> json_equals{};
+  std::vector<JsonEquals> json_equals{};
 };
 
 /// The ladder a recipe climbs: rung N is what level N proves (level 0: does not deploy).
@@ -169,7 +179,37 @@ class BOOST_SYMBOL_VISIBLE CheckFailure : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-class AbraClient;  // harness/include/ccci/abra_client.hpp
+/// What a recipe test may ask of abra, always about its own app. The host runs
+/// each call (the run's ABRA_DIR, `-n`, the phase's deadline, the command and
+/// its output logged with every secret redacted). A call abra refuses throws
+/// CheckFailure; one that cannot run or times out, another std::exception.
+class BOOST_SYMBOL_VISIBLE Abra {
+ public:
+  /// Finds secret values in a command's raw output (e.g. a generated password).
+  using SecretFinder = std::function<std::vector<std::string>(const std::string& raw_output)>;
+
+  virtual ~Abra() = default;
+  /// `abra app run` of `command` in the app's `service` container: its output,
+  /// redacted. Values `reveal` finds in it become secrets before anything is logged.
+  virtual std::string app_run(const std::string& service, const std::vector<std::string>& command,
+                              const SecretFinder& reveal) = 0;
+  std::string app_run(const std::string& service, const std::vector<std::string>& command) {
+    return app_run(service, command, {});
+  }
+  /// A secret's value, by its name in the recipe ("admin_password"): one the
+  /// host generated for the app or the test inserted. Throws for an unknown name.
+  virtual std::string secret(const std::string& name) const = 0;
+  /// Inserts a secret (in configure(), before the deploy) through a 0600 file:
+  /// the value is never on a command line, and is redacted from then on.
+  virtual void insert_secret(const std::string& name, const std::string& version,
+                             const std::string& value) = 0;
+  /// Sets KEY=VALUE in the app's env file (read on the next deploy), as `abra app config` would.
+  virtual void set_env(const std::string& key, const std::string& value) = 0;
+  /// The value of the app's env file's last active KEY= line, if any.
+  virtual std::optional<std::string> env_value(const std::string& key) const = 0;
+  /// The recipe checkout abra deploys from (the revision under test; read it, do not change it).
+  virtual const std::filesystem::path& checkout() const = 0;
+};
 
 /// What the host gives a recipe test while it runs. Implemented by the host.
 class BOOST_SYMBOL_VISIBLE Context {
@@ -182,13 +222,11 @@ class BOOST_SYMBOL_VISIBLE Context {
   /// `https://<domain><path>`.
   std::string url(std::string_view path = "/") const { return "https://" + domain() + std::string(path); }
 
-  /// The abra client of this run (its own ABRA_DIR, -n, timeouts, redaction).
-  virtual AbraClient& abra() = 0;
+  /// abra, for this app.
+  virtual Abra& abra() = 0;
   virtual const HttpSettings& http() const = 0;
   /// When the current phase runs out of time.
   virtual std::chrono::steady_clock::time_point deadline() const = 0;
-  /// True while `cc-ci plan` walks the recipe: tools only describe what they would do.
-  virtual bool dry_run() const = 0;
   /// The lane this deployment is, and the rung the current hook serves (seed
   /// and verify_seeded: persistence, backup_restore or upgrade).
   virtual Lane lane() const = 0;
@@ -203,24 +241,25 @@ class BOOST_SYMBOL_VISIBLE Context {
   /// Registers a secret value: from now on it is redacted from logs and reports.
   virtual void add_secret(std::string value) = 0;
 
-  /// Runs an action with side effects (deploy, teardown) as one recorded step.
-  /// It runs in plans too, where the tools are dry. Returns true when it passed.
+  /// Runs an action with side effects (writing data, a setting) as one
+  /// recorded step. In plans it is only listed. Returns true when it passed.
   virtual bool step(const std::string& name, const std::function<void()>& action) = 0;
   /// Runs one observation as one recorded step; in plans it is only listed.
   /// Returns true when it passed.
   virtual bool check(const std::string& name, const std::function<void()>& body) = 0;
 };
 
-/// One recipe's test. The host calls deploy(), then probe() if deploy passed,
-/// then the data hooks around the lane's operations, then teardown() whatever
-/// happened.
+/// One recipe's test: the hooks the host calls in its sequences (see the top
+/// of this header). Only probe() is required.
 class BOOST_SYMBOL_VISIBLE RecipeTest {
  public:
   virtual ~RecipeTest() = default;
   virtual RecipeInfo info() const { return {}; }
-  virtual void deploy(Context& ctx) = 0;
+  /// Between `app secret generate` and `app deploy`: insert secrets, adjust
+  /// the env file, as steps. A step that fails stops the deploy.
+  virtual void configure(Context& /*ctx*/) {}
+  /// The recipe's own checks, once the app is ready, as checks.
   virtual void probe(Context& ctx) = 0;
-  virtual void teardown(Context& ctx) = 0;
   /// Writes data through the app the way its users do (a page, a repository,
   /// a user), as steps or checks. A seed() that records nothing (the default)
   /// leaves the data rungs (persistence, upgrade, backup_restore) unverified.
@@ -236,6 +275,9 @@ class BOOST_SYMBOL_VISIBLE RecipeTest {
   /// that records nothing (the default) leaves that restore untried: the
   /// backup is then proven only by the restore onto emptied volumes.
   virtual void damage(Context& /*ctx*/) {}
+  /// Before the host's `app undeploy` (e.g. collect diagnostics), within a
+  /// quarter of the teardown phase: undeploy and `app rm` always get their turn.
+  virtual void before_teardown(Context& /*ctx*/) {}
 };
 
 using RecipeTestFactory = std::unique_ptr<RecipeTest>();

@@ -38,15 +38,15 @@ shared_module('@RECIPE@', '@SOURCE@',
 
 constexpr const char* kSource =
     R"template(// A cc-ci recipe test of @RECIPE@.
-// The harness deploys the app with abra (app new, secret generate, deploy),
-// waits until `ready` answers over verified HTTPS, runs probe(), and always
-// tears the app down.
-// See docs/writing-a-recipe-test.md in cc-ci for the helpers.
+// cc-ci deploys the app with abra (app new, secret generate, deploy), waits
+// until `ready` answers over verified HTTPS, runs probe(), and always tears
+// the app down; the hooks in <ccci/plugin.hpp> add data to keep, secrets and
+// settings. See docs/writing-a-recipe-test.md in cc-ci for the helpers.
 #include <ccci/harness.hpp>
 
 namespace {
 
-class Recipe final : public ccci::AbraRecipe {
+class Recipe final : public ccci::RecipeTest {
  public:
   ccci::RecipeInfo info() const override {
     // Point .ready at a health endpoint if the app has one, e.g. {.path = "/api/health"}.

@@ -42,7 +42,7 @@ void verify(RunContext& ctx, RecipeTest& test) {
 
 // A deployed app's `undeploy` that must find it deployed.
 void undeploy(RunContext& ctx) {
-  if (!ctx.abra().undeploy(ctx.domain())) throw CheckFailure("the app was not deployed");
+  if (!ctx.client().undeploy(ctx.domain())) throw CheckFailure("the app was not deployed");
 }
 
 // `app backup create`. On a server without a backupbot nothing could be
@@ -82,7 +82,7 @@ bool restore_into_running_app(RecipeTest& test, RunContext& ctx, const RecipeInf
           "and a restore would prove nothing");
   });
   if (!damaged ||
-      !ctx.step("app restore (into the running app)", [&] { ctx.abra().restore(ctx.domain()); }) ||
+      !ctx.step("app restore (into the running app)", [&] { ctx.client().restore(ctx.domain()); }) ||
       !wait_for_readiness(ctx, info))
     return false;
   verify(ctx, test);
@@ -116,8 +116,8 @@ bool wait_for_readiness(RunContext& ctx, const RecipeInfo& info) {
   const auto timeout = phase_timeout(ctx.job().timeouts, ctx.phase());
   if (ctx.dry_run()) {
     std::string conditions;
-    for (const auto& [pointer, value] : info.ready.json_equals)
-      conditions += " with " + pointer + " = " + value;
+    for (const auto& condition : info.ready.json_equals)
+      conditions += " with " + condition.pointer + " = " + json_value(condition).dump();
     const std::string status =
         info.ready.status == kAnyStatus ? "anything from the app itself" : std::to_string(info.ready.status);
     ctx.plan()(ctx.phase(), "wait until GET " + url + " answers " + status + conditions +
@@ -170,7 +170,7 @@ void shoot_landing_page(RunContext& ctx, const RecipeJob& job, const RecipeInfo&
 // Each phase stops at the first step that fails, leaving the app for teardown.
 void walk_data_phases(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
   const RecipeJob& job = ctx.job();
-  AbraClient& abra = ctx.abra();
+  AbraClient& abra = ctx.client();
   ctx.begin(Phase::persistence, phase_timeout(job.timeouts, Phase::persistence));
   const size_t calls = ctx.hook_calls();
   const size_t first = ctx.steps_recorded();
@@ -227,7 +227,7 @@ void walk_data_phases(RecipeTest& test, RunContext& ctx, const RecipeInfo& info)
 // change otherwise), ready, verify, and the recipe checks on the target.
 void walk_upgrade(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
   const RecipeJob& job = ctx.job();
-  AbraClient& abra = ctx.abra();
+  AbraClient& abra = ctx.client();
   ctx.begin(Phase::upgrade, phase_timeout(job.timeouts, Phase::upgrade));
   if (auto why = not_applicable(info, Rung::upgrade)) {
     ctx.skip("the upgrade", std::string(kNotApplicable) + *why);
@@ -255,7 +255,7 @@ void walk_upgrade(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
         check_out_target(target, checkout);
       }
       // The chaos deploy takes the plugin's overlay (a release deploy, as the
-      // lane's first one was, does not: AbraRecipe::deploy says why).
+      // lane's first one was, does not: run/app_steps.cpp says why).
       if (!info.compose_overlay.empty())
         abra.add_compose_overlay(job.domain, job.recipe, ctx.plugin_dir() / info.compose_overlay);
     }) && ctx.step("app deploy --chaos (move to the change)", [&] { abra.deploy_checkout(job.domain); });
@@ -314,13 +314,13 @@ void remove_what_teardown_left(RunContext& ctx, size_t first_teardown_step) {
   }
   if (ctx.passed_since(first_teardown_step)) return;
   ctx.begin(Phase::teardown, phase_timeout(job.timeouts, Phase::teardown));
-  ctx.abra().set_deadline(ctx.deadline());
+  ctx.client().set_deadline(ctx.deadline());
   const bool removed = ctx.step(std::string(kHostRemovedStack), [&] {
     if (!remove_stack(stack_query(ctx))) ctx.log("no stack of the app was left on the server");
   });
   if (removed)
     ctx.step("app rm (after docker stack rm)", [&] {
-      if (!ctx.abra().remove(job.domain)) ctx.log("app had no env file; nothing to remove");
+      if (!ctx.client().remove(job.domain)) ctx.log("app had no env file; nothing to remove");
     });
 }
 

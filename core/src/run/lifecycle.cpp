@@ -5,6 +5,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "run/app_steps.hpp"
 #include "run/events.hpp"
 #include "run/lanes.hpp"
 #include "run/plugin_loader.hpp"
@@ -24,12 +25,8 @@ void walk_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& o
     info = test.info();
     have_info = true;
   });
-  if (have_info) ctx.guard("deploy", [&] { test.deploy(ctx); });
-  // A deploy() that records nothing deployed nothing that could be judged.
-  if (have_info && !ctx.recorded(Phase::deploy))
-    ctx.error("deploy()", "recorded no step: nothing was deployed, so nothing can be judged");
-  else if (have_info && ctx.phase_passed(Phase::deploy))
-    wait_for_convergence(ctx);
+  if (have_info) deploy_app(test, ctx, info);
+  if (have_info && ctx.phase_passed(Phase::deploy)) wait_for_convergence(ctx);
 
   ctx.begin(Phase::probe, phase_timeout(job.timeouts, Phase::probe));
   bool serving = false;
@@ -57,7 +54,7 @@ void walk_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& o
   }
   ctx.begin(Phase::teardown, phase_timeout(job.timeouts, Phase::teardown));
   const size_t first_teardown_step = ctx.steps_recorded();
-  ctx.guard("teardown", [&] { test.teardown(ctx); });
+  tear_down_app(test, ctx);
   remove_what_teardown_left(ctx, first_teardown_step);
   check_nothing_left(ctx);
   if (!plan) observer.teardown_finished();
@@ -77,7 +74,7 @@ void walk_lint(const RecipeJob& job, LifecycleObserver& observer, const PlanSink
   RunContext ctx(job, observer, plan);
   ctx.begin(Phase::lint, phase_timeout(job.timeouts, Phase::lint));
   LintReport report;
-  if (!ctx.step("abra recipe lint " + job.recipe, [&] { report = ctx.abra().lint(job.recipe); })) return;
+  if (!ctx.step("abra recipe lint " + job.recipe, [&] { report = ctx.client().lint(job.recipe); })) return;
   ctx.check("no error-severity lint rule fails", [&] {
     // Not a verdict on the recipe but on what abra printed: errored, never passed.
     if (!report.understood || report.rules.empty())
@@ -135,7 +132,7 @@ void run_teardown(RecipeTest& test, const RecipeJob& job, LifecycleObserver& obs
   RunContext ctx(job, observer, {}, &known);
   ctx.begin(Phase::teardown, phase_timeout(job.timeouts, Phase::teardown));
   const size_t first_teardown_step = ctx.steps_recorded();
-  ctx.guard("teardown", [&] { test.teardown(ctx); });
+  tear_down_app(test, ctx);
   remove_what_teardown_left(ctx, first_teardown_step);
   observer.teardown_finished();
 }

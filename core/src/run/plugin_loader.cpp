@@ -10,6 +10,7 @@
 #include <map>
 
 #include "ccci/process.hpp"
+#include "ccci/readiness.hpp"
 #include "run/lifecycle.hpp"
 
 namespace ccci {
@@ -143,9 +144,23 @@ std::shared_ptr<RecipeTest> LoadedPlugin::create() const {
   return std::shared_ptr<RecipeTest>(raw, [library](RecipeTest* object) { delete object; });
 }
 
+namespace {
+
+// A readiness condition's value read back: what JsonEquals can hold, nothing else.
+decltype(JsonEquals::value) json_scalar(const json& value) {
+  if (value.is_null()) return nullptr;
+  if (value.is_boolean()) return value.get<bool>();
+  if (value.is_number_integer()) return value.get<std::int64_t>();
+  if (value.is_string()) return value.get<std::string>();
+  throw std::invalid_argument("a readiness condition's value is not null, a boolean, an integer or a string");
+}
+
+}  // namespace
+
 json to_json(const RecipeInfo& info) {
   json conditions = json::array();
-  for (const auto& [pointer, value] : info.ready.json_equals) conditions.push_back({pointer, value});
+  for (const auto& condition : info.ready.json_equals)
+    conditions.push_back({condition.pointer, json_value(condition)});
   json not_applicable = json::array();
   for (const auto& declared : info.not_applicable)
     not_applicable.push_back({static_cast<int>(declared.rung), declared.reason});
@@ -172,8 +187,7 @@ RecipeInfo recipe_info_from_json(const json& in) {
   info.ready.path = ready.at("path").get<std::string>();
   info.ready.status = ready.at("status").get<long>();
   for (const auto& condition : ready.at("json_equals"))
-    info.ready.json_equals.emplace_back(condition.at(0).get<std::string>(),
-                                        condition.at(1).get<std::string>());
+    info.ready.json_equals.push_back({condition.at(0).get<std::string>(), json_scalar(condition.at(1))});
   const auto& timeouts = in.at("timeouts_s");
   info.timeouts.deploy = std::chrono::seconds(timeouts.at("deploy").get<long long>());
   info.timeouts.probe = std::chrono::seconds(timeouts.at("probe").get<long long>());

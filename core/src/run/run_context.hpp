@@ -17,6 +17,7 @@
 #include "ccci/http.hpp"
 #include "ccci/readiness.hpp"
 #include "ccci/redactor.hpp"
+#include "run/app_abra.hpp"
 #include "run/lifecycle.hpp"
 #include "run/plugin_loader.hpp"
 
@@ -45,7 +46,11 @@ class RunContext final : public Context {
         abra_(
             job.abra, redactor_, [this](std::string_view text) { log(text); },
             plan ? AbraClient::Sink([this](std::string_view line) { plan_(phase_, line); })
-                 : AbraClient::Sink()) {
+                 : AbraClient::Sink()),
+        app_abra_(
+            abra_, job.domain,
+            (job.abra.abra_dir.empty() ? default_abra_dir() : std::filesystem::path(job.abra.abra_dir)) /
+                "recipes" / job.recipe) {
     if (known) redactor_.add_all(*known);
     if (!plan_)
       abra_.set_command_listener(
@@ -62,10 +67,13 @@ class RunContext final : public Context {
   const std::string& recipe() const override { return job_.recipe; }
   const std::string& server() const override { return job_.server; }
   const std::string& domain() const override { return job_.domain; }
-  AbraClient& abra() override { return abra_; }
+  Abra& abra() override { return app_abra_; }
+  /// The host's own abra client: any app, every subcommand.
+  AbraClient& client() { return abra_; }
   const HttpSettings& http() const override { return job_.http; }
   Clock::time_point deadline() const override { return deadline_; }
-  bool dry_run() const override { return static_cast<bool>(plan_); }
+  /// True while `cc-ci plan` walks the lane: abra is dry and checks are only listed.
+  bool dry_run() const { return static_cast<bool>(plan_); }
   Lane lane() const override { return job_.lane; }
   Rung rung() const override { return rung_; }
   const std::filesystem::path& plugin_dir() const override { return plugin_dir_; }
@@ -190,11 +198,6 @@ class RunContext final : public Context {
     return false;
   }
 
-  bool recorded(Phase phase) const {
-    return plan_ ||
-           std::any_of(steps_.begin(), steps_.end(), [&](const StepResult& s) { return s.phase == phase; });
-  }
-
   void error(const std::string& name, const std::string& why) {
     if (plan_) return;
     emit(
@@ -265,6 +268,7 @@ class RunContext final : public Context {
   const PlanSink plan_;  // a copy: callers may pass a temporary
   Redactor redactor_;
   AbraClient abra_;
+  AppAbra app_abra_;
   Phase phase_ = Phase::deploy;
   Rung rung_ = Rung::deploys;
   size_t hook_calls_ = 0;

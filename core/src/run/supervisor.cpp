@@ -14,7 +14,6 @@
 #include <thread>
 
 #include "base/markup.hpp"
-#include "ccci/abra_recipe.hpp"
 #include "ccci/process.hpp"
 #include "ccci/redactor.hpp"
 #include "model/judge.hpp"
@@ -200,8 +199,8 @@ class ChildChannels {
   std::string pending_output_;
 };
 
-// The standard abra teardown, for when the test process cannot do its own.
-class StandardTeardown final : public AbraRecipe {
+// No hooks: the host's teardown alone, for when the test process died.
+class StandardTeardown final : public RecipeTest {
   void probe(Context&) override {}
 };
 

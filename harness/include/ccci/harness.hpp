@@ -1,8 +1,6 @@
 // The front header for recipe plugins: the ABI plus every harness helper.
 #pragma once
 
-#include "ccci/abra_client.hpp"
-#include "ccci/abra_recipe.hpp"
 #include "ccci/expect.hpp"
 #include "ccci/git.hpp"
 #include "ccci/http.hpp"

@@ -35,8 +35,11 @@ std::optional<std::string> wait_until(std::chrono::steady_clock::time_point dead
 using ReadyWhen = std::function<std::optional<std::string>(const HttpResponse&)>;
 
 /// The conditions of a ReadinessProbe's json_equals: each pointer's value
-/// equals the JSON text given for it.
-ReadyWhen json_conditions(const std::vector<std::pair<std::string, std::string>>& json_equals);
+/// equals the value given for it. Throws std::invalid_argument for a pointer
+/// that is not one.
+ReadyWhen json_conditions(const std::vector<JsonEquals>& json_equals);
+/// A condition's value as JSON (what the app's answer must hold).
+nlohmann::json json_value(const JsonEquals& condition);
 
 struct Readiness {
   bool ready = false;

@@ -3,7 +3,7 @@
 #include <csignal>
 
 namespace {
-class Crash final : public ccci::AbraRecipe {
+class Crash final : public ccci::RecipeTest {
   void probe(ccci::Context& ctx) override {
     ctx.check("crashes", [] { std::raise(SIGSEGV); });
   }

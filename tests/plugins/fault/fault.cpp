@@ -1,10 +1,9 @@
 // Test-only: a plugin that misbehaves where CCCI_TEST_FAULT says, so every
 // way a plugin can end or break is proven to be reported, never passed.
 //   CCCI_TEST_FAULT=WHERE:WHAT
-//   WHERE  load (a static constructor), info, deploy, check2 (the second of
-//          three checks), teardown
-//   WHAT   exit0, exit1 (std::_Exit), segv, throw, hang, nothing (the hook does
-//          nothing at all: a deploy() that records no step)
+//   WHERE  load (a static constructor), info, deploy (configure()), check2 (the
+//          second of three checks), teardown (before_teardown())
+//   WHAT   exit0, exit1 (std::_Exit), segv, throw, hang
 #include <ccci/harness.hpp>
 #include <csignal>
 #include <cstdlib>
@@ -14,10 +13,10 @@
 
 namespace {
 
-// Does what CCCI_TEST_FAULT says if it names `where`; returns false for "nothing".
-bool misbehave(const std::string& where) {
+// Does what CCCI_TEST_FAULT says if it names `where`.
+void misbehave(const std::string& where) {
   const char* fault = std::getenv("CCCI_TEST_FAULT");
-  if (fault == nullptr || std::string(fault).rfind(where + ":", 0) != 0) return true;
+  if (fault == nullptr || std::string(fault).rfind(where + ":", 0) != 0) return;
   const std::string what = std::string(fault).substr(where.size() + 1);
   if (what == "exit0") std::_Exit(0);
   if (what == "exit1") std::_Exit(1);
@@ -25,12 +24,15 @@ bool misbehave(const std::string& where) {
   if (what == "throw") throw std::runtime_error("fault-test: thrown in " + where);
   if (what == "hang")
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
-  return what != "nothing";
 }
 
-const bool loaded = misbehave("load");
+// At load time, before the host reads anything: a static constructor's fault.
+[[maybe_unused]] const bool loaded = [] {
+  misbehave("load");
+  return true;
+}();
 
-class Fault final : public ccci::AbraRecipe {
+class Fault final : public ccci::RecipeTest {
  public:
   ccci::RecipeInfo info() const override {
     misbehave("info");
@@ -45,34 +47,6 @@ class Fault final : public ccci::AbraRecipe {
   void before_teardown(ccci::Context&) override { misbehave("teardown"); }
 };
 
-// A deploy() that records nothing: CCCI_TEST_FAULT=deploy:nothing.
-class QuietDeploy final : public ccci::RecipeTest {
- public:
-  void deploy(ccci::Context&) override {}
-  void probe(ccci::Context& ctx) override {
-    ctx.check("passes", [] {});
-  }
-  void teardown(ccci::Context&) override {}
-};
-
-class Dispatch final : public ccci::RecipeTest {
- public:
-  Dispatch() {
-    const char* fault = std::getenv("CCCI_TEST_FAULT");
-    if (fault != nullptr && std::string(fault) == "deploy:nothing")
-      test_ = std::make_unique<QuietDeploy>();
-    else
-      test_ = std::make_unique<Fault>();
-  }
-  ccci::RecipeInfo info() const override { return loaded ? test_->info() : ccci::RecipeInfo{}; }
-  void deploy(ccci::Context& ctx) override { test_->deploy(ctx); }
-  void probe(ccci::Context& ctx) override { test_->probe(ctx); }
-  void teardown(ccci::Context& ctx) override { test_->teardown(ctx); }
-
- private:
-  std::unique_ptr<ccci::RecipeTest> test_;
-};
-
 }  // namespace
 
-CCCI_PLUGIN(Dispatch, "fault-test")
+CCCI_PLUGIN(Fault, "fault-test")

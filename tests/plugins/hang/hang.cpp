@@ -4,7 +4,7 @@
 #include <ccci/harness.hpp>
 
 namespace {
-class Hang final : public ccci::AbraRecipe {
+class Hang final : public ccci::RecipeTest {
   void probe(ccci::Context& ctx) override {
     ctx.check("never returns", [] {
       for (;;) ::pause();

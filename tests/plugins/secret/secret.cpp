@@ -13,10 +13,9 @@ std::string test_secret() {
   return value ? value : "";
 }
 
-class Secret final : public ccci::AbraRecipe {
+class Secret final : public ccci::RecipeTest {
   void configure(ccci::Context& ctx) override {
-    ctx.step("insert smtp_password",
-             [&] { ctx.abra().insert_secret(ctx.domain(), "smtp_password", "v1", test_secret()); });
+    ctx.step("insert smtp_password", [&] { ctx.abra().insert_secret("smtp_password", "v1", test_secret()); });
   }
   void probe(ccci::Context& ctx) override {
     ctx.check("logs the secret", [&] { ctx.log("the smtp password is " + test_secret()); });

@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 namespace {
-class Throw final : public ccci::AbraRecipe {
+class Throw final : public ccci::RecipeTest {
   void probe(ccci::Context&) override { throw std::runtime_error("the plugin gave up"); }
 };
 }  // namespace
