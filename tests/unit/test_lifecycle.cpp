@@ -173,11 +173,14 @@ TEST_SUITE("lifecycle") {
     CHECK_FALSE(failed.torn_down);
   }
 
-  TEST_CASE("a plan lists every action and check in order and runs nothing") {
+  TEST_CASE("a plan lists every action, step and check in order and runs none of the plugin's") {
     Scripted test;
     bool ran = false;
     test.on_probe = [&](Context& ctx) { ctx.check("works", [&] { ran = true; }); };
-    test.on_configure = [](Context& ctx) { ctx.step("set it", [&ctx] { ctx.abra().set_env("KEY", "v"); }); };
+    test.on_configure = [&](Context& ctx) {
+      ctx.abra().set_env("KEY", "v");                     // abra is dry in a plan: the command is shown
+      ctx.step("create the admin", [&] { ran = true; });  // a step may do anything: only named
+    };
     std::vector<std::string> lines;
     RecipeJob planned = job();
     planned.abra.executable = "abra";  // a plan shows the command a user would type
@@ -197,6 +200,7 @@ TEST_SUITE("lifecycle") {
                        return line.starts_with("deploy: ") && line.find("KEY") != std::string::npos;
                      }) -
         lines.begin();
+    const auto plugin_step = at("deploy: step: create the admin");
     const auto deploy = at(
         "deploy: abra -n app deploy scri-000000.cc-ci.test --chaos --no-domain-checks --no-converge-checks");
     const auto readiness =
@@ -212,7 +216,8 @@ TEST_SUITE("lifecycle") {
     const auto undeploy = at("teardown: abra -n app undeploy scri-000000.cc-ci.test");
     const auto size = static_cast<std::ptrdiff_t>(lines.size());
     CHECK(app_new < plugin_setting);
-    CHECK(plugin_setting < deploy);
+    CHECK(plugin_setting < plugin_step);
+    CHECK(plugin_step < deploy);
     CHECK(deploy < readiness);
     CHECK(readiness < works);
     CHECK(works < no_seed);
@@ -222,6 +227,28 @@ TEST_SUITE("lifecycle") {
 }
 
 TEST_SUITE("lifecycle") {
+  TEST_CASE("a plan with --keep always says what is kept and lists no teardown") {
+    Scripted test;
+    RecipeJob planned = job();
+    planned.abra.executable = "abra";
+    planned.keep = KeepPolicy::always;
+    auto plan = [&] {
+      std::vector<std::string> lines;
+      plan_lifecycle(test, planned, [&](Phase, std::string_view line) { lines.emplace_back(line); });
+      return lines;
+    };
+    auto removes = [](const std::vector<std::string>& lines) {
+      return std::any_of(lines.begin(), lines.end(),
+                         [](const std::string& line) { return line.starts_with("abra -n app rm"); });
+    };
+    const auto kept = plan();
+    REQUIRE_FALSE(kept.empty());
+    CHECK(kept.back().starts_with("app scri-000000.cc-ci.test on server default kept (--keep always)"));
+    CHECK_FALSE(removes(kept));
+    planned.keep = KeepPolicy::never;
+    CHECK(removes(plan()));
+  }
+
   TEST_CASE("the upgrade lane's hooks see the release's layout, then the target's after the move") {
     struct Layouts final : RecipeTest {
       std::vector<std::string> seen;

@@ -10,7 +10,6 @@
 #include "ccci/readiness.hpp"
 #include "recipe/target.hpp"
 #include "run/leftovers.hpp"
-#include "run/screenshot.hpp"
 
 namespace ccci {
 namespace {
@@ -33,7 +32,7 @@ std::optional<std::string> not_applicable(const RecipeInfo& info, Rung rung) {
 }
 
 // verify_seeded() as the proof of a data rung: a hook that checks nothing proves nothing.
-void verify(RunContext& ctx, RecipeTest& test) {
+void verify(LaneContext& ctx, RecipeTest& test) {
   const size_t calls = ctx.hook_calls();
   ctx.guard("verify_seeded", [&] { test.verify_seeded(ctx); });
   if (ctx.hook_calls() == calls)
@@ -41,7 +40,7 @@ void verify(RunContext& ctx, RecipeTest& test) {
 }
 
 // A deployed app's `undeploy` that must find it deployed.
-void undeploy(RunContext& ctx) {
+void undeploy(LaneContext& ctx) {
   if (!ctx.client().undeploy(ctx.domain())) throw CheckFailure("the app was not deployed");
 }
 
@@ -62,14 +61,14 @@ void back_up(AbraClient& abra, const std::string& domain) {
 // verify_seeded() must pass again. False when a step did not pass; true too
 // when the plugin has no damage(): then only the restore onto emptied
 // volumes proves the backup, and the log says so.
-bool restore_into_running_app(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
+bool restore_into_running_app(RecipeTest& test, LaneContext& ctx, const RecipeInfo& info) {
   const size_t calls = ctx.hook_calls();
   const size_t first = ctx.steps_recorded();
   ctx.guard("damage", [&] { test.damage(ctx); });
   if (ctx.steps_recorded() != first && ctx.hook_calls() == calls) return false;  // it threw before any step
   if (ctx.hook_calls() == calls) {
     const std::string why(kNoDamageHook);
-    if (ctx.dry_run()) ctx.plan()(Phase::backup_restore, "skip the restore into the running app: " + why);
+    ctx.describe("skip the restore into the running app: " + why);
     ctx.log("the restore into the running app is not tried: " + why);
     return true;
   }
@@ -82,7 +81,7 @@ bool restore_into_running_app(RecipeTest& test, RunContext& ctx, const RecipeInf
           "and a restore would prove nothing");
   });
   if (!damaged ||
-      !ctx.step("app restore (into the running app)", [&] { ctx.client().restore(ctx.domain()); }) ||
+      !ctx.act("app restore (into the running app)", [&] { ctx.client().restore(ctx.domain()); }) ||
       !wait_for_readiness(ctx, info))
     return false;
   verify(ctx, test);
@@ -90,7 +89,7 @@ bool restore_into_running_app(RecipeTest& test, RunContext& ctx, const RecipeInf
 }
 
 // What to ask Docker about the app's stack, within the current phase.
-LeftoverQuery stack_query(const RunContext& ctx) {
+LeftoverQuery stack_query(const LaneContext& ctx) {
   const RecipeJob& job = ctx.job();
   return {
       .docker = job.docker,
@@ -110,20 +109,17 @@ std::string joined(const std::vector<std::string>& words, std::string_view separ
 
 // Waits until the app answers as info.ready says, within the phase. Returns
 // whether it did (in plans: true).
-bool wait_for_readiness(RunContext& ctx, const RecipeInfo& info) {
+bool wait_for_readiness(LaneContext& ctx, const RecipeInfo& info) {
   const std::string url = ctx.url(info.ready.path);
   const std::string name = "serves " + url + " over verified HTTPS";
   const auto timeout = phase_timeout(ctx.job().timeouts, ctx.phase());
-  if (ctx.dry_run()) {
-    std::string conditions;
-    for (const auto& condition : info.ready.json_equals)
-      conditions += " with " + condition.pointer + " = " + json_value(condition).dump();
-    const std::string status =
-        info.ready.status == kAnyStatus ? "anything from the app itself" : std::to_string(info.ready.status);
-    ctx.plan()(ctx.phase(), "wait until GET " + url + " answers " + status + conditions +
-                                " (polled with backoff, up to " + std::to_string(timeout.count()) + "s)");
-    return true;
-  }
+  std::string conditions;
+  for (const auto& condition : info.ready.json_equals)
+    conditions += " with " + condition.pointer + " = " + json_value(condition).dump();
+  const std::string status =
+      info.ready.status == kAnyStatus ? "anything from the app itself" : std::to_string(info.ready.status);
+  ctx.describe("wait until GET " + url + " answers " + status + conditions + " (polled with backoff, up to " +
+               std::to_string(timeout.count()) + "s)");
   return ctx.record(StepKind::readiness, name, [&] {
     const HttpClient client(ctx.http());
     const Readiness readiness = wait_until_ready(client, url, info.ready.status, ctx.deadline(), {},
@@ -141,34 +137,13 @@ std::string keep_notice(const RecipeJob& job, std::string_view why) {
          "); remove it with: abra app undeploy " + job.domain + " && abra app rm " + job.domain + " -f";
 }
 
-// The landing page, shot while the app serves what the checks just saw. A
-// picture is for people: whatever happens, no step and no rung depends on it.
-void shoot_landing_page(RunContext& ctx, const RecipeJob& job, const RecipeInfo& info,
-                        LifecycleObserver& observer) {
-  if (job.screenshot_file.empty()) return;
-  std::string missing;
-  if (info.screenshot.empty()) {
-    missing = "the recipe's test names no page to shoot";
-  } else if (auto why = take_screenshot({.browser = job.browser,
-                                         .domain = job.domain,
-                                         .page = info.screenshot,
-                                         .http = job.http,
-                                         .output = job.screenshot_file,
-                                         .deadline = ctx.deadline()})) {
-    missing = *why;
-  }
-  ctx.log(missing.empty() ? "screenshot of " + ctx.url(info.screenshot) + ": " + job.screenshot_file.string()
-                          : "no screenshot of " + ctx.url(info.screenshot) + ": " + missing);
-  observer.screenshot_taken(missing);
-}
-
 // The fresh lane after the recipe checks. persistence: seed, undeploy,
 // deploy, ready, verify. backup_restore: back up; damage the data in the
 // running app, restore into it, verify; then undeploy, remove the volumes,
 // deploy on empty ones, check the data is gone (else a restore proves
 // nothing), restore, ready, verify: the backup alone brings the app back.
 // Each phase stops at the first step that fails, leaving the app for teardown.
-void walk_data_phases(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
+void walk_data_phases(RecipeTest& test, LaneContext& ctx, const RecipeInfo& info) {
   const RecipeJob& job = ctx.job();
   AbraClient& abra = ctx.client();
   ctx.begin(Phase::persistence, phase_timeout(job.timeouts, Phase::persistence));
@@ -183,9 +158,9 @@ void walk_data_phases(RecipeTest& test, RunContext& ctx, const RecipeInfo& info)
   if (auto why = not_applicable(info, Rung::persistence)) {
     ctx.skip("undeploy and redeploy", std::string(kNotApplicable) + *why);
   } else {
-    const bool redeployed = ctx.step("app undeploy (to redeploy)", [&] {
+    const bool redeployed = ctx.act("app undeploy (to redeploy)", [&] {
       undeploy(ctx);
-    }) && ctx.step("app deploy (again, on the same volumes)", [&] { abra.deploy(job.domain); });
+    }) && ctx.act("app deploy (again, on the same volumes)", [&] { abra.deploy(job.domain); });
     if (!redeployed || !wait_for_readiness(ctx, info)) return;
     verify(ctx, test);
   }
@@ -201,13 +176,13 @@ void walk_data_phases(RecipeTest& test, RunContext& ctx, const RecipeInfo& info)
                                        "its compose files)");
     return;
   }
-  if (!ctx.step("app backup create", [&] { back_up(abra, job.domain); }) ||
+  if (!ctx.act("app backup create", [&] { back_up(abra, job.domain); }) ||
       !restore_into_running_app(test, ctx, info))
     return;
   const bool destroyed =
-      ctx.step("app undeploy (to destroy the data)", [&] { undeploy(ctx); }) &&
-      ctx.step("app volume remove (the data is gone)", [&] { abra.remove_volumes(job.domain); }) &&
-      ctx.step("app deploy (on empty volumes)", [&] { abra.deploy(job.domain); });
+      ctx.act("app undeploy (to destroy the data)", [&] { undeploy(ctx); }) &&
+      ctx.act("app volume remove (the data is gone)", [&] { abra.remove_volumes(job.domain); }) &&
+      ctx.act("app deploy (on empty volumes)", [&] { abra.deploy(job.domain); });
   if (!destroyed || !wait_for_readiness(ctx, info)) return;
   const int failures = ctx.count_failures_quietly([&] { test.verify_seeded(ctx); });
   const bool gone = ctx.record(StepKind::check, "the seeded data is gone before the restore", [&] {
@@ -216,7 +191,7 @@ void walk_data_phases(RecipeTest& test, RunContext& ctx, const RecipeInfo& info)
           "verify_seeded() still passes after the app's volumes were removed: the data lives "
           "outside them, where no backup of the volumes reaches, and a restore would prove nothing");
   });
-  if (!gone || !ctx.step("app restore (onto the emptied volumes)", [&] { abra.restore(job.domain); }) ||
+  if (!gone || !ctx.act("app restore (onto the emptied volumes)", [&] { abra.restore(job.domain); }) ||
       !wait_for_readiness(ctx, info))
     return;
   verify(ctx, test);
@@ -225,7 +200,7 @@ void walk_data_phases(RecipeTest& test, RunContext& ctx, const RecipeInfo& info)
 // The upgrade lane after the previous release became ready: seed, move to
 // the target (`app upgrade` to a release; a chaos redeploy of the checked-out
 // change otherwise), ready, verify, and the recipe checks on the target.
-void walk_upgrade(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
+void walk_upgrade(RecipeTest& test, LaneContext& ctx, const RecipeInfo& info) {
   const RecipeJob& job = ctx.job();
   AbraClient& abra = ctx.client();
   ctx.begin(Phase::upgrade, phase_timeout(job.timeouts, Phase::upgrade));
@@ -244,21 +219,16 @@ void walk_upgrade(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
   const RecipeTarget& target = job.target;
   bool moved = false;
   if (target.is_release()) {
-    moved = ctx.step("app upgrade to " + target.version, [&] { abra.upgrade(job.domain, target.version); });
+    moved = ctx.act("app upgrade to " + target.version, [&] { abra.upgrade(job.domain, target.version); });
   } else {
     const std::filesystem::path checkout = std::filesystem::path(job.abra.abra_dir) / "recipes" / job.recipe;
-    moved = ctx.step("check out the change under test (" + target.describe() + ")", [&] {
-      if (ctx.dry_run()) {
-        ctx.plan()(Phase::upgrade, "check out " + target.describe() + " into " + checkout.string());
-      } else {
-        std::filesystem::remove_all(checkout);
-        check_out_target(target, checkout);
-      }
+    moved = ctx.act("check out the change under test (" + target.describe() + ")", [&] {
+      ctx.check_out(target, checkout);
       // The chaos deploy takes the plugin's overlay (a release deploy, as the
       // lane's first one was, does not: run/app_steps.cpp says why).
       if (!info.compose_overlay.empty())
         abra.add_compose_overlay(job.domain, job.recipe, ctx.plugin_dir() / info.compose_overlay);
-    }) && ctx.step("app deploy --chaos (move to the change)", [&] { abra.deploy_checkout(job.domain); });
+    }) && ctx.act("app deploy --chaos (move to the change)", [&] { abra.deploy_checkout(job.domain); });
   }
   if (!moved) return;
   ctx.moved_to_target();
@@ -271,17 +241,13 @@ void walk_upgrade(RecipeTest& test, RunContext& ctx, const RecipeInfo& info) {
 // abra is told not to wait (-c: a healthcheck's start_period trips it), so
 // the host waits, within the deploy phase, and rung 1 means "converges".
 // Without a docker CLI nothing is asked and readiness alone decides.
-void wait_for_convergence(RunContext& ctx) {
+void wait_for_convergence(LaneContext& ctx) {
   if (ctx.job().docker.empty()) return;
   const LeftoverQuery query = stack_query(ctx);
   const std::string name = "every service of the stack runs its replicas";
-  if (ctx.dry_run()) {
-    // "check: NAME" alone on its line: the supervisor reads check names from plans.
-    ctx.plan()(Phase::deploy, "check: " + name);
-    ctx.plan()(Phase::deploy,
-               "  polled until the deploy phase ends: " + joined(convergence_command(query), " "));
-    return;
-  }
+  // "check: NAME" alone on its line: the supervisor reads check names from plans.
+  ctx.describe("check: " + name);
+  ctx.describe("  polled until the deploy phase ends: " + joined(convergence_command(query), " "));
   ctx.record(StepKind::check, name, [&] {
     std::vector<std::string> waiting = services_not_converged(query);
     int polls = 1;
@@ -303,39 +269,32 @@ void wait_for_convergence(RunContext& ctx) {
 // server's Docker context itself, then `app rm`: the run leaves nothing for
 // the janitor. The failed step stays, so the clean-teardown rung fails and
 // says why. This removal has a teardown timeout of its own.
-void remove_what_teardown_left(RunContext& ctx, size_t first_teardown_step) {
+void remove_what_teardown_left(LaneContext& ctx, size_t first_teardown_step) {
   const RecipeJob& job = ctx.job();
   if (job.docker.empty()) return;  // nothing to reach the server with but abra
-  if (ctx.dry_run()) {
-    ctx.plan()(Phase::teardown,
-               "if teardown does not pass: " + joined(stack_removal_command(stack_query(ctx)), " ") +
-                   ", then abra app rm " + job.domain + " again");
-    return;
-  }
+  ctx.describe("if teardown does not pass: " + joined(stack_removal_command(stack_query(ctx)), " ") +
+               ", then abra app rm " + job.domain + " again");
   if (ctx.passed_since(first_teardown_step)) return;
   ctx.begin(Phase::teardown, phase_timeout(job.timeouts, Phase::teardown));
   ctx.client().set_deadline(ctx.deadline());
-  const bool removed = ctx.step(std::string(kHostRemovedStack), [&] {
+  const bool removed = ctx.act(std::string(kHostRemovedStack), [&] {
     if (!remove_stack(stack_query(ctx))) ctx.log("no stack of the app was left on the server");
   });
   if (removed)
-    ctx.step("app rm (after docker stack rm)", [&] {
+    ctx.act("app rm (after docker stack rm)", [&] {
       if (!ctx.client().remove(job.domain)) ctx.log("app had no env file; nothing to remove");
     });
 }
 
 // After teardown: nothing of the app may be left.
-void check_nothing_left(RunContext& ctx) {
+void check_nothing_left(LaneContext& ctx) {
   const RecipeJob& job = ctx.job();
   if (job.docker.empty()) return;  // the clean-teardown rung stays unverified
   const LeftoverQuery query = stack_query(ctx);
   const std::string name = std::string(kNothingLeft);
-  if (ctx.dry_run()) {
-    ctx.plan()(Phase::teardown, "check: " + name);
-    ctx.plan()(Phase::teardown, "  no " + job.domain + ".env, and none of:");
-    for (const auto& argv : leftover_commands(query)) ctx.plan()(Phase::teardown, "  " + joined(argv, " "));
-    return;
-  }
+  ctx.describe("check: " + name);
+  ctx.describe("  no " + job.domain + ".env, and none of:");
+  for (const auto& argv : leftover_commands(query)) ctx.describe("  " + joined(argv, " "));
   // Inspected even after a teardown that failed: the host removed what it
   // could (remove_what_teardown_left), and the report says what is left.
   ctx.record(StepKind::check, name, [&] {

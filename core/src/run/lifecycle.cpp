@@ -8,16 +8,17 @@
 #include "run/app_steps.hpp"
 #include "run/events.hpp"
 #include "run/lanes.hpp"
+#include "run/plan_context.hpp"
 #include "run/plugin_loader.hpp"
+#include "run/run_context.hpp"
 
 namespace ccci {
 namespace {
 
-// The flow of run_lifecycle and plan_lifecycle: one function, so a plan can
-// never drift from what a run does.
-void walk_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer,
-                    const PlanSink& plan) {
-  RunContext ctx(job, observer, plan);
+// The flow of run_lifecycle and plan_lifecycle: one walk over either
+// context, so a plan can never drift from what a run does.
+void walk_lifecycle(RecipeTest& test, LaneContext& ctx) {
+  const RecipeJob& job = ctx.job();
   ctx.begin(Phase::deploy, phase_timeout(job.timeouts, Phase::deploy));
   RecipeInfo info;
   bool have_info = false;
@@ -40,16 +41,16 @@ void walk_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& o
     else if (!serving)
       ctx.skip("recipe checks", "the app never became ready");
   }
-  if (serving && job.lane == Lane::fresh && !plan) shoot_landing_page(ctx, job, info, observer);
+  if (serving && job.lane == Lane::fresh) ctx.shoot_landing_page(info);
   if (serving && job.lane == Lane::fresh) walk_data_phases(test, ctx, info);
   if (serving && job.lane == Lane::upgrade) walk_upgrade(test, ctx, info);
 
-  if (!plan && job.keep == KeepPolicy::always) {
-    observer.kept(keep_notice(job, "--keep always"));
+  if (job.keep == KeepPolicy::always) {
+    ctx.keep(keep_notice(job, "--keep always"));
     return;
   }
-  if (!plan && job.keep == KeepPolicy::on_failure && ctx.anything_wrong()) {
-    observer.kept(keep_notice(job, "--keep on-failure, and the test failed"));
+  if (job.keep == KeepPolicy::on_failure && ctx.anything_wrong()) {
+    ctx.keep(keep_notice(job, "--keep on-failure, and the test failed"));
     return;
   }
   ctx.begin(Phase::teardown, phase_timeout(job.timeouts, Phase::teardown));
@@ -57,7 +58,7 @@ void walk_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& o
   tear_down_app(test, ctx);
   remove_what_teardown_left(ctx, first_teardown_step);
   check_nothing_left(ctx);
-  if (!plan) observer.teardown_finished();
+  ctx.teardown_finished();
 }
 
 // Where a plan's events go: nowhere (a plan only lists what a run would do).
@@ -70,11 +71,11 @@ struct Unheard final : LifecycleObserver {
 
 // The lint lane: `abra recipe lint` on the target checkout, and its verdict.
 // No plugin code runs, nothing is deployed.
-void walk_lint(const RecipeJob& job, LifecycleObserver& observer, const PlanSink& plan) {
-  RunContext ctx(job, observer, plan);
+void walk_lint(LaneContext& ctx) {
+  const RecipeJob& job = ctx.job();
   ctx.begin(Phase::lint, phase_timeout(job.timeouts, Phase::lint));
   LintReport report;
-  if (!ctx.step("abra recipe lint " + job.recipe, [&] { report = ctx.client().lint(job.recipe); })) return;
+  if (!ctx.act("abra recipe lint " + job.recipe, [&] { report = ctx.client().lint(job.recipe); })) return;
   ctx.check("no error-severity lint rule fails", [&] {
     // Not a verdict on the recipe but on what abra printed: errored, never passed.
     if (!report.understood || report.rules.empty())
@@ -92,12 +93,14 @@ void walk_lint(const RecipeJob& job, LifecycleObserver& observer, const PlanSink
 }  // namespace
 
 void run_lint_lane(const RecipeJob& job, LifecycleObserver& observer) {
-  walk_lint(job, observer, {});
+  RunContext ctx(job, observer);
+  walk_lint(ctx);
 }
 
 void plan_lint_lane(const RecipeJob& job, const PlanSink& plan) {
   Unheard unheard;
-  walk_lint(job, unheard, plan);
+  PlanContext ctx(job, unheard, plan);
+  walk_lint(ctx);
 }
 
 std::chrono::seconds phase_timeout(const PhaseTimeouts& timeouts, Phase phase) {
@@ -119,17 +122,19 @@ std::chrono::seconds phase_timeout(const PhaseTimeouts& timeouts, Phase phase) {
 }
 
 void run_lifecycle(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer) {
-  walk_lifecycle(test, job, observer, {});
+  RunContext ctx(job, observer);
+  walk_lifecycle(test, ctx);
 }
 
 void plan_lifecycle(RecipeTest& test, const RecipeJob& job, const PlanSink& plan) {
   Unheard unheard;
-  walk_lifecycle(test, job, unheard, plan);
+  PlanContext ctx(job, unheard, plan);
+  walk_lifecycle(test, ctx);
 }
 
 void run_teardown(RecipeTest& test, const RecipeJob& job, LifecycleObserver& observer,
                   const Redactor& known) {
-  RunContext ctx(job, observer, {}, &known);
+  RunContext ctx(job, observer, &known);
   ctx.begin(Phase::teardown, phase_timeout(job.timeouts, Phase::teardown));
   const size_t first_teardown_step = ctx.steps_recorded();
   tear_down_app(test, ctx);
