@@ -1,6 +1,5 @@
 #include "run/runner.hpp"
 
-#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -19,6 +18,7 @@
 #include "recipe/compose.hpp"
 #include "recipe/names.hpp"
 #include "run/janitor.hpp"
+#include "run/server_pool.hpp"
 
 namespace ccci {
 
@@ -49,50 +49,6 @@ void prepare_abra_dir(const RecipeJob& job) {
   if (job.lane == Lane::upgrade) checkout.local_changes = false;
   check_out_target(checkout, abra_dir / "recipes" / job.recipe);
 }
-
-// The servers of a run and how many tests each is running. A worker takes a
-// slot before it starts a test and gives it back after teardown, so no server
-// ever runs more tests than its capacity.
-class ServerPool {
- public:
-  explicit ServerPool(std::vector<ServerSlot> slots) : slots_(std::move(slots)), busy_(slots_.size(), 0) {}
-
-  /// The least busy server with room (preferring `preferred`); waits for one.
-  /// Returns nullopt if the run must stop while waiting.
-  std::optional<std::string> acquire(const std::string& preferred, const RunStop& stop) {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      std::optional<size_t> best;
-      for (size_t i = 0; i < slots_.size(); ++i) {
-        if (slots_[i].capacity > 0 && busy_[i] >= slots_[i].capacity) continue;
-        if (!best || slots_[i].name == preferred ||
-            (slots_[*best].name != preferred && busy_[i] < busy_[*best]))
-          best = i;
-      }
-      if (best) {
-        ++busy_[*best];
-        return slots_[*best].name;
-      }
-      if (stop.reason()) return std::nullopt;
-      freed_.wait_for(lock, std::chrono::milliseconds(100));
-    }
-  }
-
-  void release(const std::string& name) {
-    {
-      std::scoped_lock lock(mutex_);
-      for (size_t i = 0; i < slots_.size(); ++i)
-        if (slots_[i].name == name) --busy_[i];
-    }
-    freed_.notify_one();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable freed_;
-  std::vector<ServerSlot> slots_;
-  std::vector<int> busy_;
-};
 
 RecipeResult not_started(const RecipeJob& job, const std::string& why) {
   RecipeResult result{.recipe = job.recipe, .server = job.server, .domain = job.domain, .target = job.target};
