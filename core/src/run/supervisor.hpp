@@ -3,8 +3,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "model/job.hpp"
 #include "model/result.hpp"
@@ -26,6 +30,16 @@ struct Progress {
 /// process: the child ends its own abra calls at the deadline and needs a
 /// moment to record that.
 inline constexpr std::chrono::seconds kWatchdogGrace{5};
+
+/// What the host recorded of one lane's test process, the host's own steps
+/// included.
+struct LaneRecord {
+  std::vector<StepResult> steps{};  ///< carry the job's lane, redacted
+  std::string kept{};               ///< what --keep kept (empty: nothing)
+  Screenshot screenshot{};          ///< as the child took it; the file is the owner's to name
+  std::map<std::string, int> abra_calls{};
+  std::chrono::milliseconds duration{0};  ///< from the child's start to the end of the host's teardown
+};
 
 /// Runs `job` in `self exec-one --job <job_file>`. Kills it when a phase
 /// overruns or the run must stop; when it did not finish its own teardown,
