@@ -7,7 +7,6 @@
 #include "ccci/abra_recipe.hpp"
 #include "ccci/process.hpp"
 #include "ccci/redactor.hpp"
-#include "model/judge.hpp"
 #include "run/child_channels.hpp"
 #include "run/events.hpp"
 #include "run/lifecycle.hpp"
@@ -246,8 +245,8 @@ void keep_or_tear_down(const RecipeJob& job, Collector& collector, const Redacto
 
 }  // namespace
 
-RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::path& job_file,
-                       const RunStop& stop, const Progress& progress) {
+LaneRecord supervise(const fs::path& self, const RecipeJob& job, const fs::path& job_file,
+                     const RunStop& stop, const Progress& progress) {
   const auto started = Clock::now();
   Redactor redactor;  // fed by the test process: the host's own teardown and logs use it too
   Collector collector(job, progress, redactor);
@@ -255,26 +254,8 @@ RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::pat
   child.run(self, job_file, stop);
   child.record_how_it_ended();
   if (app_may_be_up(collector)) keep_or_tear_down(job, collector, redactor);
-  LaneRecord record = std::move(collector).hand_over(
+  return std::move(collector).hand_over(
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started));
-
-  RecipeResult result{.recipe = job.recipe,
-                      .server = job.server,
-                      .domain = job.domain,
-                      .duration = record.duration,
-                      .kept = record.kept,
-                      .steps = std::move(record.steps),
-                      .screenshot = std::move(record.screenshot)};
-  result.lanes = {LaneResult{.lane = job.lane,
-                             .server = job.server,
-                             .domain = job.domain,
-                             .status = overall_status(result.steps),
-                             .duration = result.duration,
-                             .kept = result.kept,
-                             .from = job.lane == Lane::upgrade ? job.abra.deploy.version : "",
-                             .abra_calls = std::move(record.abra_calls)}};
-  judge(result);
-  return result;
 }
 
 }  // namespace ccci
