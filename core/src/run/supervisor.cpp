@@ -1,22 +1,12 @@
 #include "run/supervisor.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <map>
 #include <optional>
 #include <thread>
 
-#include "base/markup.hpp"
 #include "ccci/process.hpp"
 #include "ccci/redactor.hpp"
-#include "model/judge.hpp"
+#include "run/child_channels.hpp"
 #include "run/events.hpp"
 #include "run/lifecycle.hpp"
 
@@ -28,7 +18,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Collects what the child reports, and what the host adds.
+std::string phase_name(const std::optional<Phase>& phase) {
+  return phase ? std::string(to_string(*phase)) : std::string("start-up");
+}
+
+// Collects what the child reports, and what the host adds: the one record of
+// a lane while it runs, handed over whole when the host is done with it.
 class Collector final : public LifecycleObserver {
  public:
   Collector(const RecipeJob& job, const Progress& progress, const Redactor& redactor)
@@ -78,6 +73,32 @@ class Collector final : public LifecycleObserver {
     teardown_finished_ = false;
   }
 
+  /// The phase the child is in; nullopt before it started one.
+  const std::optional<Phase>& phase() const { return phase_; }
+  /// Why the current phase counts as hung at `now` (past its timeout and the grace); empty: it does not.
+  std::string overrun(Clock::time_point now) const {
+    if (now <= phase_deadline_) return {};
+    return phase_name(phase_) + " did not finish within its " + std::to_string(phase_timeout_.count()) +
+           "s timeout (+" + std::to_string(kWatchdogGrace.count()) +
+           "s grace): the test process hung and was killed";
+  }
+  bool deploy_attempted() const { return deploy_attempted_; }
+  bool teardown_done() const { return teardown_finished_; }
+  /// The child said it walked the whole lifecycle.
+  bool test_done() const { return finished_; }
+  const std::vector<StepResult>& steps() const { return steps_; }
+  const std::string& what_was_kept() const { return kept_; }
+
+  /// What was recorded, handed to the lane's owner; the collector is spent.
+  LaneRecord hand_over(std::chrono::milliseconds duration) && {
+    return LaneRecord{.steps = std::move(steps_),
+                      .kept = std::move(kept_),
+                      .screenshot = std::move(screenshot_),
+                      .abra_calls = std::move(abra_calls_),
+                      .duration = duration};
+  }
+
+ private:
   const RecipeJob& job_;
   const Progress& progress_;
   const Redactor& redactor_;
@@ -95,245 +116,145 @@ class Collector final : public LifecycleObserver {
   Screenshot screenshot_;
 };
 
-constexpr int kHostTeardownAttempts = 3;
-
-// The test process's two pipes back to the host: the secrets its plugin
-// registers (one hex-encoded value per line, never on disk), and its raw
-// stdout/stderr, which reach the recipe's log only after redaction with them.
-class ChildChannels {
+// One test process, from its start to its end (its own, or the host's
+// doing), its events reaching the collector as they come.
+class ChildWatch {
  public:
-  ChildChannels(const fs::path& log_file, Redactor& redactor) : redactor_(redactor) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
-      throw CommandError(std::string("cannot make a pipe: ") + std::strerror(errno));
-    secrets_read_ = fds[0];
-    secrets_write_ = fds[1];
-    log_fd_ = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  }
-  ChildChannels(const ChildChannels&) = delete;
-  ChildChannels& operator=(const ChildChannels&) = delete;
-  ~ChildChannels() {
-    for (int fd : {secrets_read_, secrets_write_, log_fd_})
-      if (fd >= 0) ::close(fd);
+  ChildWatch(const RecipeJob& job, Collector& collector, Redactor& redactor)
+      : job_(job), collector_(collector), redactor_(redactor), events_(job.events_file) {}
+
+  /// Runs the child to its end; kills it when a phase overruns or the run must stop.
+  void run(const fs::path& self, const fs::path& job_file, const RunStop& stop) {
+    try {
+      ChildChannels channels(job_.log_file, redactor_);
+      Subprocess child(
+          Command{.argv = {self.string(), "exec-one", "--job", job_file.string(), "--secrets-fd", "3"},
+                  .timeout = std::chrono::milliseconds::max(),
+                  .output = Output::capture,
+                  .extra_fd = channels.secrets_write_end()});
+      channels.child_started(child.output_fd());
+      while (!(status_ = child.poll())) {
+        channels.pump(20ms);
+        drain_events();
+        ended_by_ = stop.reason().value_or(collector_.overrun(Clock::now()));
+        if (!ended_by_.empty()) {
+          status_ = child.terminate(2s);
+          break;
+        }
+      }
+      channels.finish();
+    } catch (const CommandError& error) {
+      ended_by_ = std::string("cannot start the test process: ") + error.what();
+    }
+    drain_events();
   }
 
-  int secrets_write_end() const { return secrets_write_; }
-  /// Once the child has its copy, ours goes, so end of file means the child is gone.
-  void child_started(int output_fd) {
-    ::close(secrets_write_);
-    secrets_write_ = -1;
-    output_fd_ = output_fd;
-    ::fcntl(output_fd_, F_SETFL, ::fcntl(output_fd_, F_GETFL) | O_NONBLOCK);
-  }
-
-  /// Waits up to `wait` for either pipe, then takes in what there is: secrets
-  /// first, so a value the child registered before printing it is masked.
-  void pump(std::chrono::milliseconds wait) {
-    pollfd fds[2] = {{secrets_read_, POLLIN, 0}, {output_fd_, POLLIN, 0}};
-    ::poll(fds, output_fd_ >= 0 ? 2 : 1, static_cast<int>(wait.count()));
-    read_secrets();
-    if (output_fd_ >= 0) read_output();
-  }
-
-  /// The rest, after the child ended.
-  void finish() {
-    read_secrets();
-    if (output_fd_ >= 0) read_output();
-    if (!pending_output_.empty()) write_log(pending_output_ + "\n");
-    pending_output_.clear();
+  // Anything but a test process that walked the whole lifecycle and exited 0
+  // is an error, whatever steps it recorded before: a plugin that calls exit()
+  // or crashes mid-probe must never look like a short, passing test.
+  void record_how_it_ended() {
+    const Phase phase = collector_.phase().value_or(Phase::deploy);
+    const std::string during = phase_name(collector_.phase());
+    if (!ended_by_.empty()) {
+      collector_.add(phase, Status::errored, during + " interrupted", ended_by_);
+      return;
+    }
+    if (!status_) return;
+    CommandResult exit;
+    decode_wait_status(*status_, exit);
+    std::string why;
+    if (exit.signal != 0)
+      why = "the test process was " + exit.describe() + " during " + during;
+    else if (exit.exit_code != 0)
+      why = "the test process " + exit.describe() + " during " + during;
+    else if (!collector_.test_done())
+      why = "the test process exited 0 during " + during +
+            " without finishing the test (did the plugin call exit()?)";
+    if (why.empty() || fatal_) return;  // a fatal event already said why
+    const auto missing = collector_.never_ran();
+    if (!missing.empty()) {
+      why += "; these checks never ran: ";
+      for (size_t i = 0; i < missing.size(); ++i) why += (i ? ", \"" : "\"") + missing[i] + "\"";
+    }
+    collector_.add(phase, Status::errored,
+                   exit.signal != 0 ? "test process crashed" : "test process ended early", why);
   }
 
  private:
-  static std::string unhex(std::string_view hex) {
-    std::string bytes;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2)
-      bytes += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
-    return bytes;
-  }
-
-  void read_secrets() {
-    char buffer[4096];
-    for (ssize_t count; (count = ::read(secrets_read_, buffer, sizeof buffer)) > 0;)
-      pending_secrets_.append(buffer, static_cast<size_t>(count));
-    for (size_t end; (end = pending_secrets_.find('\n')) != std::string::npos;) {
-      const std::string line = pending_secrets_.substr(0, end);
-      pending_secrets_.erase(0, end + 1);
-      if (line.size() % 2 == 0 && line.find_first_not_of("0123456789abcdef") == std::string::npos)
-        redactor_.add(unhex(line));
+  void drain_events() {
+    for (const auto& message : events_.drain(collector_)) {
+      collector_.add(collector_.phase().value_or(Phase::deploy), Status::errored, "test process",
+                     redactor_.apply(message));
+      fatal_ = true;
     }
   }
 
-  void read_output() {
-    char buffer[8192];
-    for (ssize_t count; (count = ::read(output_fd_, buffer, sizeof buffer)) > 0;)
-      pending_output_.append(buffer, static_cast<size_t>(count));
-    // Whole lines only: a secret split over two reads is still masked.
-    const auto end = pending_output_.rfind('\n');
-    if (end != std::string::npos) {
-      write_log(pending_output_.substr(0, end + 1));
-      pending_output_.erase(0, end + 1);
-    }
-    if (pending_output_.size() > kLongestLine) {  // a runaway line without newline
-      write_log(pending_output_ + "\n");
-      pending_output_.clear();
-    }
-  }
-
-  void write_log(const std::string& text) {
-    if (log_fd_ < 0) return;
-    // A full disk loses log lines, never the run.
-    // Made safe to `cat` (an app's escape sequences and invalid bytes never
-    // reach a terminal or a CI log through the log file), redacted before and
-    // after: a secret split by an escape sequence is whole once it is dropped.
-    [[maybe_unused]] const bool written =
-        write_all(log_fd_, redactor_.apply(terminal_text(redactor_.apply(text))));
-  }
-
-  static constexpr size_t kLongestLine = size_t{64} * 1024;
+  const RecipeJob& job_;
+  Collector& collector_;
   Redactor& redactor_;
-  int secrets_read_ = -1;
-  int secrets_write_ = -1;
-  int output_fd_ = -1;
-  int log_fd_ = -1;
-  std::string pending_secrets_;
-  std::string pending_output_;
+  EventReader events_;
+  std::optional<int> status_;
+  bool fatal_ = false;    // the test process said why it could not run the test
+  std::string ended_by_;  // why the host ended the test process, if it did
 };
+
+constexpr int kHostTeardownAttempts = 3;
 
 // No hooks: the host's teardown alone, for when the test process died.
 class StandardTeardown final : public RecipeTest {
   void probe(Context&) override {}
 };
 
-std::string phase_name(const std::optional<Phase>& phase) {
-  return phase ? std::string(to_string(*phase)) : std::string("start-up");
+// The app may be up unless the child tore it down cleanly. A teardown step
+// that failed (a transient abra or Docker error) counts as not done: the
+// host's teardown is its second try, from a fresh process.
+bool app_may_be_up(const Collector& collector) {
+  if (!collector.deploy_attempted() || !collector.what_was_kept().empty()) return false;
+  // Only teardown's actions: the inspection after it (a check) reports leftovers, it does not remove them.
+  const bool teardown_failed =
+      std::any_of(collector.steps().begin(), collector.steps().end(), [](const auto& step) {
+        return step.phase == Phase::teardown && step.kind == StepKind::action &&
+               step.status != Status::passed && step.status != Status::skipped;
+      });
+  return !collector.teardown_done() || teardown_failed;
+}
+
+// Tears the app down from the host, unless --keep says to keep it.
+void keep_or_tear_down(const RecipeJob& job, Collector& collector, const Redactor& redactor) {
+  const Status so_far = overall_status(collector.steps());
+  const bool failed = so_far == Status::failed || so_far == Status::errored;
+  if (job.keep == KeepPolicy::always || (job.keep == KeepPolicy::on_failure && failed)) {
+    collector.kept("app " + job.domain + " on server " + job.server + " kept (--keep " +
+                   std::string(to_string(job.keep)) + ")");
+    return;
+  }
+  // Transient failures (abra or Docker hiccups) get a few tries, with a pause between.
+  StandardTeardown teardown;
+  for (int attempt = 1; attempt <= kHostTeardownAttempts; ++attempt) {
+    collector.host_takes_over(attempt);
+    const size_t first_step = collector.steps().size();
+    run_teardown(teardown, job, collector, redactor);
+    const auto& steps = collector.steps();
+    const bool clean = std::all_of(steps.begin() + static_cast<std::ptrdiff_t>(first_step), steps.end(),
+                                   [](const StepResult& step) { return step.status == Status::passed; });
+    if (clean) break;
+    std::this_thread::sleep_for(std::chrono::seconds(attempt));
+  }
 }
 
 }  // namespace
 
-RecipeResult supervise(const fs::path& self, const RecipeJob& job, const fs::path& job_file,
-                       const RunStop& stop, const Progress& progress) {
+LaneRecord supervise(const fs::path& self, const RecipeJob& job, const fs::path& job_file,
+                     const RunStop& stop, const Progress& progress) {
   const auto started = Clock::now();
   Redactor redactor;  // fed by the test process: the host's own teardown and logs use it too
   Collector collector(job, progress, redactor);
-  EventReader events(job.events_file);
-
-  std::optional<int> status;
-  bool fatal = false;    // the test process said why it could not run the test
-  std::string ended_by;  // why the host ended the test process, if it did
-  std::optional<ChildChannels> channels;
-  auto drain_events = [&] {
-    for (const auto& message : events.drain(collector)) {
-      collector.add(collector.phase_.value_or(Phase::deploy), Status::errored, "test process",
-                    redactor.apply(message));
-      fatal = true;
-    }
-  };
-  try {
-    channels.emplace(job.log_file, redactor);
-    Subprocess child(
-        Command{.argv = {self.string(), "exec-one", "--job", job_file.string(), "--secrets-fd", "3"},
-                .timeout = std::chrono::milliseconds::max(),
-                .output = Output::capture,
-                .extra_fd = channels->secrets_write_end()});
-    channels->child_started(child.output_fd());
-    while (!(status = child.poll())) {
-      channels->pump(20ms);
-      drain_events();
-      if (auto reason = stop.reason()) {
-        ended_by = *reason;
-      } else if (Clock::now() > collector.phase_deadline_) {
-        ended_by = phase_name(collector.phase_) + " did not finish within its " +
-                   std::to_string(collector.phase_timeout_.count()) + "s timeout (+" +
-                   std::to_string(kWatchdogGrace.count()) + "s grace): the test process hung and was killed";
-      }
-      if (!ended_by.empty()) {
-        status = child.terminate(2s);
-        break;
-      }
-    }
-    channels->finish();
-  } catch (const CommandError& error) {
-    ended_by = std::string("cannot start the test process: ") + error.what();
-  }
-  drain_events();
-
-  // Anything but a test process that walked the whole lifecycle and exited 0
-  // is an error, whatever steps it recorded before: a plugin that calls exit()
-  // or crashes mid-probe must never look like a short, passing test.
-  const Phase phase = collector.phase_.value_or(Phase::deploy);
-  if (!ended_by.empty()) {
-    collector.add(phase, Status::errored, phase_name(collector.phase_) + " interrupted", ended_by);
-  } else if (status) {
-    CommandResult exit;
-    decode_wait_status(*status, exit);
-    std::string why;
-    if (exit.signal != 0)
-      why = "the test process was " + exit.describe() + " during " + phase_name(collector.phase_);
-    else if (exit.exit_code != 0)
-      why = "the test process " + exit.describe() + " during " + phase_name(collector.phase_);
-    else if (!collector.finished_)
-      why = "the test process exited 0 during " + phase_name(collector.phase_) +
-            " without finishing the test (did the plugin call exit()?)";
-    if (!why.empty() && !fatal) {
-      const auto missing = collector.never_ran();
-      if (!missing.empty()) {
-        why += "; these checks never ran: ";
-        for (size_t i = 0; i < missing.size(); ++i) why += (i ? ", \"" : "\"") + missing[i] + "\"";
-      }
-      collector.add(phase, Status::errored,
-                    exit.signal != 0 ? "test process crashed" : "test process ended early", why);
-    }
-  }
-
-  // The app may be up: tear it down from here unless the child did so cleanly,
-  // or --keep says not to. A teardown step that failed (a transient abra or
-  // Docker error) gets this second try from a fresh process too.
-  bool teardown_failed = false;
-  for (const auto& step : collector.steps_)
-    // Only teardown's actions: the inspection after it (a check) reports leftovers, it does not remove them.
-    teardown_failed = teardown_failed || (step.phase == Phase::teardown && step.kind == StepKind::action &&
-                                          step.status != Status::passed && step.status != Status::skipped);
-  if (collector.deploy_attempted_ && (!collector.teardown_finished_ || teardown_failed) &&
-      collector.kept_.empty()) {
-    const Status so_far = overall_status(collector.steps_);
-    const bool failed = so_far == Status::failed || so_far == Status::errored;
-    if (job.keep == KeepPolicy::always || (job.keep == KeepPolicy::on_failure && failed)) {
-      collector.kept_ = "app " + job.domain + " on server " + job.server + " kept (--keep " +
-                        std::string(to_string(job.keep)) + ")";
-    } else {
-      // Transient failures (abra or Docker hiccups) get a few tries, with a pause between.
-      StandardTeardown teardown;
-      for (int attempt = 1; attempt <= kHostTeardownAttempts; ++attempt) {
-        collector.host_takes_over(attempt);
-        const size_t first_step = collector.steps_.size();
-        run_teardown(teardown, job, collector, redactor);
-        const bool clean = std::all_of(collector.steps_.begin() + static_cast<std::ptrdiff_t>(first_step),
-                                       collector.steps_.end(),
-                                       [](const StepResult& step) { return step.status == Status::passed; });
-        if (clean) break;
-        std::this_thread::sleep_for(std::chrono::seconds(attempt));
-      }
-    }
-  }
-
-  RecipeResult result;
-  result.recipe = job.recipe;
-  result.server = job.server;
-  result.domain = job.domain;
-  result.steps = std::move(collector.steps_);
-  result.kept = collector.kept_;
-  result.screenshot = collector.screenshot_;
-  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-  result.lanes = {LaneResult{.lane = job.lane,
-                             .server = job.server,
-                             .domain = job.domain,
-                             .status = overall_status(result.steps),
-                             .duration = result.duration,
-                             .kept = result.kept,
-                             .from = job.lane == Lane::upgrade ? job.abra.deploy.version : "",
-                             .abra_calls = collector.abra_calls_}};
-  judge(result);
-  return result;
+  ChildWatch child(job, collector, redactor);
+  child.run(self, job_file, stop);
+  child.record_how_it_ended();
+  if (app_may_be_up(collector)) keep_or_tear_down(job, collector, redactor);
+  return std::move(collector).hand_over(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started));
 }
 
 }  // namespace ccci
