@@ -8,6 +8,7 @@
 #include "forge/gitea.hpp"
 #include "forge/pr_publish.hpp"
 #include "forge/webhook.hpp"
+#include "model/result_json.hpp"
 
 using nlohmann::json;
 
