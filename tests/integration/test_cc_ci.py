@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support import (RECIPES, TEST_PLUGINS, SOURCE, Run, Sandbox, SandboxTestCase, main)  # noqa: E402
+from support import (RECIPES, TEST_PLUGINS, SOURCE, Run, Sandbox, SandboxTestCase, handmade_results, main)  # noqa: E402
 
 sys.path.insert(0, str(SOURCE / "tests" / "support"))
 from browser import chromium  # noqa: E402
@@ -250,11 +250,12 @@ class CcCi(SandboxTestCase):
             self.assertEqual(run.code, 2)
             self.assertEqual(len(run.stderr.strip().splitlines()), 1, run.stderr)
             self.assertIn(why, run.stderr)
-        (self.folder / "results.json").write_text('{"schema": "cc-ci/results/v1", "recipes": [{"level": 3}]}')
+        nameless = handmade_results([{"level": 3}])  # every field but the recipe's name
+        (self.folder / "results.json").write_text(json.dumps(nameless))
         run = self.cc_ci("report", str(self.folder))
         self.assertEqual((run.code, run.stderr.strip()),
                          (2, f"cc-ci: error: {self.folder / 'results.json'}: not a cc-ci results file "
-                             "(recipes[0]: no recipe name)"))
+                             "(recipes[0].recipe: missing)"))
         bad_url = self.cc_ci("report", str(self.folder), "--dashboard-url", "javascript:alert(1)")
         self.assertEqual(bad_url.code, 2)
         self.assertIn("--dashboard-url: give an http(s) URL", bad_url.stderr)

@@ -13,7 +13,7 @@ import re
 import shutil
 import sys
 
-from support import GENERIC_PLUGIN, RECIPES, SOURCE, SandboxTestCase, git, main
+from support import GENERIC_PLUGIN, RECIPES, RUNGS, SOURCE, SandboxTestCase, git, handmade_results, main
 
 sys.path.insert(0, str(SOURCE / "tests" / "support"))
 from forge_standins import Gitea  # noqa: E402
@@ -265,14 +265,15 @@ class HostilePrTest(SandboxTestCase):
         folder = self.folder / "handmade"
         folder.mkdir()
         hostile = '<img src=x onerror=alert(1)> ![](http://evil.example/x.png) | [link](http://evil.example)'
-        results = {
-            "schema": "cc-ci/results/v1", "run_id": hostile, "summary": {"passed": 0, "failed": 1},
-            "recipes": [{
-                "recipe": "custom-html", "status": "failed", "level": 2, "level_reason": hostile,
-                "rungs": [{"rung": 3, "name": "checks", "status": "failed", "reason": hostile}],
-                "steps": [{"phase": "probe", "name": hostile, "status": "failed", "message": hostile}],
-                "target": {"commit": "ab" * 20, "ref": hostile, "version": None, "previous_release": hostile},
-            }]}
+        rungs = [{"rung": number, "name": name, "reason": hostile,
+                  "status": "passed" if number < 3 else "failed" if number == 3 else "unverified"}
+                 for number, name in enumerate(RUNGS, 1)]
+        results = handmade_results([{
+            "recipe": "custom-html", "status": "failed", "level": 2, "level_reason": hostile, "rungs": rungs,
+            "steps": [{"phase": "probe", "name": hostile, "status": "failed", "duration_ms": 0, "message": hostile}],
+            "target": {"commit": "ab" * 20, "ref": hostile, "version": None, "local_changes": False,
+                       "deployed_as": "chaos", "previous_release": hostile},
+        }], run_id=hostile)
         (folder / "results.json").write_text(json.dumps(results))
         made = self.cc_ci("report", str(folder))
         self.assertEqual(made.code, 0, made.stderr)
@@ -287,9 +288,11 @@ class HostilePrTest(SandboxTestCase):
         self.assertIn("&lt;img src=x onerror=alert(1)&gt;", page)
 
         # A status outside its list, or a field of the wrong type, is refused whole.
+        bad_rungs = [dict(rung) for rung in rungs]
+        bad_rungs[0]["status"] = "passed | ![](x)"
         for field, value, why in (("status", "<img src=x onerror=alert(1)>", "recipes[0].status"),
                                   ("level", "8", "recipes[0].level"),
-                                  ("rungs", [{"status": "passed | ![](x)"}], "recipes[0].rungs[0].status")):
+                                  ("rungs", bad_rungs, "recipes[0].rungs[0].status")):
             bad = json.loads(json.dumps(results))
             bad["recipes"][0][field] = value
             (folder / "results.json").write_text(json.dumps(bad))

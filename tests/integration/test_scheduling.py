@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support import CC_CI, RECIPES, SandboxTestCase, main  # noqa: E402
+from support import CC_CI, RECIPES, SandboxTestCase, handmade_results, main  # noqa: E402
 
 
 class Scheduling(SandboxTestCase):
@@ -103,10 +103,10 @@ class Scheduling(SandboxTestCase):
     def test_history_starts_the_longest_recipe_first(self):
         history = self.folder / "previous"
         history.mkdir()
-        (history / "results.json").write_text(json.dumps({"recipes": [
+        (history / "results.json").write_text(json.dumps(handmade_results([
             {"recipe": "custom-html", "duration_ms": 100},
             {"recipe": "hedgedoc", "duration_ms": 9000},
-            {"recipe": "keycloak", "duration_ms": 3000}]}))
+            {"recipe": "keycloak", "duration_ms": 3000}])))
         run = self.cc_ci("run", "--history", str(history), "custom-html", "hedgedoc", "keycloak")
         self.assertEqual(run.code, 0, run.stdout)
         started = [line.split("]")[0][1:] for line in run.stdout.splitlines() if " deploy on " in line]

@@ -6,6 +6,7 @@
 #include "model/judge.hpp"
 #include "model/result.hpp"
 #include "model/result_json.hpp"
+#include "model/results_reader.hpp"
 #include "report/artifacts.hpp"
 #include "report/badge.hpp"
 #include "report/dashboard.hpp"
@@ -60,12 +61,13 @@ RecipeResult capped_recipe(std::string message = "body does not contain \"seed\"
   return recipe;
 }
 
-json results_of(std::vector<RecipeResult> recipes) {
+// The run as a renderer gets it: written as results.json, and read back.
+RunReport results_of(std::vector<RecipeResult> recipes) {
   RunReport report{.run_id = "20261203T010000Z-abc123",
                    .started_at = std::chrono::system_clock::now(),
                    .finished_at = std::chrono::system_clock::now(),
                    .recipes = std::move(recipes)};
-  return to_json(report);
+  return read_results(to_json(report));
 }
 
 void write(const fs::path& path, const std::string& text) {
@@ -97,16 +99,16 @@ TEST_SUITE("artifacts") {
     CHECK(level_colour(0) == "#e05d44");
     CHECK(level_colour(8) == "#44cc11");
     CHECK(level_colour(42) == level_colour(8));
-    const json results = results_of({capped_recipe()});
-    const std::string badge = recipe_badge_svg(results["recipes"][0]);
+    const RunReport results = results_of({capped_recipe()});
+    const std::string badge = recipe_badge_svg(results.recipes[0]);
     CHECK(contains(badge, ">level 3</text>"));
     CHECK(contains(badge, std::string(level_colour(3))));
     CHECK(contains(badge, "aria-label=\"cc-ci: level 3\""));
     CHECK(run_badge_svg(results) == badge);  // one recipe: its badge is the run's
 
     RecipeResult untested{.recipe = "gitea"};  // --timeout ran out before it started
-    const json two = results_of({capped_recipe(), untested});
-    CHECK(contains(recipe_badge_svg(two["recipes"][1]), ">not tested</text>"));
+    const RunReport two = results_of({capped_recipe(), untested});
+    CHECK(contains(recipe_badge_svg(two.recipes[1]), ">not tested</text>"));
     CHECK(contains(run_badge_svg(two), ">0/2 passed</text>"));
     CHECK(contains(badge_svg("cc-ci", "<script>", "#fff"), "&lt;script&gt;"));
   }
@@ -267,9 +269,10 @@ TEST_SUITE("dashboard") {
     for (const auto& [folder, recipe, started] :
          {std::tuple{"run-old", capped_recipe(), "2026-12-01T10:00:00.000Z"},
           std::tuple{"custom-html/42", passed, "2026-12-02T10:00:00.000Z"}}) {
-      json results = results_of({recipe});
-      results["started_at"] = started;
-      write(root.path() / folder / "results.json", results.dump());
+      RunReport results = results_of({recipe});
+      results.started_at = parse_rfc3339(started).value();
+      results.finished_at = results.started_at;
+      write(root.path() / folder / "results.json", to_json(results).dump());
     }
     write(root.path() / "not-a-run/notes.txt", "");
     fs::create_directory_symlink(root.path() / "custom-html/42", root.path() / "custom-html/latest");

@@ -8,6 +8,7 @@
 #include "forge/gitea.hpp"
 #include "forge/pr_publish.hpp"
 #include "forge/webhook.hpp"
+#include "model/result_json.hpp"
 
 using nlohmann::json;
 
@@ -110,7 +111,7 @@ TEST_SUITE("forge") {
   }
 
   TEST_CASE("only a finished pass gives a success status") {
-    const json passed = {{"recipe", "custom-html"}, {"status", "passed"}, {"level", 6}};
+    const RecipeResult passed{.recipe = "custom-html", .status = Status::passed, .level = 6};
     const CommitStatus green = recipe_status(passed, false, "https://ci.example.org/runs/7");
     CHECK(green.state == "success");
     CHECK(green.context == "cc-ci/custom-html");
@@ -119,10 +120,10 @@ TEST_SUITE("forge") {
     CHECK(recipe_status(passed, true, "").state == "error");
     CHECK(recipe_status(passed, true, "").description == "level 6 (interrupted)");
     CHECK(recipe_status(passed, false, "").target_url.empty());
-    CHECK(recipe_status({{"recipe", "x"}, {"status", "failed"}, {"level", 2}}, false, "").state == "failure");
-    CHECK(recipe_status({{"recipe", "x"}, {"status", "errored"}, {"level", 0}}, false, "").state == "error");
+    CHECK(recipe_status({.recipe = "x", .status = Status::failed, .level = 2}, false, "").state == "failure");
+    CHECK(recipe_status({.recipe = "x", .status = Status::errored, .level = 0}, false, "").state == "error");
     const CommitStatus skipped =
-        recipe_status({{"recipe", "x"}, {"status", "skipped"}, {"level", 0}}, false, "");
+        recipe_status({.recipe = "x", .status = Status::skipped, .level = 0}, false, "");
     CHECK(skipped.state == "error");
     CHECK(skipped.description == "level 0 (not tested)");
   }

@@ -1,5 +1,5 @@
 // What a pull request controls, read as hostile: the report's seal, the
-// report folder, results.json's shape and text for terminals.
+// report folder, results.json's shape (read_results) and text for terminals.
 #include <sys/stat.h>
 
 #include <fstream>
@@ -7,8 +7,10 @@
 #include "base/markup.hpp"
 #include "config/settings.hpp"
 #include "forge/seal.hpp"
+#include "model/judge.hpp"
+#include "model/result_json.hpp"
+#include "model/results_reader.hpp"
 #include "report/report_folder.hpp"
-#include "report/results_shape.hpp"
 #include "support.hpp"
 
 using namespace ccci;
@@ -127,20 +129,25 @@ TEST_SUITE("report folder") {
 
 TEST_SUITE("hostile text") {
   TEST_CASE("results.json is checked whole before anything renders it") {
-    json results = {{"schema", "cc-ci/results/v1"},
-                    {"recipes", {{{"recipe", "custom-html"}, {"status", "passed"}, {"level", 8}}}}};
-    CHECK(!results_problem(results));
+    RecipeResult recipe{.recipe = "custom-html"};
+    recipe.steps = {{.phase = Phase::deploy, .name = "app deploy"}};
+    recipe.target = {.commit = std::string(40, 'a')};
+    judge(recipe);
+    const RunReport report{.run_id = "r", .recipes = {recipe}};
+    json results = to_json(report);
+    const auto problem = [&] { return what_fails([&] { read_results(results); }); };
+    CHECK(problem().empty());
     results["recipes"][0]["level"] = "8";
-    CHECK(results_problem(results).value() == "recipes[0].level: not a whole number from 0 to 8");
+    CHECK(problem() == "recipes[0].level: not a whole number from 0 to 8");
     results["recipes"][0]["level"] = 9;
-    CHECK(results_problem(results).value() == "recipes[0].level: not a whole number from 0 to 8");
-    results["recipes"][0]["level"] = 8;
-    results["recipes"][0]["rungs"] = {{{"rung", 3}, {"status", "passed | ![](x)"}}};
-    CHECK(says(results_problem(results).value(), "recipes[0].rungs[0].status: not one of passed"));
-    results["recipes"][0].erase("rungs");
-    results["recipes"][0]["target"] = {{"version", nullptr}, {"previous_release", 3}};
-    CHECK(results_problem(results).value() == "recipes[0].target.previous_release: not a string or null");
-    CHECK(results_problem(json::array()).value() == "not a JSON object");
+    CHECK(problem() == "recipes[0].level: not a whole number from 0 to 8");
+    results["recipes"][0]["level"] = 1;
+    results["recipes"][0]["rungs"][0]["status"] = "passed | ![](x)";
+    CHECK(says(problem(), "recipes[0].rungs[0].status: not one of passed"));
+    results["recipes"][0]["rungs"][0]["status"] = "passed";
+    results["recipes"][0]["target"]["previous_release"] = 3;
+    CHECK(problem() == "recipes[0].target.previous_release: not a string or null");
+    CHECK(what_fails([] { read_results(json::array()); }) == "not a JSON object");
   }
 
   TEST_CASE("terminal_text keeps words and drops what a terminal would obey") {

@@ -5,7 +5,6 @@
 #include <stdexcept>
 
 #include "base/files.hpp"
-#include "forge/webhook.hpp"
 #include "model/result.hpp"
 #include "model/result_json.hpp"
 

@@ -3,25 +3,20 @@
 #include <fstream>
 #include <iterator>
 
-#include "report/artifacts.hpp"
+#include "model/results_reader.hpp"
 
 namespace ccci {
 
-using nlohmann::json;
-
-CommitStatus recipe_status(const json& recipe, bool interrupted, const std::string& dashboard_url) {
-  const std::string result = recipe.value("status", "");
-  const std::string name = recipe.value("recipe", "");
-  CommitStatus status{.context = "cc-ci/" + name};
+CommitStatus recipe_status(const RecipeResult& recipe, bool interrupted, const std::string& dashboard_url) {
+  CommitStatus status{.context = "cc-ci/" + recipe.recipe};
   // Only a finished pass is success; a recipe that was not tested is never green.
-  if (interrupted || result == "errored" || result == "skipped")
+  if (interrupted || recipe.status == Status::errored || recipe.status == Status::skipped)
     status.state = "error";
   else
-    status.state = result == "passed" ? "success" : "failure";
-  const json level = recipe.value("level", json());
-  status.description = "level " + (level.is_number_integer() ? std::to_string(level.get<int>()) : "?");
+    status.state = recipe.status == Status::passed ? "success" : "failure";
+  status.description = "level " + std::to_string(recipe.level);
   if (interrupted) status.description += " (interrupted)";
-  if (result == "skipped") status.description += " (not tested)";
+  if (recipe.status == Status::skipped) status.description += " (not tested)";
   if (!dashboard_url.empty()) status.target_url = dashboard_url + "/index.html";
   return status;
 }
@@ -38,22 +33,19 @@ std::string mark_not_tested(const GiteaClient& gitea, const PublishRequest& requ
 
 std::vector<std::string> publish_to_gitea(const std::filesystem::path& report_dir, const GiteaClient& gitea,
                                           const PublishRequest& request) {
-  const json results = read_results(report_dir);
-  const json recipes = results.value("recipes", json::array());
-  if (!recipes.is_array() || recipes.empty())
+  const RunReport results = read_results_file(report_dir / "results.json");
+  if (results.recipes.empty())
     throw std::runtime_error((report_dir / "results.json").string() + " names no recipe: nothing to publish");
-  const bool interrupted = results.value("interrupted", false);
 
   // Every status goes on one commit, and only on the one the run tested.
   std::vector<std::pair<CommitStatus, std::string>> statuses;
-  for (const auto& recipe : recipes) {
-    const json target = recipe.value("target", json::object());
-    const std::string tested = target.is_object() ? target.value("commit", "") : "";
+  for (const auto& recipe : results.recipes) {
+    const std::string& tested = recipe.target.commit;  // empty: no target was resolved
     if (tested != request.commit)
-      throw std::runtime_error("the run tested " + recipe.value("recipe", "") + " at " +
+      throw std::runtime_error("the run tested " + recipe.recipe + " at " +
                                (tested.empty() ? "no known commit" : tested) + ", not --commit " +
                                request.commit + ": its status would not be true of that commit");
-    statuses.emplace_back(recipe_status(recipe, interrupted, request.dashboard_url), request.commit);
+    statuses.emplace_back(recipe_status(recipe, results.interrupted, request.dashboard_url), request.commit);
   }
 
   std::vector<std::string> done;

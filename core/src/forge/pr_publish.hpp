@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "forge/gitea.hpp"
+#include "model/result.hpp"
 
 namespace ccci {
 
@@ -37,8 +38,8 @@ std::vector<std::string> publish_to_gitea(const std::filesystem::path& report_di
 /// did. Throws ForgeError or HttpError.
 std::string mark_not_tested(const GiteaClient& gitea, const PublishRequest& request);
 
-/// The commit status a recipe's result in results.json gives: success only
-/// for a recipe that passed in a run that was not interrupted.
-CommitStatus recipe_status(const nlohmann::json& recipe, bool interrupted, const std::string& dashboard_url);
+/// The commit status a recipe's result gives: success only for a recipe that
+/// passed in a run that was not interrupted.
+CommitStatus recipe_status(const RecipeResult& recipe, bool interrupted, const std::string& dashboard_url);
 
 }  // namespace ccci

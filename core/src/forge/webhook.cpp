@@ -14,56 +14,6 @@ namespace ccci {
 
 using nlohmann::json;
 
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {
-  // Qualified: in one unity unit another ccci:: name (seconds, hours) would hide a using-directive's.
-  namespace chrono = std::chrono;
-  // Reads `count` digits at `at` into `value`.
-  auto digits = [&](std::size_t at, std::size_t count, int& value) {
-    if (at + count > text.size()) return false;
-    value = 0;
-    for (std::size_t i = at; i < at + count; ++i) {
-      if (text[i] < '0' || text[i] > '9') return false;
-      value = value * 10 + (text[i] - '0');
-    }
-    return true;
-  };
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  if (!digits(0, 4, y) || text.size() < 20 || text[4] != '-' || !digits(5, 2, mo) || text[7] != '-' ||
-      !digits(8, 2, d) || (text[10] != 'T' && text[10] != 't') || !digits(11, 2, h) || text[13] != ':' ||
-      !digits(14, 2, mi) || text[16] != ':' || !digits(17, 2, s))
-    return std::nullopt;
-  std::size_t at = 19;
-  chrono::nanoseconds fraction{0};
-  if (text[at] == '.') {
-    const std::size_t first = ++at;
-    long long scale = 100'000'000;
-    for (; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at, scale /= 10)
-      fraction += chrono::nanoseconds((text[at] - '0') * scale);
-    if (at == first || at - first > 9) return std::nullopt;  // Go writes at most nanoseconds
-  }
-  chrono::minutes offset{0};
-  if (at < text.size() && (text[at] == 'Z' || text[at] == 'z')) {
-    ++at;
-  } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
-    int offset_hours = 0, offset_minutes = 0;
-    if (!digits(at + 1, 2, offset_hours) || at + 3 >= text.size() || text[at + 3] != ':' ||
-        !digits(at + 4, 2, offset_minutes) || offset_hours > 23 || offset_minutes > 59)
-      return std::nullopt;
-    offset = chrono::hours(offset_hours) + chrono::minutes(offset_minutes);
-    if (text[at] == '-') offset = -offset;
-    at += 6;
-  } else {
-    return std::nullopt;
-  }
-  const chrono::year_month_day date{chrono::year(y), chrono::month(static_cast<unsigned>(mo)),
-                                    chrono::day(static_cast<unsigned>(d))};
-  // A leap second (:60) is read as the second before it.
-  if (at != text.size() || !date.ok() || h > 23 || mi > 59 || s > 60) return std::nullopt;
-  return chrono::time_point_cast<chrono::system_clock::duration>(
-      chrono::sys_days(date) + chrono::hours(h) + chrono::minutes(mi) + chrono::seconds(std::min(s, 59)) +
-      fraction - offset);
-}
-
 std::string webhook_signature(std::string_view secret, std::string_view body) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;

@@ -9,11 +9,6 @@
 
 namespace ccci {
 
-/// The time `text` gives in RFC 3339 (as Gitea writes created_at:
-/// 2006-01-02T15:04:05+07:00, or with Z and a fraction of a second), or
-/// nullopt when it is not one.
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
-
 /// The hex HMAC-SHA256 of `body` under `secret`: what Gitea sends as
 /// X-Gitea-Signature (and Forgejo also as X-Forgejo-Signature).
 std::string webhook_signature(std::string_view secret, std::string_view body);

@@ -42,14 +42,15 @@ RungResult judge_phase(const std::vector<StepResult>& steps, Lane lane, Phase ph
 // The upgrade rung: its phase, and before it the previous release's own
 // deploy and readiness, whose failure means the upgrade could not be tried.
 RungResult judge_upgrade(const std::vector<StepResult>& steps) {
-  if (std::none_of(steps.begin(), steps.end(), [](const StepResult& s) { return s.lane == Lane::upgrade; }))
+  const Lane lane = lane_proving(Rung::upgrade);
+  if (std::none_of(steps.begin(), steps.end(), [lane](const StepResult& s) { return s.lane == lane; }))
     return {Rung::upgrade, RungStatus::unverified, "the upgrade lane did not run"};
   for (const auto& step : steps)
-    if (step.lane == Lane::upgrade && (step.phase == Phase::deploy || step.phase == Phase::probe) &&
+    if (step.lane == lane && (step.phase == Phase::deploy || step.phase == Phase::probe) &&
         (step.status == Status::failed || step.status == Status::errored))
       return {Rung::upgrade, RungStatus::errored,
               "the previous release could not be deployed to upgrade from: " + describe(step)};
-  return judge_phase(steps, Lane::upgrade, Phase::upgrade,
+  return judge_phase(steps, lane, Phase::upgrade,
                      "not reached: the previous release never served its domain");
 }
 
@@ -103,7 +104,7 @@ struct FreshDeployment {
 FreshDeployment read_fresh_deployment(const std::vector<StepResult>& steps) {
   FreshDeployment fresh;
   for (const auto& step : steps) {
-    if (step.lane != Lane::fresh) continue;
+    if (step.lane != lane_proving(Rung::deploys)) continue;
     fresh.lane_ran = true;
     if (step.phase == Phase::deploy) {
       fresh.deploy_ran = fresh.deploy_ran || step.status != Status::skipped;
@@ -155,12 +156,13 @@ void judge(RecipeResult& result) {
 
   std::vector<RungResult> rungs = judge_serving(fresh);
   // The data rungs and the clean teardown, each from its own phase.
-  rungs.push_back(judge_phase(result.steps, Lane::fresh, Phase::persistence,
+  rungs.push_back(judge_phase(result.steps, lane_proving(Rung::persistence), Phase::persistence,
                               "not reached: the app never served its domain, or seed() did not pass"));
   rungs.push_back(judge_upgrade(result.steps));
-  rungs.push_back(judge_phase(result.steps, Lane::fresh, Phase::backup_restore,
+  rungs.push_back(judge_phase(result.steps, lane_proving(Rung::backup_restore), Phase::backup_restore,
                               "not reached: nothing was seeded and kept across a redeploy to restore"));
-  rungs.push_back(judge_phase(result.steps, Lane::lint, Phase::lint, "the lint lane did not run"));
+  rungs.push_back(
+      judge_phase(result.steps, lane_proving(Rung::lint), Phase::lint, "the lint lane did not run"));
   rungs.push_back(judge_clean_teardown(result));
   for (const Rung rung : kRungs)
     if (std::none_of(rungs.begin(), rungs.end(), [rung](const RungResult& r) { return r.rung == rung; }))
@@ -175,6 +177,37 @@ void judge(RecipeResult& result) {
   result.level_reason = graded.level < 3 && graded.capped_by
                             ? result.rungs[static_cast<size_t>(*graded.capped_by) - 1].reason
                             : graded.reason;
+}
+
+Lane lane_proving(Rung rung) {
+  switch (rung) {
+    case Rung::upgrade:
+      return Lane::upgrade;
+    case Rung::lint:
+      return Lane::lint;
+    default:
+      return Lane::fresh;
+  }
+}
+
+bool proves(Rung rung, Lane lane) {
+  return rung == Rung::clean_teardown || lane == lane_proving(rung);
+}
+
+std::optional<Rung> rung_timed_by(const StepResult& step) {
+  const Rung rung = step.kind == StepKind::readiness ? Rung::serves : rung_of(step.phase);
+  if (!proves(rung, step.lane)) return std::nullopt;
+  return rung;
+}
+
+bool is_graded(const RecipeResult& recipe) {
+  return recipe.status != Status::skipped && !recipe.rungs.empty();
+}
+
+std::string why_not_higher(const RecipeResult& recipe) {
+  // At the top of the ladder there is nothing higher to explain.
+  if (is_graded(recipe) && recipe.level >= 8) return {};
+  return recipe.level_reason;
 }
 
 }  // namespace ccci

@@ -87,18 +87,11 @@ std::string_view to_string(StepKind kind) {
 namespace {
 
 template <typename Enum, size_t N>
-Enum parse_enum(const std::string& text, const Enum (&values)[N], const char* what) {
+Enum parse_enum(const std::string& text, const std::array<Enum, N>& values, const char* what) {
   for (Enum value : values)
     if (to_string(value) == text) return value;
   throw std::invalid_argument(std::string("unknown ") + what + " \"" + text + "\"");
 }
-
-constexpr Phase kPhases[] = {Phase::deploy,  Phase::probe, Phase::persistence, Phase::backup_restore,
-                             Phase::upgrade, Phase::lint,  Phase::teardown};
-constexpr Status kStatuses[] = {Status::passed, Status::failed, Status::errored, Status::skipped,
-                                Status::flaky};
-constexpr StepKind kKinds[] = {StepKind::action, StepKind::readiness, StepKind::check};
-constexpr Lane kLanes[] = {Lane::fresh, Lane::upgrade, Lane::lint};
 
 }  // namespace
 
@@ -135,7 +128,7 @@ Status status_from_string(const std::string& text) {
 }
 
 StepKind step_kind_from_string(const std::string& text) {
-  return parse_enum(text, kKinds, "step kind");
+  return parse_enum(text, kStepKinds, "step kind");
 }
 
 StatusCounts count_statuses(const RunReport& report) {
@@ -160,6 +153,13 @@ StatusCounts count_statuses(const RunReport& report) {
     }
   }
   return counts;
+}
+
+std::chrono::milliseconds run_duration(const RunReport& report) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  return duration_cast<milliseconds>(report.finished_at.time_since_epoch()) -
+         duration_cast<milliseconds>(report.started_at.time_since_epoch());
 }
 
 bool run_passed(const RunReport& report) {

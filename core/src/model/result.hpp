@@ -2,6 +2,7 @@
 // statuses, steps, lanes, recipe results and the run report.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -25,6 +26,15 @@ enum class Status { passed, failed, errored, skipped, flaky };
 /// What a step is, so levels can be computed: a lifecycle action, the host's
 /// readiness probe, or a recipe-specific check.
 enum class StepKind { action, readiness, check };
+
+/// Every phase, status, step kind and lane, in the order the schema lists them.
+inline constexpr std::array kPhases = {Phase::deploy,         Phase::probe,   Phase::persistence,
+                                       Phase::backup_restore, Phase::upgrade, Phase::lint,
+                                       Phase::teardown};
+inline constexpr std::array kStatuses = {Status::passed, Status::failed, Status::errored, Status::skipped,
+                                         Status::flaky};
+inline constexpr std::array kStepKinds = {StepKind::action, StepKind::readiness, StepKind::check};
+inline constexpr std::array kLanes = {Lane::fresh, Lane::upgrade, Lane::lint};
 
 std::string_view to_string(Phase phase);
 Rung rung_of(Phase phase);
@@ -118,6 +128,9 @@ struct StatusCounts {
   int passed = 0, failed = 0, errored = 0, skipped = 0, flaky = 0;
 };
 StatusCounts count_statuses(const RunReport& report);
+/// How long the run took, from its start to its end each to the millisecond,
+/// as results.json publishes them: so its duration_ms and its two times agree.
+std::chrono::milliseconds run_duration(const RunReport& report);
 /// Every recipe was tested and passed (or was flaky). A recipe that was not
 /// tested (--timeout, --fail-fast) never counts as passed.
 bool run_passed(const RunReport& report);

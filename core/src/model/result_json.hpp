@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "model/result.hpp"
 
@@ -17,5 +19,9 @@ nlohmann::json to_json(const RunReport& report);
 
 /// "2026-12-07T03:04:05.678Z".
 std::string format_rfc3339(std::chrono::system_clock::time_point time);
+/// The time `text` gives in RFC 3339 (as format_rfc3339 writes it, and as
+/// Gitea writes created_at: 2006-01-02T15:04:05+07:00, or with Z and a
+/// fraction of a second), or nullopt when it is not one.
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
 
 }  // namespace ccci

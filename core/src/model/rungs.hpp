@@ -25,6 +25,9 @@ inline constexpr std::array kRungs = {Rung::deploys,     Rung::serves,        Ru
 /// release, no seed hook, a lane not run; the reason says what would).
 enum class RungStatus : std::uint8_t { passed, failed, errored, not_applicable, unverified };
 
+inline constexpr std::array kRungStatuses = {RungStatus::passed, RungStatus::failed, RungStatus::errored,
+                                             RungStatus::not_applicable, RungStatus::unverified};
+
 struct RungResult {
   Rung rung = Rung::deploys;
   RungStatus status = RungStatus::unverified;

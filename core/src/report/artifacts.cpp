@@ -2,29 +2,22 @@
 
 #include <algorithm>
 #include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 #include <stdexcept>
 
 #include "base/files.hpp"
 #include "ccci/process.hpp"
 #include "ccci/text.hpp"
 #include "model/result.hpp"
+#include "model/results_reader.hpp"
 #include "recipe/names.hpp"
 #include "report/badge.hpp"
 #include "report/dashboard.hpp"
-#include "report/results_shape.hpp"
 #include "report/summary.hpp"
 
 namespace ccci {
 namespace {
 
-using nlohmann::json;
 namespace fs = std::filesystem;
-
-// Far more than a run of the whole catalogue writes (a few MiB), far less
-// than would hurt to read.
-constexpr std::uintmax_t kResultsMaxBytes = std::uintmax_t{64} << 20;
 
 bool is_png(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -58,34 +51,6 @@ std::string draw_png(const fs::path& svg, const fs::path& png, const std::string
 
 }  // namespace
 
-json read_results(const fs::path& report_dir) {
-  const fs::path path = report_dir / "results.json";
-  // A file of its own, of a size a run writes: never a link to /dev/zero or a FIFO.
-  std::error_code error;
-  const auto status = fs::symlink_status(path, error);
-  if (!fs::exists(status))
-    throw std::runtime_error(path.string() + ": no results.json there (is it a cc-ci report folder?)");
-  if (!fs::is_regular_file(status)) throw std::runtime_error(path.string() + ": not a plain file");
-  if (fs::file_size(path, error) > kResultsMaxBytes)
-    throw std::runtime_error(path.string() + ": larger than " + std::to_string(kResultsMaxBytes >> 20) +
-                             " MiB, more than any run writes");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path.string() + ": cannot be read");
-  std::stringstream text;
-  text << in.rdbuf();
-  json results;
-  try {
-    results = json::parse(text.str());
-  } catch (const json::exception& error) {
-    throw std::runtime_error(path.string() + ": not JSON (" + error.what() + ")");
-  }
-  // Checked whole before anything renders it: it may come from anywhere.
-  if (auto problem = results_problem(results))
-    throw std::runtime_error(path.string() + ": not a cc-ci results file (" +
-                             valid_utf8(strip_ansi(*problem)) + ")");
-  return results;
-}
-
 std::optional<fs::path> path_inside(const fs::path& folder, const std::string& relative) {
   const fs::path path = fs::path(relative).lexically_normal();
   if (relative.empty() || path.is_absolute() || path.empty() || *path.begin() == "..") return std::nullopt;
@@ -108,12 +73,12 @@ bool is_artifact(const std::string& relative) {
 }
 
 std::vector<std::string> write_artifacts(const fs::path& report_dir, const ArtifactOptions& options) {
-  const json results = read_results(report_dir);
+  const RunReport results = read_results_file(report_dir / "results.json");
   std::vector<std::string> problems;
 
   fs::create_directories(report_dir / "badges");
-  for (const auto& recipe : results["recipes"]) {
-    const std::string name = recipe["recipe"].get<std::string>();
+  for (const auto& recipe : results.recipes) {
+    const std::string& name = recipe.recipe;
     // The name becomes a file name and a URL: only a recipe name.
     if (!is_recipe_name(name)) {
       problems.push_back("badges/: no badge for a recipe named \"" + valid_utf8(strip_ansi(name)) +

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,10 +16,6 @@ struct ArtifactOptions {
   std::string dashboard_url{};                ///< where the report folder is served; empty: link nothing
   std::string rsvg_convert = "rsvg-convert";  ///< draws card.png from card.svg (Debian: librsvg2-bin)
 };
-
-/// results.json of `report_dir`, checked to be cc-ci's (schema
-/// cc-ci/results/v1, each recipe named); throws std::runtime_error in one line.
-nlohmann::json read_results(const std::filesystem::path& report_dir);
 
 /// `relative` (a path from results.json) inside `folder`, or nullopt when it
 /// is absolute, climbs out with "..", or resolves (through links) outside.
@@ -33,9 +28,9 @@ bool is_artifact(const std::string& relative);
 
 /// Writes the artifacts of the run whose results.json is in `report_dir`.
 /// Returns one line for each artifact that could not be made and why (card.png
-/// without rsvg-convert); everything else is written. Throws std::runtime_error
-/// when results.json is missing or not a cc-ci results file, or a file cannot
-/// be written.
+/// without rsvg-convert); everything else is written. Throws ResultsError
+/// (model/results_reader.hpp) when results.json is missing or does not read
+/// whole, std::runtime_error when a file cannot be written.
 std::vector<std::string> write_artifacts(const std::filesystem::path& report_dir,
                                          const ArtifactOptions& options);
 

@@ -4,9 +4,10 @@
 // duration, commit). card.png is this SVG rendered by rsvg-convert.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+
+#include "model/result.hpp"
 
 namespace ccci {
 
@@ -17,26 +18,24 @@ std::string_view level_colour(int level);
 /// The colour of a rung's status (passed, failed, errored, not_applicable, unverified).
 std::string_view rung_status_colour(std::string_view status);
 
-/// Whether a recipe result of results.json was graded (it ran and has rungs).
-bool is_graded(const nlohmann::json& recipe);
-
-/// "level N" for a graded recipe result, else "not tested".
-std::string level_words(const nlohmann::json& recipe);
+/// "level N" for a graded recipe result (is_graded), else "not tested".
+std::string level_words(const RecipeResult& recipe);
 
 /// The level's colour for a graded recipe result, else grey.
-std::string_view graded_colour(const nlohmann::json& recipe);
+std::string_view graded_colour(const RecipeResult& recipe);
 
 /// A flat badge, `label` on grey and `message` on `colour` (#rrggbb).
 std::string badge_svg(std::string_view label, std::string_view message, std::string_view colour);
 
-/// The badge of one recipe result of results.json: "level N" in the level's
-/// colour, or "not tested" / "interrupted" in grey when it was not graded.
-std::string recipe_badge_svg(const nlohmann::json& recipe);
+/// The badge of one recipe result: "level N" in the level's colour, or "not
+/// tested" in grey when it was not graded.
+std::string recipe_badge_svg(const RecipeResult& recipe);
 
-/// The badge of a whole run: one recipe's badge, or "N/M passed" for several.
-std::string run_badge_svg(const nlohmann::json& results);
+/// The badge of a whole run: one recipe's badge, "interrupted" in grey, or
+/// "N/M passed" for several.
+std::string run_badge_svg(const RunReport& results);
 
-/// The summary card of a run (results.json): 960 px wide, a row per recipe.
-std::string card_svg(const nlohmann::json& results);
+/// The summary card of a run: 960 px wide, a row per recipe.
+std::string card_svg(const RunReport& results);
 
 }  // namespace ccci

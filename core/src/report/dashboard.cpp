@@ -5,7 +5,10 @@
 
 #include "base/files.hpp"
 #include "base/markup.hpp"
+#include "model/judge.hpp"
 #include "model/result.hpp"
+#include "model/result_json.hpp"
+#include "model/results_reader.hpp"
 #include "recipe/names.hpp"
 #include "report/artifacts.hpp"
 #include "report/badge.hpp"
@@ -14,7 +17,6 @@
 namespace ccci {
 namespace {
 
-using nlohmann::json;
 namespace fs = std::filesystem;
 
 // How many earlier levels a recipe's row shows.
@@ -39,11 +41,11 @@ std::string page(const std::string& title, const std::string& body) {
          "</body>\n</html>\n";
 }
 
-std::string level_cell(const json& recipe, const std::string& link = {}) {
+std::string level_cell(const RecipeResult& recipe, const std::string& link = {}) {
   const std::string colour(graded_colour(recipe));
-  const std::string text = is_graded(recipe) ? std::to_string(recipe.value("level", 0)) : "–";
+  const std::string text = is_graded(recipe) ? std::to_string(recipe.level) : "–";
   const std::string title =
-      recipe.value("recipe", "") + ": " + level_words(recipe) + ", " + recipe.value("status", "");
+      recipe.recipe + ": " + level_words(recipe) + ", " + std::string(to_string(recipe.status));
   if (link.empty())
     return "<span class=\"cell\" style=\"background:" + colour + "\" title=\"" + xml_escape(title) + "\">" +
            text + "</span>";
@@ -51,84 +53,89 @@ std::string level_cell(const json& recipe, const std::string& link = {}) {
          xml_escape(link) + "\">" + text + "</a>";
 }
 
-std::string level_badge(const json& recipe) {
+std::string level_badge(const RecipeResult& recipe) {
   return "<span class=\"level\" style=\"background:" + std::string(graded_colour(recipe)) + "\">" +
          level_words(recipe) + "</span>";
 }
 
-std::string status_cell(const std::string& status) {
-  return "<span class=\"cell\" style=\"background:" + std::string(rung_status_colour(status)) + "\">" +
-         xml_escape(status == "not_applicable" ? "n/a" : status) + "</span>";
+std::string status_cell(RungStatus status) {
+  const std::string word(to_string(status));
+  return "<span class=\"cell\" style=\"background:" + std::string(rung_status_colour(word)) + "\">" +
+         xml_escape(status == RungStatus::not_applicable ? "n/a" : word) + "</span>";
 }
 
-std::string target_html(const json& recipe) {
-  if (!recipe.contains("target") || !recipe["target"].is_object()) return {};
-  return "<p class=\"muted\">" + target_words(recipe["target"], xml_escape, "<code>", "</code>") + "</p>\n";
-}
-
-std::string recipe_html(const json& recipe, const fs::path& report_dir) {
-  const std::string name = recipe.value("recipe", "?");
-  std::string out = "<h2 id=\"" + xml_escape(name) + "\">" + xml_escape(name) + " " + level_badge(recipe) +
-                    " <span class=\"muted\">" + xml_escape(recipe.value("status", "")) + " in " +
-                    duration_words(recipe.value("duration_ms", 0LL)) + "</span></h2>\n";
-  out += target_html(recipe);
-  // At the top of the ladder there is nothing higher to explain (as in the PR comment).
-  if (!recipe.value("level_reason", "").empty() && (!is_graded(recipe) || recipe.value("level", 0) < 8))
-    out += "<p><strong>Why not higher:</strong> " + xml_escape(recipe.value("level_reason", "")) + "</p>\n";
-  if (!recipe.value("kept", "").empty())
-    out += "<p><strong>Kept:</strong> " + xml_escape(recipe.value("kept", "")) + "</p>\n";
-
-  out += "<table>\n<tr><th>Rung</th><th></th><th>Status</th><th>Why</th></tr>\n";
-  for (const auto& rung : recipe.value("rungs", json::array()))
-    out += "<tr><td class=\"num\">" + std::to_string(rung.value("rung", 0)) + "</td><td>" +
-           xml_escape(name_words(rung.value("name", ""))) + "</td><td>" +
-           status_cell(rung.value("status", "")) + "</td><td>" + xml_escape(rung.value("reason", "")) +
-           "</td></tr>\n";
-  out += "</table>\n";
-  const json shot = recipe.value("screenshot", json());
-  if (const auto picture = screenshot_file(recipe, report_dir))
-    out += "<p><img src=\"" + xml_escape(*picture) +
-           "\" width=\"640\" height=\"400\" style=\"border:1px solid #d0d7de\" alt=\"the landing page of " +
-           xml_escape(name) + "\"></p>\n";
-  else if (shot.is_object() && !shot.value("missing", "").empty())
-    out += "<p class=\"muted\">No screenshot: " + xml_escape(shot.value("missing", "")) + "</p>\n";
-
-  const json lanes = recipe.value("lanes", json::array());
-  if (!lanes.empty()) {
-    out +=
-        "<table>\n<tr><th>Lane</th><th>Status</th><th>Time</th><th>App</th><th>abra "
-        "calls</th><th>Log</th></tr>\n";
-    for (const auto& lane : lanes) {
-      std::string calls;
-      const json abra_calls =
-          lane.value("abra_calls", json::object());  // items() needs it to outlive the loop
-      for (const auto& [command, count] : abra_calls.items())
-        calls += (calls.empty() ? "" : ", ") + xml_escape(command) + " " + std::to_string(count.get<int>());
-      const std::string log = lane.value("log", "");
-      // Only a log inside this folder is linked: results.json may come from anywhere.
-      const std::string link =
-          path_inside(report_dir, log) ? "<a href=\"" + xml_escape(log) + "\">log</a>" : "";
-      out += "<tr><td>" + xml_escape(lane.value("lane", "")) +
-             (lane.contains("from") ? " from " + xml_escape(lane.value("from", "")) : "") + "</td><td>" +
-             xml_escape(lane.value("status", "")) + "</td><td class=\"num\">" +
-             duration_words(lane.value("duration_ms", 0LL)) + "</td><td>" +
-             xml_escape(lane.value("domain", "")) + "</td><td>" + calls + "</td><td>" + link + "</td></tr>\n";
-    }
-    out += "</table>\n";
-  }
-
-  const json steps = recipe.value("steps", json::array());
-  out += "<details><summary>" + std::to_string(steps.size()) +
-         " steps</summary>\n<table>\n<tr><th>Lane</th><th>Phase</th><th>Step</th><th>Status</th><th>Time</th>"
-         "<th>Message</th></tr>\n";
-  for (const auto& step : steps)
-    out += "<tr><td>" + xml_escape(step.value("lane", "fresh")) + "</td><td>" +
-           xml_escape(step.value("phase", "")) + "</td><td>" + xml_escape(step.value("name", "")) +
-           "</td><td>" + xml_escape(step.value("status", "")) + "</td><td class=\"num\">" +
-           duration_words(step.value("duration_ms", 0LL)) + "</td><td>" +
-           xml_escape(step.value("message", "")) + "</td></tr>\n";
-  out += "</table>\n</details>\n";
+// The heading, what was tested, why the level is not higher and what was kept.
+std::string recipe_head_html(const RecipeResult& recipe) {
+  std::string out = "<h2 id=\"" + xml_escape(recipe.recipe) + "\">" + xml_escape(recipe.recipe) + " " +
+                    level_badge(recipe) + " <span class=\"muted\">" + xml_escape(to_string(recipe.status)) +
+                    " in " + duration_words(recipe.duration.count()) + "</span></h2>\n";
+  if (!recipe.target.commit.empty())
+    out += "<p class=\"muted\">" + target_words(recipe.target, xml_escape, "<code>", "</code>") + "</p>\n";
+  if (const std::string why = why_not_higher(recipe); !why.empty())
+    out += "<p><strong>Why not higher:</strong> " + xml_escape(why) + "</p>\n";
+  if (!recipe.kept.empty()) out += "<p><strong>Kept:</strong> " + xml_escape(recipe.kept) + "</p>\n";
   return out;
+}
+
+std::string rungs_html(const RecipeResult& recipe) {
+  std::string out = "<table>\n<tr><th>Rung</th><th></th><th>Status</th><th>Why</th></tr>\n";
+  for (const auto& rung : recipe.rungs)
+    out += "<tr><td class=\"num\">" + std::to_string(static_cast<int>(rung.rung)) + "</td><td>" +
+           xml_escape(name_words(to_string(rung.rung))) + "</td><td>" + status_cell(rung.status) +
+           "</td><td>" + xml_escape(rung.reason) + "</td></tr>\n";
+  return out + "</table>\n";
+}
+
+std::string screenshot_html(const RecipeResult& recipe, const fs::path& report_dir) {
+  const Screenshot& shot = recipe.screenshot;
+  if (const auto picture = screenshot_file(recipe, report_dir))
+    return "<p><img src=\"" + xml_escape(*picture) +
+           "\" width=\"640\" height=\"400\" style=\"border:1px solid #d0d7de\" alt=\"the landing page of " +
+           xml_escape(recipe.recipe) + "\"></p>\n";
+  if (shot.attempted && shot.file.empty() && !shot.missing.empty())
+    return "<p class=\"muted\">No screenshot: " + xml_escape(shot.missing) + "</p>\n";
+  return {};
+}
+
+std::string lane_row(const LaneResult& lane, const fs::path& report_dir) {
+  std::string calls;
+  for (const auto& [command, count] : lane.abra_calls)
+    calls += (calls.empty() ? "" : ", ") + xml_escape(command) + " " + std::to_string(count);
+  // Only a log inside this folder is linked: results.json may come from anywhere.
+  const std::string link =
+      path_inside(report_dir, lane.log) ? "<a href=\"" + xml_escape(lane.log) + "\">log</a>" : "";
+  return "<tr><td>" + xml_escape(to_string(lane.lane)) +
+         (lane.from.empty() ? "" : " from " + xml_escape(lane.from)) + "</td><td>" +
+         xml_escape(to_string(lane.status)) + "</td><td class=\"num\">" +
+         duration_words(lane.duration.count()) + "</td><td>" + xml_escape(lane.domain) + "</td><td>" + calls +
+         "</td><td>" + link + "</td></tr>\n";
+}
+
+std::string lanes_html(const RecipeResult& recipe, const fs::path& report_dir) {
+  if (recipe.lanes.empty()) return {};
+  std::string out =
+      "<table>\n<tr><th>Lane</th><th>Status</th><th>Time</th><th>App</th><th>abra "
+      "calls</th><th>Log</th></tr>\n";
+  for (const auto& lane : recipe.lanes) out += lane_row(lane, report_dir);
+  return out + "</table>\n";
+}
+
+std::string steps_html(const RecipeResult& recipe) {
+  std::string out =
+      "<details><summary>" + std::to_string(recipe.steps.size()) +
+      " steps</summary>\n<table>\n<tr><th>Lane</th><th>Phase</th><th>Step</th><th>Status</th><th>Time</th>"
+      "<th>Message</th></tr>\n";
+  for (const auto& step : recipe.steps)
+    out += "<tr><td>" + xml_escape(to_string(step.lane)) + "</td><td>" + xml_escape(to_string(step.phase)) +
+           "</td><td>" + xml_escape(step.name) + "</td><td>" + xml_escape(to_string(step.status)) +
+           "</td><td class=\"num\">" + duration_words(step.duration.count()) + "</td><td>" +
+           xml_escape(step.message) + "</td></tr>\n";
+  return out + "</table>\n</details>\n";
+}
+
+std::string recipe_html(const RecipeResult& recipe, const fs::path& report_dir) {
+  return recipe_head_html(recipe) + rungs_html(recipe) + screenshot_html(recipe, report_dir) +
+         lanes_html(recipe, report_dir) + steps_html(recipe);
 }
 
 // A report folder's name becomes a link: only a plain name, nothing to climb with.
@@ -142,32 +149,29 @@ bool is_plain_folder_name(const std::string& name) {
 
 }  // namespace
 
-std::string run_page_html(const json& results, const fs::path& report_dir) {
-  const std::string run_id = results.value("run_id", "");
-  std::string body = "<h1>cc-ci run " + xml_escape(run_id) + "</h1>\n<p class=\"muted\">" +
-                     xml_escape(results.value("started_at", "")) + " · " +
-                     duration_words(results.value("duration_ms", 0LL)) + " · " + counts_words(results) +
-                     (results.value("interrupted", false) ? " · <strong>interrupted</strong>" : "") +
-                     "</p>\n";
+std::string run_page_html(const RunReport& results, const fs::path& report_dir) {
+  std::string body = "<h1>cc-ci run " + xml_escape(results.run_id) + "</h1>\n<p class=\"muted\">" +
+                     xml_escape(format_rfc3339(results.started_at)) + " · " +
+                     duration_words(run_duration(results).count()) + " · " + counts_words(results) +
+                     (results.interrupted ? " · <strong>interrupted</strong>" : "") + "</p>\n";
   if (fs::exists(report_dir / "card.png"))
     body += "<p><img src=\"card.png\" width=\"960\" alt=\"summary card of the run\"></p>\n";
   body +=
       "<p><a href=\"results.json\">results.json</a> · <a href=\"junit.xml\">junit.xml</a> · "
       "<a href=\"summary.md\">summary.md</a></p>\n";
-  for (const auto& recipe : results.value("recipes", json::array())) body += recipe_html(recipe, report_dir);
-  return page("cc-ci run " + run_id, body);
+  for (const auto& recipe : results.recipes) body += recipe_html(recipe, report_dir);
+  return page("cc-ci run " + results.run_id, body);
 }
 
 std::string dashboard_html(std::vector<DashboardRun> runs) {
-  // Newest first; runs without a start time sort last.
+  // Newest first.
   std::sort(runs.begin(), runs.end(), [](const DashboardRun& a, const DashboardRun& b) {
-    return a.results.value("started_at", "") > b.results.value("started_at", "");
+    return a.results.started_at > b.results.started_at;
   });
   // Each recipe's results, newest first, with the run they belong to.
-  std::map<std::string, std::vector<std::pair<const DashboardRun*, const json*>>> by_recipe;
+  std::map<std::string, std::vector<std::pair<const DashboardRun*, const RecipeResult*>>> by_recipe;
   for (const auto& run : runs)
-    for (const auto& recipe : run.results["recipes"])
-      by_recipe[recipe.value("recipe", "?")].emplace_back(&run, &recipe);
+    for (const auto& recipe : run.results.recipes) by_recipe[recipe.recipe].emplace_back(&run, &recipe);
 
   std::string body = "<h1>cc-ci</h1>\n<p class=\"muted\">recipes: " + std::to_string(by_recipe.size()) +
                      " · runs: " + std::to_string(runs.size()) + "</p>\n";
@@ -179,19 +183,19 @@ std::string dashboard_html(std::vector<DashboardRun> runs) {
     for (std::size_t i = 0; i < results.size() && i < kHistory; ++i)
       history += level_cell(*results[i].second, results[i].first->folder + "/index.html#" + name) + " ";
     body += "<tr><td><a href=\"" + xml_escape(page_link) + "\">" + xml_escape(name) + "</a></td><td>" +
-            level_badge(*latest) + " " + xml_escape(latest->value("status", "")) +
-            "</td><td class=\"muted\">" + xml_escape(latest_run->results.value("started_at", "")) +
-            "</td><td>" + history + "</td></tr>\n";
+            level_badge(*latest) + " " + xml_escape(to_string(latest->status)) + "</td><td class=\"muted\">" +
+            xml_escape(format_rfc3339(latest_run->results.started_at)) + "</td><td>" + history +
+            "</td></tr>\n";
   }
   body +=
       "</table>\n<h2>Runs</h2>\n<table>\n<tr><th>Run</th><th>Started</th><th>Recipes</th><th>Time</th></"
       "tr>\n";
   for (const auto& run : runs)
     body += "<tr><td><a href=\"" + xml_escape(run.folder) + "/index.html\">" +
-            xml_escape(run.results.value("run_id", run.folder)) + "</a></td><td>" +
-            xml_escape(run.results.value("started_at", "")) + "</td><td>" + counts_words(run.results) +
-            (run.results.value("interrupted", false) ? ", interrupted" : "") + "</td><td class=\"num\">" +
-            duration_words(run.results.value("duration_ms", 0LL)) + "</td></tr>\n";
+            xml_escape(run.results.run_id) + "</a></td><td>" +
+            xml_escape(format_rfc3339(run.results.started_at)) + "</td><td>" + counts_words(run.results) +
+            (run.results.interrupted ? ", interrupted" : "") + "</td><td class=\"num\">" +
+            duration_words(run_duration(run.results).count()) + "</td></tr>\n";
   body += "</table>\n";
   return page("cc-ci dashboard", body);
 }
@@ -218,7 +222,7 @@ std::vector<std::string> write_dashboard(const fs::path& root) {
         continue;
       }
       try {
-        runs.push_back({here, read_results(entry.path())});
+        runs.push_back({here, read_results_file(entry.path() / "results.json")});
       } catch (const std::exception& problem) {
         skipped.push_back(problem.what());
       }

@@ -6,19 +6,20 @@
 #pragma once
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "model/result.hpp"
+
 namespace ccci {
 
-/// The page of one run (results.json) whose files are in `report_dir`.
-std::string run_page_html(const nlohmann::json& results, const std::filesystem::path& report_dir);
+/// The page of one run whose files (results.json, logs) are in `report_dir`.
+std::string run_page_html(const RunReport& results, const std::filesystem::path& report_dir);
 
 /// One run found under a dashboard folder.
 struct DashboardRun {
   std::string folder;  ///< the report folder's name, a safe relative link
-  nlohmann::json results;
+  RunReport results;
 };
 
 /// The index of `runs` (any order): every recipe with its latest level and
@@ -28,8 +29,9 @@ std::string dashboard_html(std::vector<DashboardRun> runs);
 /// Writes `root`/index.html for the report folders (each with a
 /// results.json) directly under `root` or one level down (ROOT/<recipe>/<build>).
 /// Links are not followed; folders whose name is not a plain file name or
-/// whose results.json is not cc-ci's are skipped and named in the returned
-/// lines. Throws when a folder cannot be listed or index.html written.
+/// whose results.json does not read whole (read_results_file) are skipped
+/// and named in the returned lines, never rendered in part. Throws when a folder cannot be listed or
+/// index.html written.
 std::vector<std::string> write_dashboard(const std::filesystem::path& root);
 
 }  // namespace ccci

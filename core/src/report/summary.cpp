@@ -5,13 +5,12 @@
 #include <deque>
 #include <fstream>
 #include <map>
-#include <stdexcept>
+#include <vector>
 
 #include "base/markup.hpp"
 #include "ccci/text.hpp"
 #include "model/judge.hpp"
 #include "model/result.hpp"
-#include "model/rungs.hpp"
 #include "recipe/names.hpp"
 #include "report/artifacts.hpp"
 #include "report/badge.hpp"
@@ -19,7 +18,6 @@
 namespace ccci {
 namespace {
 
-using nlohmann::json;
 namespace fs = std::filesystem;
 
 constexpr std::size_t kLogLines = 20;
@@ -46,138 +44,122 @@ std::string url(const SummaryLinks& links, std::string_view path) {
   return base + "/" + std::string(path);
 }
 
-// Which rung a step's time counts toward: the readiness probe proves that
-// the app serves, every other step its phase's rung.
-std::optional<Rung> rung_of_step(const json& step) {
-  try {
-    if (step.value("kind", "") == "readiness") return Rung::serves;
-    return rung_of(phase_from_string(step.value("phase", "")));
-  } catch (const std::invalid_argument&) {
-    return std::nullopt;  // a phase this version does not know: counted nowhere
-  }
-}
-
-// The lanes whose steps prove a rung (as judge() reads them).
-bool proves(Rung rung, std::string_view lane) {
-  switch (rung) {
-    case Rung::upgrade:
-      return lane == "upgrade";
-    case Rung::lint:
-      return lane == "lint";
-    case Rung::clean_teardown:
-      return true;
-    default:
-      return lane == "fresh";
-  }
-}
-
-std::map<int, long long> rung_durations(const json& recipe) {
-  std::map<int, long long> total;
-  for (const auto& step : recipe.value("steps", json::array())) {
-    const auto rung = rung_of_step(step);
-    if (rung && proves(*rung, step.value("lane", "fresh")))
-      total[static_cast<int>(*rung)] += step.value("duration_ms", 0LL);
-  }
+std::map<Rung, long long> rung_durations(const RecipeResult& recipe) {
+  std::map<Rung, long long> total;
+  for (const auto& step : recipe.steps)
+    if (const auto rung = rung_timed_by(step)) total[*rung] += step.duration.count();
   return total;
 }
 
-std::string target_line(const json& recipe) {
+std::string target_line(const RecipeResult& recipe) {
   std::string line;
-  if (recipe.contains("target") && recipe["target"].is_object())
-    line = target_words(recipe["target"], markdown_text, "`", "`") + " · ";
-  return line + duration_words(recipe.value("duration_ms", 0LL));
+  if (!recipe.target.commit.empty()) line = target_words(recipe.target, markdown_text, "`", "`") + " · ";
+  return line + duration_words(recipe.duration.count());
 }
 
 struct Render {
   bool logs = true;
 };
 
-std::string recipe_section(const json& recipe, const fs::path& report_dir, const SummaryLinks& links,
-                           const Render& render) {
-  const std::string name = recipe.value("recipe", "?");
-  const std::string status = recipe.value("status", "skipped");
-  const bool graded = is_graded(recipe);
-  std::string out = "## " + markdown_text(name) + ": " + level_words(recipe) + " " +
+// The heading (level and status), the badge, what was tested, why not higher, what was kept.
+std::string recipe_head(const RecipeResult& recipe, const SummaryLinks& links) {
+  const std::string status(to_string(recipe.status));
+  std::string out = "## " + markdown_text(recipe.recipe) + ": " + level_words(recipe) + " " +
                     std::string(status_mark(status)) + " " + markdown_text(name_words(status)) + "\n\n";
-  if (!links.base_url.empty() && is_recipe_name(name))  // the name is part of the picture's URL
-    out += "![cc-ci: " + level_words(recipe) + "](" + url(links, "badges/" + name + ".svg") + ")\n\n";
+  if (!links.base_url.empty() && is_recipe_name(recipe.recipe))  // the name is part of the picture's URL
+    out +=
+        "![cc-ci: " + level_words(recipe) + "](" + url(links, "badges/" + recipe.recipe + ".svg") + ")\n\n";
   out += target_line(recipe) + "\n\n";
-  if (!recipe.value("level_reason", "").empty() && (!graded || recipe.value("level", 0) < 8))
-    out += "**Why not higher:** " + message_text(recipe.value("level_reason", "")) + "\n\n";
-  if (!recipe.value("kept", "").empty())
-    out += "**Kept:** " + message_text(recipe.value("kept", "")) + "\n\n";
+  if (const std::string why = why_not_higher(recipe); !why.empty())
+    out += "**Why not higher:** " + message_text(why) + "\n\n";
+  if (!recipe.kept.empty()) out += "**Kept:** " + message_text(recipe.kept) + "\n\n";
+  return out;
+}
 
-  if (recipe.contains("rungs")) {
-    const auto durations = rung_durations(recipe);
-    out += "| Rung | | Status | Time | Why |\n|---:|---|---|---:|---|\n";
-    for (const auto& rung : recipe["rungs"]) {
-      const int number = rung.value("rung", 0);
-      const auto time = durations.find(number);
-      out += "| " + std::to_string(number) + " | " + markdown_text(name_words(rung.value("name", ""))) +
-             " | " + std::string(status_mark(rung.value("status", ""))) + " " +
-             markdown_text(name_words(rung.value("status", ""))) + " | " +
-             (time == durations.end() ? std::string() : duration_words(time->second)) + " | " +
-             message_text(rung.value("reason", "")) + " |\n";
-    }
-    out += "\n";
+std::string rung_table(const RecipeResult& recipe) {
+  if (recipe.rungs.empty()) return {};
+  const auto durations = rung_durations(recipe);
+  std::string out = "| Rung | | Status | Time | Why |\n|---:|---|---|---:|---|\n";
+  for (const auto& rung : recipe.rungs) {
+    const std::string status(to_string(rung.status));
+    const auto time = durations.find(rung.rung);
+    out += "| " + std::to_string(static_cast<int>(rung.rung)) + " | " +
+           markdown_text(name_words(to_string(rung.rung))) + " | " + std::string(status_mark(status)) + " " +
+           markdown_text(name_words(status)) + " | " +
+           (time == durations.end() ? std::string() : duration_words(time->second)) + " | " +
+           message_text(rung.reason) + " |\n";
   }
-  const json shot = recipe.value("screenshot", json());
+  return out + "\n";
+}
+
+std::string screenshot_line(const RecipeResult& recipe, const fs::path& report_dir,
+                            const SummaryLinks& links) {
+  const Screenshot& shot = recipe.screenshot;
   if (const auto picture = screenshot_file(recipe, report_dir); picture && !links.base_url.empty())
-    out += "![" + markdown_text(name) + "'s landing page](" + url(links, *picture) + ")\n\n";
-  else if (shot.is_object() && !shot.value("missing", "").empty())
-    out += "_No screenshot: " + message_text(shot.value("missing", "")) + "_\n\n";
+    return "![" + markdown_text(recipe.recipe) + "'s landing page](" + url(links, *picture) + ")\n\n";
+  if (shot.attempted && shot.file.empty() && !shot.missing.empty())
+    return "_No screenshot: " + message_text(shot.missing) + "_\n\n";
+  return {};
+}
 
-  const json steps = recipe.value("steps", json::array());
-  std::vector<const json*> failing;
-  for (const auto& step : steps) {
-    const std::string step_status = step.value("status", "");
-    if (step_status == "failed" || step_status == "errored") failing.push_back(&step);
-  }
-  if (!failing.empty()) {
-    out += "**Failing steps**\n\n";
-    for (const json* step : failing)
-      out += "- " + std::string(status_mark(step->value("status", ""))) + " " +
-             markdown_text(step->value("lane", "fresh")) + " · " + markdown_text(step->value("phase", "")) +
-             " · **" + markdown_text(step->value("name", "")) + "** (" +
-             duration_words(step->value("duration_ms", 0LL)) +
-             "): " + message_text(step->value("message", "")) + "\n";
-    out += "\n";
-  }
-  if (render.logs) {
-    // Each lane that did not pass: its log up to its first failing step,
-    // where a maintainer looks first (or its end, if no step failed in it).
-    for (const auto& lane : recipe.value("lanes", json::array())) {
-      const std::string lane_name = lane.value("lane", "");
-      const std::string lane_status = lane.value("status", "");
-      if (lane_status == "passed" || lane_status == "flaky" || lane_status == "skipped") continue;
-      const auto first = std::find_if(failing.begin(), failing.end(), [&](const json* step) {
-        return step->value("lane", "fresh") == lane_name;
-      });
-      const std::string until =
-          first == failing.end() ? std::string()
-                                 : "\"" + (*first)->value("name", "") + "\" " + (*first)->value("status", "");
-      const std::string lines = last_log_lines(report_dir, lane.value("log", ""), kLogLines, until);
-      if (lines.empty()) continue;
-      out += "<details><summary>The " + markdown_text(lane_name) + " lane's log" +
-             (until.empty() ? std::string(", its end") : ", up to " + markdown_text(until)) +
-             "</summary>\n\n" + markdown_code_block(lines) + "\n</details>\n\n";
-    }
+std::vector<const StepResult*> failing_steps(const RecipeResult& recipe) {
+  std::vector<const StepResult*> failing;
+  for (const auto& step : recipe.steps)
+    if (step.status == Status::failed || step.status == Status::errored) failing.push_back(&step);
+  return failing;
+}
+
+std::string failing_list(const std::vector<const StepResult*>& failing) {
+  if (failing.empty()) return {};
+  std::string out = "**Failing steps**\n\n";
+  for (const StepResult* step : failing)
+    out += "- " + std::string(status_mark(to_string(step->status))) + " " +
+           markdown_text(to_string(step->lane)) + " · " + markdown_text(to_string(step->phase)) + " · **" +
+           markdown_text(step->name) + "** (" + duration_words(step->duration.count()) +
+           "): " + message_text(step->message) + "\n";
+  return out + "\n";
+}
+
+// Each lane that did not pass: its log up to its first failing step, where a
+// maintainer looks first (or its end, if no step failed in it).
+std::string lane_logs(const RecipeResult& recipe, const std::vector<const StepResult*>& failing,
+                      const fs::path& report_dir) {
+  std::string out;
+  for (const auto& lane : recipe.lanes) {
+    if (lane.status == Status::passed || lane.status == Status::flaky || lane.status == Status::skipped)
+      continue;
+    const auto first = std::find_if(failing.begin(), failing.end(),
+                                    [&](const StepResult* step) { return step->lane == lane.lane; });
+    const std::string until = first == failing.end()
+                                  ? std::string()
+                                  : "\"" + (*first)->name + "\" " + std::string(to_string((*first)->status));
+    const std::string lines = last_log_lines(report_dir, lane.log, kLogLines, until);
+    if (lines.empty()) continue;
+    out += "<details><summary>The " + markdown_text(to_string(lane.lane)) + " lane's log" +
+           (until.empty() ? std::string(", its end") : ", up to " + markdown_text(until)) + "</summary>\n\n" +
+           markdown_code_block(lines) + "\n</details>\n\n";
   }
   return out;
 }
 
-std::string render_all(const json& results, const fs::path& report_dir, const SummaryLinks& links,
+std::string recipe_section(const RecipeResult& recipe, const fs::path& report_dir, const SummaryLinks& links,
+                           const Render& render) {
+  const auto failing = failing_steps(recipe);
+  return recipe_head(recipe, links) + rung_table(recipe) + screenshot_line(recipe, report_dir, links) +
+         failing_list(failing) + (render.logs ? lane_logs(recipe, failing, report_dir) : std::string());
+}
+
+std::string render_all(const RunReport& results, const fs::path& report_dir, const SummaryLinks& links,
                        const Render& render) {
   std::string out = "# cc-ci\n\n";
-  out += "Run `" + markdown_text(results.value("run_id", "")) + "` · " + counts_words(results);
-  out += " · " + duration_words(results.value("duration_ms", 0LL)) + "\n\n";
-  if (results.value("interrupted", false))
+  out += "Run `" + markdown_text(results.run_id) + "` · " + counts_words(results);
+  out += " · " + duration_words(run_duration(results).count()) + "\n\n";
+  if (results.interrupted)
     out +=
         "**Interrupted:** the run was stopped; apps were torn down, and what did not run is not tested.\n\n";
   if (!links.base_url.empty() && links.has_card)
     out += "![cc-ci summary card](" + url(links, "card.png") + ")\n\n";
-  for (const auto& recipe : results.value("recipes", json::array()))
-    out += recipe_section(recipe, report_dir, links, render);
+  for (const auto& recipe : results.recipes) out += recipe_section(recipe, report_dir, links, render);
   if (!links.base_url.empty()) {
     out += "[Full results](" + url(links, "results.json") + ") · [JUnit](" + url(links, "junit.xml") + ")";
     if (links.has_dashboard) out += " · [Dashboard](" + url(links, "index.html") + ")";
@@ -188,27 +170,27 @@ std::string render_all(const json& results, const fs::path& report_dir, const Su
 
 }  // namespace
 
-std::string counts_words(const json& results) {
-  const json summary = results.value("summary", json::object());
-  std::string out = std::to_string(summary.value("passed", 0)) + " passed, " +
-                    std::to_string(summary.value("failed", 0)) + " failed, " +
-                    std::to_string(summary.value("errored", 0)) + " errored, " +
-                    std::to_string(summary.value("skipped", 0)) + " not tested";
-  if (summary.value("flaky", 0) > 0) out += ", " + std::to_string(summary.value("flaky", 0)) + " flaky";
+std::string counts_words(const RunReport& results) {
+  const StatusCounts counts = count_statuses(results);
+  std::string out = std::to_string(counts.passed) + " passed, " + std::to_string(counts.failed) +
+                    " failed, " + std::to_string(counts.errored) + " errored, " +
+                    std::to_string(counts.skipped) + " not tested";
+  if (counts.flaky > 0) out += ", " + std::to_string(counts.flaky) + " flaky";
   return out;
 }
 
-std::string target_words(const json& target, const std::function<std::string(std::string_view)>& escape,
+std::string target_words(const RecipeTarget& target,
+                         const std::function<std::string(std::string_view)>& escape,
                          std::string_view code_open, std::string_view code_close) {
-  std::string out = "commit " + std::string(code_open) + escape(target.value("commit", "").substr(0, 12)) +
-                    std::string(code_close);
-  if (target.contains("version") && target["version"].is_string())
-    out += ", release " + escape(target["version"].get<std::string>());
+  std::string out =
+      "commit " + std::string(code_open) + escape(target.commit.substr(0, 12)) + std::string(code_close);
+  if (!target.version.empty())
+    out += ", release " + escape(target.version);
   else
-    out += " (" + escape(target.value("ref", "")) + ", not a release: deployed with --chaos)";
-  if (target.value("local_changes", false)) out += ", with local changes";
-  if (target.contains("previous_release") && target["previous_release"].is_string())
-    out += " · upgraded from " + escape(target["previous_release"].get<std::string>());
+    out += " (" + escape(target.ref) + ", not a release: deployed with --chaos)";
+  if (target.local_changes) out += ", with local changes";
+  if (!target.previous_release.empty())
+    out += " · upgraded from " + escape(target.previous_release);
   else
     out += " · no earlier release to upgrade from";
   return out;
@@ -232,17 +214,16 @@ std::string last_log_lines(const fs::path& report_dir, const std::string& relati
   return out;
 }
 
-std::optional<std::string> screenshot_file(const json& recipe, const fs::path& report_dir) {
-  const json shot = recipe.value("screenshot", json());
-  const std::string name = recipe.value("recipe", "");
-  if (!shot.is_object() || !is_recipe_name(name)) return std::nullopt;
+std::optional<std::string> screenshot_file(const RecipeResult& recipe, const fs::path& report_dir) {
+  if (!recipe.screenshot.attempted || !is_recipe_name(recipe.recipe)) return std::nullopt;
   // Only the one name cc-ci writes: results.json may come from anywhere.
-  const std::string file = "screenshots/" + name + ".png";
-  if (shot.value("file", "") != file || !fs::is_regular_file(report_dir / file)) return std::nullopt;
+  const std::string file = "screenshots/" + recipe.recipe + ".png";
+  if (recipe.screenshot.file != file || !fs::is_regular_file(report_dir / file)) return std::nullopt;
   return file;
 }
 
-std::string summary_markdown(const json& results, const fs::path& report_dir, const SummaryLinks& links) {
+std::string summary_markdown(const RunReport& results, const fs::path& report_dir,
+                             const SummaryLinks& links) {
   std::string out = render_all(results, report_dir, links, {.logs = true});
   if (out.size() <= kSummaryMaxBytes) return out;
   out = render_all(results, report_dir, links, {.logs = false});

@@ -1,4 +1,4 @@
-// The PR comment of a run: summary.md, made from results.json and the lane
+// The PR comment of a run: summary.md, made from its report and the lane
 // logs beside it. It says each recipe's level and why it is not higher, the
 // rungs with their status and time, the failing steps with the last lines of
 // their lane's log, the commit tested and the release it upgraded from.
@@ -7,10 +7,11 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "model/result.hpp"
 
 namespace ccci {
 
@@ -25,26 +26,26 @@ struct SummaryLinks {
   bool has_card = false;       ///< card.png is there to show
 };
 
-/// summary.md for `results` (results.json). `report_dir` is where the lane
-/// logs named in it are read from; a log path that leaves the folder is not
-/// read. Never longer than kSummaryMaxBytes: log excerpts go first, then the
-/// list of failing steps is cut, saying so.
-std::string summary_markdown(const nlohmann::json& results, const std::filesystem::path& report_dir,
+/// summary.md for `results` (as results.json holds it). `report_dir` is where
+/// the lane logs named in it are read from; a log path that leaves the folder
+/// is not read. Never longer than kSummaryMaxBytes: log excerpts go first,
+/// then the list of failing steps is cut, saying so.
+std::string summary_markdown(const RunReport& results, const std::filesystem::path& report_dir,
                              const SummaryLinks& links);
 
 /// A run's recipes by status, in words ("1 passed, 1 failed, 0 errored, 0 not tested").
-std::string counts_words(const nlohmann::json& results);
+std::string counts_words(const RunReport& results);
 
 /// What was tested, in words ("commit C, release V · upgraded from P"): text
-/// from results.json's `target` goes through `escape`, the commit between
-/// `code_open` and `code_close`. The PR comment and the run page both say it so.
-std::string target_words(const nlohmann::json& target,
+/// from the target goes through `escape`, the commit between `code_open` and
+/// `code_close`. The PR comment and the run page both say it so.
+std::string target_words(const RecipeTarget& target,
                          const std::function<std::string(std::string_view)>& escape,
                          std::string_view code_open, std::string_view code_close);
 
 /// The recipe's landing-page picture, screenshots/<recipe>.png, when
-/// results.json names it and it is in `report_dir`; else nullopt.
-std::optional<std::string> screenshot_file(const nlohmann::json& recipe,
+/// the result names it and it is in `report_dir`; else nullopt.
+std::optional<std::string> screenshot_file(const RecipeResult& recipe,
                                            const std::filesystem::path& report_dir);
 
 /// The last `count` lines of the file at `relative` inside `report_dir` up to

@@ -1,13 +1,13 @@
 #include "run/runner.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <optional>
 #include <thread>
 
 #include "base/usage_error.hpp"
+#include "model/results_reader.hpp"
 #include "run/lane_run.hpp"
 #include "run/run_book.hpp"
 #include "run/server_pool.hpp"
@@ -35,13 +35,14 @@ std::vector<size_t> longest_first(const std::vector<PlannedRecipe>& planned, con
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   if (history.empty()) return order;
   const fs::path file = fs::is_directory(history) ? history / "results.json" : history;
-  std::ifstream in(file);
-  const auto previous = nlohmann::json::parse(in, nullptr, false);
-  if (!in || previous.is_discarded() || !previous.contains("recipes"))
-    throw UsageError("--history " + history.string() + ": no readable results.json there");
+  RunReport previous;
+  try {
+    previous = read_results_file(file);
+  } catch (const ResultsError& problem) {
+    throw UsageError("--history " + history.string() + ": no readable results.json there: " + problem.what());
+  }
   std::map<std::string, long long> took;
-  for (const auto& recipe : previous["recipes"])
-    took[recipe.value("recipe", "")] = recipe.value("duration_ms", 0LL);
+  for (const auto& recipe : previous.recipes) took[recipe.recipe] = recipe.duration.count();
   // A recipe never seen before is assumed to be the longest: it starts first.
   auto expected = [&](size_t index) {
     const auto found = took.find(planned[index].job.recipe);
