@@ -19,7 +19,7 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 namespace fs = std::filesystem;
 
-constexpr std::string_view kSchema = "cc-ci/results/v1";
+constexpr std::string_view kResultsSchema = "cc-ci/results/v1";
 constexpr long long kNoMax = 1LL << 53;  // any count or time a run can have
 
 // Text from the file in a message: short, on one line, nothing a terminal would obey.
@@ -240,7 +240,7 @@ void check_summary(const Fields& summary, const StatusCounts& counts) {
 
 RunReport read_results(const json& results) {
   const Fields in(results, "");
-  if (in.text("schema") != kSchema) in.refuse("schema", "not " + std::string(kSchema));
+  if (in.text("schema") != kResultsSchema) in.refuse("schema", "not " + std::string(kResultsSchema));
   RunReport report{.run_id = in.text("run_id"),
                    .started_at = in.time("started_at"),
                    .finished_at = in.time("finished_at"),

@@ -94,7 +94,7 @@ fs::path LaneRun::prepare_work_folder(const fs::path& work) const {
   fs::create_directories(job_.log_file.parent_path());
   fs::remove(job_.log_file);
   prepare_abra_dir(job_);
-  const fs::path job_file = work / "job.json";
+  fs::path job_file = work / "job.json";
   write_file_atomically(job_file, to_json(job_).dump(2));
   return job_file;
 }

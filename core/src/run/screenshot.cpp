@@ -23,8 +23,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr int kWidth = 1280;
-constexpr int kHeight = 800;
+constexpr int kWindowWidth = 1280;
+constexpr int kWindowHeight = 800;
 // Virtual time Chromium lets the page run (timers, fetches) before it shoots:
 // "settled" without waiting out real seconds on a slow machine.
 constexpr int kSettleMilliseconds = 5'000;
@@ -167,7 +167,7 @@ std::optional<std::string> take_screenshot(const ScreenshotRequest& request) {
       "--disable-component-update",
       "--disable-sync",
       "--hide-scrollbars",
-      "--window-size=" + std::to_string(kWidth) + "," + std::to_string(kHeight),
+      "--window-size=" + std::to_string(kWindowWidth) + "," + std::to_string(kWindowHeight),
       "--virtual-time-budget=" + std::to_string(kSettleMilliseconds),
       "--host-resolver-rules=" + host_resolver_rules(request.domain, request.http.connect_to)};
   if (!request.http.ca_file.empty()) {
