@@ -8,6 +8,7 @@ written) validates against docs/results-v1.schema.json.
 """
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -461,6 +462,28 @@ class CcCi(SandboxTestCase):
         self.assertEqual(self.calls(), [])
         self.assertFalse(self.report_dir.exists())
         self.assert_nothing_left()
+
+    def test_a_plan_of_many_lanes_puts_each_walk_under_its_own_lane(self):
+        run = self.cc_ci("plan", "custom-html", "gitea", "--lanes", "fresh,upgrade")
+        self.assertEqual(run.code, 0, run.stderr)
+        sections = {}
+        for block in run.stdout.split("\n\n")[1:]:
+            header = block.splitlines()[0]
+            if ": not run: " not in header:  # the lint lanes (--lanes)
+                sections[header.split(" on server")[0]] = block
+        self.assertEqual(sorted(sections), ["custom-html, fresh lane", "custom-html, upgrade lane",
+                                            "gitea, fresh lane", "gitea, upgrade lane"])
+        for name, section in sections.items():
+            recipe, lane = name.split(", ")
+            domain = re.search(r" as (\S+)", section.splitlines()[0])[1]
+            self.assertIn(f"app new {recipe} ", section)
+            self.assertIn(f"app undeploy {domain}", section)
+            other = "gitea" if recipe == "custom-html" else "custom-html"
+            self.assertNotIn(f"app new {other} ", section)
+        self.assertIn("check: index page is served as HTML", sections["custom-html, fresh lane"])
+        self.assertNotIn("check: index page is served as HTML", sections["gitea, fresh lane"])
+        self.assertIn("app upgrade", sections["gitea, upgrade lane"])
+        self.assertEqual(self.calls(), [])
 
     def test_list_shows_recipes_checks_and_tags(self):
         run = self.cc_ci("list", plugins=[RECIPES, TEST_PLUGINS / "throw"])

@@ -124,6 +124,18 @@ class FailClosed(SandboxTestCase):
         self.assertEqual(self.calls(), [])
         self.assert_nothing_left()
 
+    def test_the_plugin_that_breaks_a_shared_child_is_the_one_named(self):
+        # Every plugin is described in one child, and every lane walked dry in one:
+        # the fault plugin comes after the bundled ones, which answered before it.
+        for fault, command in (("load:segv", "list"), ("info:throw", "plan"), ("deploy:segv", "plan")):
+            with self.subTest(fault=fault):
+                run = self.cc_ci(command, plugins=[RECIPES, FAULT], env={"CCCI_TEST_FAULT": fault})
+                self.assert_one_line_error(run, "fault-test.so")
+                for bundled in ("custom-html.so", "gitea.so", "nextcloud.so"):
+                    self.assertNotIn(bundled, run.stderr)
+        self.assertEqual(self.calls(), [])
+        self.assert_nothing_left()
+
     def test_a_plugin_that_hangs_while_planning_does_not_hang_cc_ci(self):
         # info() is fine; the dry walk of its deploy hangs, in a child the host ends.
         run = self.cc_ci("plan", "fault-test", plugins=[FAULT], env={"CCCI_TEST_FAULT": "deploy:hang"},

@@ -76,8 +76,14 @@ int command_list(const Settings& settings) {
   }
   Settings listing = settings;
   if (listing.domain_suffix.empty()) listing.domain_suffix = "example.test";
-  for (const auto& entry :
-       plan_run(plugins, {}, listing, work_root(default_state_dir(), "RUN-ID"), Targets::skip)) {
+  const auto planned =
+      plan_run(plugins, {}, listing, work_root(default_state_dir(), "RUN-ID"), Targets::skip);
+  std::vector<RecipeJob> jobs;
+  jobs.reserve(planned.size());
+  for (const auto& entry : planned) jobs.push_back(entry.job);
+  const auto plans = plan_in_children(self_executable(), jobs);
+  for (size_t i = 0; i < planned.size(); ++i) {
+    const PlannedRecipe& entry = planned[i];
     std::string tags;
     for (const auto& tag : entry.info.tags) tags += (tags.empty() ? "" : ", ") + tag;
     std::cout << entry.job.recipe << "  (" << entry.plugin->file().string() << ")\n";
@@ -86,7 +92,7 @@ int command_list(const Settings& settings) {
               << (entry.info.ready.status == kAnyStatus ? std::string("anything from the app itself")
                                                         : std::to_string(entry.info.ready.status))
               << '\n';
-    for (const auto& line : plan_in_child(self_executable(), entry.job))
+    for (const auto& line : plans[i])
       if (line.line.starts_with("check: ")) std::cout << "  " << terminal_text(line.line) << '\n';
   }
   // Every other recipe of the catalogue is the generic plugin's, when there is one.
@@ -155,11 +161,11 @@ void print_lane_layout(const RecipeJob& job) {
     std::cout << (i == 0 ? "  backups  " : "           ") << terminal_text(backups[i]) << '\n';
 }
 
-// What the lane's child would do, phase by phase, walked dry in a child.
-void print_lane_steps(const RecipeJob& job) {
+// What the lane's child would do, phase by phase, as its dry walk said.
+void print_lane_steps(const RecipeJob& job, const std::vector<PlanLine>& plan) {
   Phase shown = Phase::teardown;
   bool first = true;
-  for (const auto& [phase, line] : plan_in_child(self_executable(), job)) {
+  for (const auto& [phase, line] : plan) {
     if (first || phase != shown) {
       const auto timeout = phase_timeout(job.timeouts, phase);
       std::cout << "  " << to_string(phase) << " (timeout " << timeout.count() << "s)\n";
@@ -182,6 +188,11 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
   std::cout << "plan: " << count_recipes(planned) << " recipe(s) in " << planned.size() << " lane(s), "
             << settings.jobs << " at a time; nothing below is run\n";
   if (placeholder_suffix) std::cout << "note: no --domain-suffix given; domains below use example.test\n";
+  std::vector<RecipeJob> walked;  // the lanes that run, walked dry before any is printed
+  for (const auto& entry : planned)
+    if (entry.not_run.empty() && entry.broken.empty()) walked.push_back(entry.job);
+  const auto plans = plan_in_children(self_executable(), walked);
+  size_t next_plan = 0;
   for (const auto& entry : planned) {
     const RecipeJob& job = entry.job;
     const std::string lane = std::string(to_string(job.lane)) + " lane";
@@ -196,7 +207,7 @@ int command_plan(Settings settings, const std::vector<std::string>& recipes) {
     }
     print_lane_header(job);
     if (job.lane != Lane::lint) print_lane_layout(job);
-    print_lane_steps(job);
+    print_lane_steps(job, plans.at(next_plan++));
   }
   return kExitPassed;
 }

@@ -101,7 +101,7 @@ struct CommandLine {
   CLI::App* exec_one = nullptr;  // the host's own: a lane child, a plugin's description, a dry walk
   std::string job_file;
   int secrets_fd = -1;
-  std::string describe_file;
+  std::vector<std::string> describe_files;
   bool plan_only = false;
   std::string answer_file;
 };
@@ -188,17 +188,20 @@ void add_internal_commands(CLI::App& app, CommandLine& line) {
   line.exec_one->group("");
   line.exec_one->add_option("--job", line.job_file, "The job file");
   line.exec_one->add_option("--secrets-fd", line.secrets_fd, "The host's pipe for secrets");
-  line.exec_one->add_option("--describe", line.describe_file,
-                            "Describe this plugin file (recipe, info) as JSON");
-  line.exec_one->add_flag("--plan", line.plan_only, "Walk the job dry and write its plan as JSON");
+  line.exec_one->add_option("--describe", line.describe_files,
+                            "Describe this plugin file (recipe, info) as a JSON line; repeatable");
+  line.exec_one->add_flag(
+      "--plan", line.plan_only,
+      "Walk each job of the --job file (a JSON array) dry and write its plan as a JSON line");
   line.exec_one->add_option("--answer", line.answer_file, "Where --describe and --plan write their answer");
 }
 
 // Carries out the subcommand that was parsed; its exit code.
 int dispatch(const CommandLine& line) {
   if (line.exec_one->parsed()) {
-    if (!line.describe_file.empty()) return describe_plugin(line.describe_file, line.answer_file);
-    if (line.plan_only) return plan_job(line.job_file, line.answer_file);
+    if (!line.describe_files.empty())
+      return describe_plugins({line.describe_files.begin(), line.describe_files.end()}, line.answer_file);
+    if (line.plan_only) return plan_jobs(line.job_file, line.answer_file);
     return execute_job_file(line.job_file, line.secrets_fd);
   }
   if (line.settings->parsed()) {

@@ -6,12 +6,10 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <iostream>
 #include <map>
+#include <optional>
 
 #include "ccci/process.hpp"
-#include "ccci/readiness.hpp"
-#include "run/lifecycle.hpp"
 
 namespace ccci {
 
@@ -146,77 +144,7 @@ std::shared_ptr<RecipeTest> LoadedPlugin::create() const {
 
 namespace {
 
-// A readiness condition's value read back: what JsonEquals can hold, nothing else.
-decltype(JsonEquals::value) json_scalar(const json& value) {
-  if (value.is_null()) return nullptr;
-  if (value.is_boolean()) return value.get<bool>();
-  if (value.is_number_integer()) return value.get<std::int64_t>();
-  if (value.is_string()) return value.get<std::string>();
-  throw std::invalid_argument("a readiness condition's value is not null, a boolean, an integer or a string");
-}
-
-}  // namespace
-
-json to_json(const RecipeInfo& info) {
-  json conditions = json::array();
-  for (const auto& condition : info.ready.json_equals)
-    conditions.push_back({condition.pointer, json_value(condition)});
-  json not_applicable = json::array();
-  for (const auto& declared : info.not_applicable)
-    not_applicable.push_back({static_cast<int>(declared.rung), declared.reason});
-  json env = json::array();
-  for (const auto& [key, value] : info.env) env.push_back({key, value});
-  return {{"tags", info.tags},
-          {"ready", {{"path", info.ready.path}, {"status", info.ready.status}, {"json_equals", conditions}}},
-          {"timeouts_s",
-           {{"deploy", info.timeouts.deploy.count()},
-            {"probe", info.timeouts.probe.count()},
-            {"teardown", info.timeouts.teardown.count()}}},
-          {"not_applicable", not_applicable},
-          {"backup_surface", info.backup_surface ? json(*info.backup_surface) : json(nullptr)},
-          {"env", env},
-          {"upgrade_from", info.upgrade_from},
-          {"compose_overlay", info.compose_overlay},
-          {"screenshot", info.screenshot}};
-}
-
-RecipeInfo recipe_info_from_json(const json& in) {
-  RecipeInfo info;
-  info.tags = in.at("tags").get<std::vector<std::string>>();
-  const auto& ready = in.at("ready");
-  info.ready.path = ready.at("path").get<std::string>();
-  info.ready.status = ready.at("status").get<long>();
-  for (const auto& condition : ready.at("json_equals"))
-    info.ready.json_equals.push_back({condition.at(0).get<std::string>(), json_scalar(condition.at(1))});
-  const auto& timeouts = in.at("timeouts_s");
-  info.timeouts.deploy = std::chrono::seconds(timeouts.at("deploy").get<long long>());
-  info.timeouts.probe = std::chrono::seconds(timeouts.at("probe").get<long long>());
-  info.timeouts.teardown = std::chrono::seconds(timeouts.at("teardown").get<long long>());
-  for (const auto& declared : in.at("not_applicable")) {
-    const int rung = declared.at(0).get<int>();
-    if (rung < static_cast<int>(Rung::deploys) || rung > static_cast<int>(Rung::clean_teardown))
-      throw std::out_of_range("not_applicable names no rung: " + std::to_string(rung));
-    info.not_applicable.push_back({static_cast<Rung>(rung), declared.at(1).get<std::string>()});
-  }
-  if (!in.at("backup_surface").is_null()) info.backup_surface = in.at("backup_surface").get<bool>();
-  for (const auto& line : in.at("env"))
-    info.env.emplace_back(line.at(0).get<std::string>(), line.at(1).get<std::string>());
-  info.upgrade_from = in.at("upgrade_from").get<std::string>();
-  info.compose_overlay = in.at("compose_overlay").get<std::string>();
-  info.screenshot = in.at("screenshot").get<std::string>();
-  return info;
-}
-
-namespace {
-
-void write_answer(const fs::path& answer, const json& content) {
-  std::ofstream out(answer, std::ios::trunc);
-  out << content.dump(-1, ' ', false, json::error_handler_t::replace);
-  out.close();
-  if (!out) throw std::runtime_error("cannot write " + answer.string());
-}
-
-// A private folder for one child's answer, removed afterwards.
+// A private folder for one child's question and answer, removed afterwards.
 class AnswerFolder {
  public:
   AnswerFolder() {
@@ -236,35 +164,86 @@ class AnswerFolder {
   fs::path path_;
 };
 
-// Runs `self exec-one ARGS… --answer FILE` and returns what it wrote there.
-json ask_child(const fs::path& self, std::vector<std::string> args, const fs::path& plugin_file,
-               const char* while_doing) {
+// What a child answered (one JSON value per item it finished), and how it ended.
+struct ChildAnswers {
+  std::vector<json> answers;
+  CommandResult result;
+  std::string said;  // the last line it printed: a PluginError's one line
+
+  bool ended_well() const { return !result.timed_out && result.signal == 0 && result.exit_code == 0; }
+};
+
+// One plugin's time to describe itself or walk a lane, and a second more for
+// each further item a child is given.
+std::chrono::seconds child_timeout(size_t items) {
+  return kDescribeTimeout + std::chrono::seconds(items > 0 ? items - 1 : 0);
+}
+
+// Runs `self exec-one ARGS… --answer FILE` over `items` items.
+ChildAnswers ask_child(const fs::path& self, std::vector<std::string> args, size_t items) {
   const AnswerFolder folder;
-  const fs::path answer = folder / "answer.json";
+  const fs::path answer = folder / "answer.jsonl";
   std::vector<std::string> argv = {self.string(), "exec-one"};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--answer", answer.string()});
-  const CommandResult result = run_command({.argv = argv,
-                                            .timeout = kDescribeTimeout,
+  ChildAnswers child{.result = run_command({.argv = argv,
+                                            .timeout = child_timeout(items),
                                             .output = Output::capture,
-                                            .max_output = size_t{64} * 1024});
-  const std::string plugin = "plugin " + plugin_file.string() + ": ";
-  std::string said = result.output;
+                                            .max_output = size_t{64} * 1024})};
+  child.said = child.result.output;
+  std::string& said = child.said;
   while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
   if (const auto newline = said.rfind('\n'); newline != std::string::npos) said.erase(0, newline + 1);
-  if (result.timed_out)
-    throw PluginError(plugin + "did not answer within " + std::to_string(kDescribeTimeout.count()) + "s " +
-                      while_doing);
-  if (result.signal != 0) throw PluginError(plugin + result.describe() + " " + while_doing);
   std::ifstream in(answer);
-  json content = json::parse(in, nullptr, false);
-  if (result.exit_code != 0 || content.is_discarded() || !content.is_object()) {
-    if (!said.empty() && result.exit_code != 0)
-      throw PluginError(said.starts_with("plugin ") ? said : plugin + said);
-    throw PluginError(plugin + "the process " + while_doing + " " + result.describe() +
-                      " without an answer (did the plugin call exit()?)");
+  for (std::string line; child.answers.size() < items && std::getline(in, line);) {
+    json value = json::parse(line, nullptr, false);
+    if (value.is_discarded() || !value.is_object()) break;  // a line cut short by the child's end
+    child.answers.push_back(std::move(value));
   }
-  return content;
+  return child;
+}
+
+// Why `plugin_file` (the one the child was busy with) gave no answer, as one line.
+[[noreturn]] void fail_for(const fs::path& plugin_file, const ChildAnswers& child, size_t items,
+                           const char* while_doing) {
+  const std::string plugin = "plugin " + plugin_file.string() + ": ";
+  const CommandResult& result = child.result;
+  if (result.timed_out)
+    throw PluginError(plugin + "did not answer within " + std::to_string(child_timeout(items).count()) +
+                      "s " + while_doing);
+  if (result.signal != 0) throw PluginError(plugin + result.describe() + " " + while_doing);
+  if (!child.said.empty() && result.exit_code != 0)
+    throw PluginError(child.said.starts_with("plugin ") ? child.said : plugin + child.said);
+  throw PluginError(plugin + "the process " + while_doing + " " + result.describe() +
+                    " without an answer (did the plugin call exit()?)");
+}
+
+// The child's answers to `args`, one per item (item i is of plugin
+// `item_plugins[i]`): a child that stops short is blamed on the plugin of the
+// item it was busy with. How it ended after answering all is the caller's.
+ChildAnswers answered(const fs::path& self, const std::vector<std::string>& args,
+                      const std::vector<fs::path>& item_plugins, const char* while_doing) {
+  ChildAnswers child = ask_child(self, args, item_plugins.size());
+  if (child.answers.size() < item_plugins.size())
+    fail_for(item_plugins[child.answers.size()], child, item_plugins.size(), while_doing);
+  return child;
+}
+
+// Each file's recipe and info, all in one child; when that child fails after
+// answering (a plugin's code at exit), each in a child of its own, to name
+// the one at fault.
+std::vector<json> describe_in_children(const fs::path& self, const std::vector<fs::path>& files) {
+  std::vector<std::string> args;
+  for (const auto& file : files) args.insert(args.end(), {"--describe", file.string()});
+  ChildAnswers all = answered(self, args, files, "while loading");
+  if (all.ended_well()) return std::move(all.answers);
+  std::vector<json> each;
+  for (const auto& file : files) {
+    ChildAnswers alone = answered(self, {"--describe", file.string()}, {file}, "while loading");
+    if (!alone.ended_well()) fail_for(file, alone, 1, "while loading");
+    each.push_back(std::move(alone.answers.front()));
+  }
+  return each;
 }
 
 }  // namespace
@@ -291,15 +270,17 @@ std::vector<fs::path> find_plugin_files(const std::vector<fs::path>& locations) 
 }
 
 std::vector<Plugin> load_plugins(const std::vector<fs::path>& locations, const fs::path& self) {
+  const std::vector<fs::path> files = find_plugin_files(locations);
+  for (const auto& file : files) check_abi(file);  // before any code of any of them runs
+  const std::vector<json> described = files.empty() ? std::vector<json>{} : describe_in_children(self, files);
   std::vector<Plugin> plugins;
   std::map<std::string, fs::path> claimed;
-  for (const auto& file : find_plugin_files(locations)) {
-    check_abi(file);
-    const json answer = ask_child(self, {"--describe", file.string()}, file, "while loading");
-    Plugin plugin(file, answer.at("recipe").get<std::string>(), recipe_info_from_json(answer.at("info")));
-    auto [existing, inserted] = claimed.emplace(plugin.recipe(), file);
+  for (size_t i = 0; i < files.size(); ++i) {
+    Plugin plugin(files[i], described[i].at("recipe").get<std::string>(),
+                  recipe_info_from_json(described[i].at("info")));
+    auto [existing, inserted] = claimed.emplace(plugin.recipe(), files[i]);
     if (!inserted)
-      throw PluginError("plugins " + existing->second.string() + " and " + file.string() +
+      throw PluginError("plugins " + existing->second.string() + " and " + files[i].string() +
                         " both claim recipe " + plugin.recipe() + "; keep one");
     plugins.push_back(std::move(plugin));
   }
@@ -308,83 +289,34 @@ std::vector<Plugin> load_plugins(const std::vector<fs::path>& locations, const f
   return plugins;
 }
 
-std::vector<PlanLine> plan_in_child(const fs::path& self, const RecipeJob& job) {
+std::vector<std::vector<PlanLine>> plan_in_children(const fs::path& self,
+                                                    const std::vector<RecipeJob>& jobs) {
+  if (jobs.empty()) return {};
+  // One child walks every lane, a plugin's lanes one after another so it
+  // loads once: a plan only describes, and a process per lane cost more than
+  // the walks. The lanes that run each walk their own plugin in their own child.
+  std::vector<size_t> order(jobs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return jobs[a].plugin_file < jobs[b].plugin_file; });
   const AnswerFolder folder;
-  const fs::path job_file = folder / "job.json";
-  std::ofstream(job_file) << to_json(job).dump();
-  const json answer =
-      ask_child(self, {"--job", job_file.string(), "--plan"}, job.plugin_file, "while planning");
-  std::vector<PlanLine> lines;
-  for (const auto& line : answer.at("plan"))
-    lines.push_back(
-        {phase_from_string(line.at("phase").get<std::string>()), line.at("line").get<std::string>()});
-  return lines;
-}
-
-namespace {
-
-// A plugin's compose overlay is a plain file beside it: a name, never a path
-// that could reach elsewhere.
-void check_compose_overlay(const fs::path& plugin_file, const std::string& overlay) {
-  if (overlay.empty()) return;
-  const std::string plugin = "plugin " + plugin_file.string() + ": compose overlay \"" + overlay + "\" ";
-  if (overlay.find('/') != std::string::npos || overlay == "." || overlay == "..")
-    throw PluginError(plugin + "must be a file name in the plugin's folder, not a path");
-  if (!fs::is_regular_file(plugin_file.parent_path() / overlay))
-    throw PluginError(plugin + "is not beside the plugin (" + (plugin_file.parent_path() / overlay).string() +
-                      " is no file)");
-}
-
-// The page to shoot is a path on the app's own domain, never another address.
-void check_screenshot_page(const fs::path& plugin_file, const std::string& page) {
-  if (page.empty()) return;
-  if (!page.starts_with('/') || page.starts_with("//") ||
-      page.find_first_of(" \t\r\n\\@") != std::string::npos)
-    throw PluginError("plugin " + plugin_file.string() + ": screenshot page \"" + page +
-                      "\" must be a path on the app's domain, starting with one /");
-}
-
-}  // namespace
-
-int describe_plugin(const fs::path& plugin_file, const fs::path& answer) {
-  try {
-    const LoadedPlugin plugin(plugin_file);
-    RecipeInfo info;
-    try {
-      info = plugin.create()->info();
-    } catch (const std::exception& error) {
-      throw PluginError("plugin " + plugin_file.string() + ": info() failed: " + error.what());
-    }
-    check_compose_overlay(plugin_file, info.compose_overlay);
-    check_screenshot_page(plugin_file, info.screenshot);
-    write_answer(answer, {{"recipe", plugin.recipe()}, {"info", to_json(info)}});
-    return 0;
-  } catch (const std::exception& error) {
-    std::cout << error.what() << std::endl;
-    return 2;
+  const fs::path jobs_file = folder / "jobs.json";
+  json wire = json::array();
+  std::vector<fs::path> item_plugins;
+  for (size_t i : order) {
+    wire.push_back(to_json(jobs[i]));
+    item_plugins.push_back(jobs[i].plugin_file);
   }
-}
-
-int plan_job(const fs::path& job_file, const fs::path& answer) {
-  try {
-    std::ifstream in(job_file);
-    const RecipeJob job = job_from_json(json::parse(in));
-    json lines = json::array();
-    const PlanSink sink = [&](Phase phase, std::string_view line) {
-      lines.push_back({{"phase", to_string(phase)}, {"line", line}});
-    };
-    if (job.lane == Lane::lint) {
-      plan_lint_lane(job, sink);
-    } else {
-      const LoadedPlugin plugin(job.plugin_file);
-      plan_lifecycle(*plugin.create(), job, sink);
-    }
-    write_answer(answer, {{"plan", lines}});
-    return 0;
-  } catch (const std::exception& error) {
-    std::cout << error.what() << std::endl;
-    return 2;
-  }
+  std::ofstream(jobs_file) << wire.dump();
+  const ChildAnswers child =
+      answered(self, {"--job", jobs_file.string(), "--plan"}, item_plugins, "while planning");
+  if (!child.ended_well()) fail_for(item_plugins.back(), child, item_plugins.size(), "while planning");
+  std::vector<std::vector<PlanLine>> plans(jobs.size());
+  for (size_t k = 0; k < order.size(); ++k)
+    for (const auto& line : child.answers[k].at("plan"))
+      plans[order[k]].push_back(
+          {phase_from_string(line.at("phase").get<std::string>()), line.at("line").get<std::string>()});
+  return plans;
 }
 
 }  // namespace ccci

@@ -2,8 +2,9 @@
 //
 // No plugin code runs in the host process: the host reads a plugin's ABI
 // version straight from its ELF file, and asks a short-lived child
-// (`cc-ci exec-one --describe`) for its recipe name and info(). Only a
-// recipe's own test process loads the library (LoadedPlugin).
+// (`cc-ci exec-one --describe`) for its recipe name and info(): one child for
+// all the plugins found, as each costs a process start of its own otherwise.
+// Only a recipe's own test process runs a test (LoadedPlugin).
 #pragma once
 
 #include <boost/dll/shared_library.hpp>
@@ -69,14 +70,16 @@ class LoadedPlugin {
   RecipeTestFactory* factory_ = nullptr;
 };
 
-/// How long a plugin may take to describe itself or walk a plan.
+/// How long a plugin may take to describe itself or walk a plan (a child
+/// given more than one gets a second more for each further one).
 inline constexpr std::chrono::seconds kDescribeTimeout{60};
 
 /// Every "*.so" under the given files or directories (searched recursively), sorted.
 std::vector<std::filesystem::path> find_plugin_files(const std::vector<std::filesystem::path>& locations);
 
-/// Checks and describes every plugin, each in a child `self exec-one
-/// --describe`; two plugins claiming one recipe is an error naming both.
+/// Checks every plugin's ABI, then describes them all in one child `self
+/// exec-one --describe F…`; a plugin whose code kills, hangs or ends that
+/// child is named. Two plugins claiming one recipe is an error naming both.
 std::vector<Plugin> load_plugins(const std::vector<std::filesystem::path>& locations,
                                  const std::filesystem::path& self);
 
@@ -85,13 +88,17 @@ struct PlanLine {
   Phase phase;
   std::string line;
 };
-/// The dry walk of `job`, done by a child `self exec-one --job … --plan`.
-std::vector<PlanLine> plan_in_child(const std::filesystem::path& self, const RecipeJob& job);
+/// The dry walk of each of `jobs`, in order, all in one child `self exec-one
+/// --job FILE --plan`; a plugin whose code kills, hangs or ends it is named.
+std::vector<std::vector<PlanLine>> plan_in_children(const std::filesystem::path& self,
+                                                    const std::vector<RecipeJob>& jobs);
 
-/// The child's side of --describe and --plan: writes the answer as JSON to
-/// `answer`. Returns the process exit code.
-int describe_plugin(const std::filesystem::path& plugin_file, const std::filesystem::path& answer);
-int plan_job(const std::filesystem::path& job_file, const std::filesystem::path& answer);
+/// The child's side of --describe and --plan (run/plugin_wire.cpp): one JSON
+/// line per plugin described or job walked (`jobs_file` holds a JSON array),
+/// each written to `answer` as soon as it is done. Returns the exit code.
+int describe_plugins(const std::vector<std::filesystem::path>& plugin_files,
+                     const std::filesystem::path& answer);
+int plan_jobs(const std::filesystem::path& jobs_file, const std::filesystem::path& answer);
 
 nlohmann::json to_json(const RecipeInfo& info);
 RecipeInfo recipe_info_from_json(const nlohmann::json& json);
