@@ -1,5 +1,6 @@
 #include "config/settings.hpp"
 #include "recipe/target.hpp"
+#include "recipe/target_files.hpp"
 #include "support.hpp"
 
 using namespace ccci;
@@ -117,6 +118,27 @@ TEST_SUITE("target") {
     catalogue.git({"tag", "9.9.9+lightweight"}, catalogue.repository);
     CHECK_THROWS_WITH_AS(resolve_target("custom-html", {}, catalogue.folder.path()),
                          doctest::Contains("has no release tag"), UsageError);
+  }
+
+  TEST_CASE("a revision's committed files are listed once and each read once") {
+    const Catalogue catalogue;
+    const fs::path folder = catalogue.repository / "config";
+    fs::create_directories(folder);
+    std::ofstream(folder / "app.yml") << "key: value\n";
+    catalogue.git({"add", "config"}, catalogue.repository);
+    catalogue.git({"commit", "--quiet", "-m", "a folder"}, catalogue.repository);
+    RecipeTarget head = resolve_target("custom-html", {.ref = "HEAD"}, catalogue.folder.path());
+    const TargetFiles files(head);
+    CHECK(files.read("config/app.yml") == "key: value\n");
+    CHECK(files.read("/config/./app.yml") == "key: value\n");  // abra joins names to the folder
+    CHECK_FALSE(files.read("no-such.yml").has_value());
+    CHECK_THROWS_WITH_AS(files.read("config"), doctest::Contains("not a file"), UsageError);
+    const std::string compose = files.read("compose.yml").value();
+    // Read once: with the repository gone, what was read is still there.
+    fs::rename(catalogue.repository, catalogue.folder.path() / "gone");
+    CHECK(files.read("compose.yml") == compose);
+    CHECK(files.read("config/app.yml") == "key: value\n");
+    CHECK_THROWS(read_target_file(head, "compose.yml"));  // a new reader asks git again, and git has nothing
   }
 
   TEST_CASE("a local checkout is cloned with its uncommitted edits, new files and deletions") {

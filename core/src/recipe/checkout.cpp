@@ -10,55 +10,14 @@
 #include "ccci/text.hpp"
 #include "recipe/git.hpp"
 #include "recipe/target.hpp"
+#include "recipe/target_files.hpp"
 
 namespace ccci {
 
 namespace fs = std::filesystem;
 
 std::optional<std::string> read_target_file(const RecipeTarget& target, const std::string& path) {
-  std::string_view name = path;
-  while (name.starts_with('/')) name.remove_prefix(1);
-  const fs::path relative = fs::path(name).lexically_normal();
-  const std::string what = "the recipe's file \"" + valid_utf8(strip_ansi(cut_utf8(path, 200))) + "\"";
-  if (relative.empty() || *relative.begin() == ".." || relative == ".")
-    throw UsageError(what + ": not a file inside the recipe's checkout");
-  const std::string too_large = what + ": larger than " + std::to_string(kTargetFileMaxBytes >> 10) +
-                                " KiB, more than cc-ci reads of a recipe file";
-
-  if (target.local_changes && !target.working_tree.empty()) {
-    std::error_code error;
-    const fs::path root = fs::weakly_canonical(target.working_tree, error);
-    const fs::path real = fs::weakly_canonical(target.working_tree / relative, error);
-    if (error || !fs::exists(real, error)) return std::nullopt;
-    const fs::path inside = real.lexically_relative(root);
-    if (inside.empty() || *inside.begin() == "..")
-      throw UsageError(what + ": a link that leads out of the recipe's checkout");
-    if (!fs::is_regular_file(real, error)) throw UsageError(what + ": not a regular file");
-    // Opened without following a link, in case one was put there since.
-    const int fd = ::open(real.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return std::nullopt;
-    struct stat info {};
-    std::string content;
-    bool regular = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode);
-    char buffer[65536];
-    ssize_t count = 0;
-    while (regular && content.size() <= kTargetFileMaxBytes &&
-           (count = ::read(fd, buffer, sizeof buffer)) > 0)
-      content.append(buffer, static_cast<std::size_t>(count));
-    ::close(fd);
-    if (!regular) throw UsageError(what + ": not a regular file");
-    if (content.size() > kTargetFileMaxBytes) throw UsageError(too_large);
-    return content;
-  }
-  // A committed file: its size from git first, so a huge blob is never read.
-  const Git git{target.repository};
-  const std::string object = target.commit + ":" + relative.generic_string();
-  const auto type = git.try_run({"cat-file", "-t", "--end-of-options", object});
-  if (!type) return std::nullopt;
-  if (words(*type) != std::vector<std::string>{"blob"}) throw UsageError(what + ": not a file");
-  const auto size = git.try_run({"cat-file", "-s", "--end-of-options", object});
-  if (!size || std::stoull(words(*size).at(0)) > kTargetFileMaxBytes) throw UsageError(too_large);
-  return git.run({"cat-file", "blob", "--end-of-options", object});
+  return TargetFiles(target).read(path);
 }
 
 namespace {

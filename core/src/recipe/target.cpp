@@ -100,9 +100,10 @@ std::string newest_in(const std::vector<std::string>& candidates, const std::vec
   return "";
 }
 
-// Version and previous release of `target.commit`, from the repository's tags.
-void add_versions(const Git& git, RecipeTarget& target, const std::string& asked_tag) {
-  const auto all = releases(git);
+// Version and previous release of `target.commit`, from the repository's
+// releases (`all`, oldest first).
+void add_versions(const Git& git, RecipeTarget& target, const std::string& asked_tag,
+                  const std::vector<std::string>& all) {
   if (target.version.empty() && std::find(all.begin(), all.end(), asked_tag) != all.end())
     target.version = asked_tag;
   if (target.version.empty())
@@ -138,7 +139,7 @@ RecipeTarget from_recipe_dir(const std::string& recipe, const fs::path& given) {
   target.working_tree = folder;
   target.local_changes =
       !git.run(with({"status", "--porcelain", "--untracked-files=all"}, whole_tree())).empty();
-  add_versions(git, target, "");
+  add_versions(git, target, "", releases(git));
   return target;
 }
 
@@ -168,7 +169,7 @@ RecipeTarget from_repository(const std::string& recipe, const std::optional<std:
     }
     if (target.commit.empty())
       throw UsageError(what + ": no such commit, branch or tag in " + repository.string());
-    add_versions(git, target, *ref);
+    add_versions(git, target, *ref, releases(git));
     return target;
   }
   const auto all = releases(git);
@@ -179,7 +180,7 @@ RecipeTarget from_repository(const std::string& recipe, const std::optional<std:
   target.ref = all.back();
   target.commit =
       words(git.run({"rev-parse", "--verify", "--end-of-options", all.back() + "^{commit}"})).at(0);
-  add_versions(git, target, all.back());
+  add_versions(git, target, all.back(), all);
   return target;
 }
 
@@ -214,8 +215,11 @@ std::optional<RecipeTarget> release_of(const RecipeTarget& target, const std::st
   // One of the repository's releases by its exact name (an annotated tag):
   // never a revision expression (`…~1`) or a lightweight tag.
   const Git git{target.repository};
-  const auto all = releases(git);
-  if (std::find(all.begin(), all.end(), version) == all.end()) return std::nullopt;
+  // The previous release was found among the releases already: not listed again.
+  if (version != target.previous_release) {
+    const auto all = releases(git);
+    if (std::find(all.begin(), all.end(), version) == all.end()) return std::nullopt;
+  }
   const auto found = git.try_run(
       {"rev-parse", "--verify", "--quiet", "--end-of-options", "refs/tags/" + version + "^{commit}"});
   if (!found) return std::nullopt;

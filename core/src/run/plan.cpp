@@ -11,6 +11,7 @@
 #include "ccci/abra_client.hpp"
 #include "recipe/compose.hpp"
 #include "recipe/names.hpp"
+#include "recipe/target_files.hpp"
 
 namespace ccci {
 
@@ -60,7 +61,7 @@ std::optional<std::string> read_plugin_file(const fs::path& file) {
 // from, its .env.sample and abra.sh, and whether the plugin's CI overlay
 // joins COMPOSE_FILE (a chaos deploy; a release is deployed as released).
 struct Revision {
-  RecipeTarget target;
+  TargetFiles files;  // read once for all the lanes that deploy it
   std::string sample;
   std::string abra_sh;
   bool overlay = false;
@@ -74,10 +75,10 @@ struct Revision {
 // fails the recipe when its checkout is refused (refuse_links_out), with the
 // recipe's report, and nothing deployed.
 Revision read_revision(RecipeTarget target, bool overlay) {
-  Revision revision{.target = std::move(target), .overlay = overlay};
-  revision.sample = read_target_file(revision.target, ".env.sample").value_or("");
+  Revision revision{.files = TargetFiles(std::move(target)), .overlay = overlay};
+  revision.sample = revision.files.read(".env.sample").value_or("");
   try {
-    revision.abra_sh = read_target_file(revision.target, "abra.sh").value_or("");
+    revision.abra_sh = revision.files.read("abra.sh").value_or("");
   } catch (const UsageError&) {
   }
   return revision;
@@ -90,7 +91,7 @@ Revision read_revision(RecipeTarget target, bool overlay) {
 std::optional<ComposeLayout> read_layout(PlannedRecipe& entry, const Revision& revision) {
   const RecipeJob& job = entry.job;
   const bool overlay = revision.overlay && !entry.info.compose_overlay.empty();
-  // Every name is read through read_target_file, which refuses one that leads
+  // Every name is read as read_target_file reads it, which refuses one that leads
   // out of the checkout: a hostile name is an error, never skipped. The
   // overlay is the plugin's own file, beside it.
   const fs::path overlay_file = job.plugin_file.parent_path() / entry.info.compose_overlay;
@@ -102,13 +103,13 @@ std::optional<ComposeLayout> read_layout(PlannedRecipe& entry, const Revision& r
       return text;
     }
     try {
-      return read_target_file(revision.target, name);
+      return revision.files.read(name);
     } catch (const UsageError& error) {
       if (!revision.fails_lane) throw;
       throw ComposeError(error.what());
     }
   };
-  const std::string of = job.lane == Lane::upgrade ? " of " + revision.target.describe() : "";
+  const std::string of = job.lane == Lane::upgrade ? " of " + revision.files.target().describe() : "";
   ComposeReading reading;
   try {
     EnvValues env = app_environment(revision.sample, revision.abra_sh, entry.info, job.domain);
