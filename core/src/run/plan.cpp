@@ -1,11 +1,14 @@
 #include "run/plan.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
+#include <exception>
 #include <fstream>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <thread>
 
 #include "base/markup.hpp"
 #include "ccci/abra_client.hpp"
@@ -263,6 +266,11 @@ void refuse_stray_targets(const Settings& settings, const Chosen& chosen) {
   }
 }
 
+// A lane that deploys the app: it gets a domain and a server.
+bool deploys(const PlannedRecipe& entry) {
+  return entry.job.lane != Lane::lint && entry.not_run.empty();
+}
+
 // What every lane of a recipe shares: its plugin and the run's settings.
 PlannedRecipe recipe_plan(const Plugin& plugin, const std::string& recipe, const Settings& settings) {
   PlannedRecipe base;
@@ -284,6 +292,80 @@ PlannedRecipe recipe_plan(const Plugin& plugin, const std::string& recipe, const
   return base;
 }
 
+// One recipe's lanes, planned: its target resolved and its files read with
+// git, each lane's domain and layouts. Servers are plan_run's to give out.
+std::vector<PlannedRecipe> plan_recipe(const Plugin& plugin, const std::string& recipe,
+                                       const Settings& settings, const fs::path& work_root, Targets targets) {
+  const PlannedRecipe base = recipe_plan(plugin, recipe, settings);
+  const RecipeJob& job = base.job;
+  const fs::path report_dir = fs::absolute(settings.report_dir);
+  Revision revision;  // the target's files, read once for every lane
+  RecipeTarget target;
+  if (targets == Targets::resolve) {
+    const auto found = settings.targets.find(job.recipe);
+    target = resolve_target(job.recipe, found == settings.targets.end() ? TargetRequest{} : found->second,
+                            settings.recipes_from);
+    revision = read_revision(target, !target.is_release());
+  }
+  const std::string from = base.info.upgrade_from.empty() ? target.previous_release : base.info.upgrade_from;
+  std::vector<PlannedRecipe> lanes;
+  for (const Lane lane : {Lane::fresh, Lane::upgrade, Lane::lint}) {
+    const bool wanted = std::find(settings.lanes.begin(), settings.lanes.end(), lane) != settings.lanes.end();
+    // Listing resolves no target: its wanted fresh lane says it all.
+    if (targets == Targets::skip && (lane != Lane::fresh || !wanted)) continue;
+    PlannedRecipe entry = base;
+    RecipeJob& lane_job = entry.job;
+    lane_job.lane = lane;
+    lane_job.target = target;
+    lane_job.abra.deploy.version = target.is_release() ? target.version : "";
+    if (!wanted) entry.not_run = "the " + std::string(to_string(lane)) + " lane was not run (--lanes)";
+    if (lane == Lane::upgrade && entry.not_run.empty()) {
+      if (from.empty())
+        entry.not_run =
+            "there is no release of " + job.recipe + " before " + target.describe() + " to upgrade from";
+      lane_job.abra.deploy.version = from;
+    }
+    const std::string suffix = lane == Lane::fresh ? "" : "." + std::string(to_string(lane));
+    if (deploys(entry)) {
+      lane_job.domain = make_domain(lane_job.recipe, settings.domain_suffix);
+      if (targets == Targets::resolve) read_layouts(entry, revision, from);
+    }
+    const fs::path work = work_root / (job.recipe + suffix);
+    lane_job.abra.abra_dir = (work / "abra").string();
+    lane_job.log_file = report_dir / "logs" / (job.recipe + suffix + ".log");
+    lane_job.events_file = work / "events.jsonl";
+    if (lane == Lane::fresh) lane_job.screenshot_file = report_dir / "screenshots" / (job.recipe + ".png");
+    lanes.push_back(std::move(entry));
+  }
+  return lanes;
+}
+
+// Recipes planned side by side: planning waits on git processes, not on
+// this process's CPU. Results in `chosen`'s order; a recipe that cannot be
+// planned throws as it would alone, the first in that order.
+std::vector<std::vector<PlannedRecipe>> plan_recipes(const Chosen& chosen, const Settings& settings,
+                                                     const fs::path& work_root, Targets targets) {
+  constexpr size_t kPlanners = 8;
+  std::vector<std::vector<PlannedRecipe>> planned(chosen.size());
+  std::vector<std::exception_ptr> failed(chosen.size());
+  std::atomic<size_t> next{0};
+  const auto planner = [&] {
+    for (size_t i = next++; i < chosen.size(); i = next++) {
+      try {
+        planned[i] = plan_recipe(*chosen[i].first, chosen[i].second, settings, work_root, targets);
+      } catch (...) {
+        failed[i] = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> planners;
+  for (size_t k = 0; k < std::min(kPlanners, chosen.size()); ++k) planners.emplace_back(planner);
+  for (auto& thread : planners) thread.join();
+  for (const auto& failure : failed)
+    if (failure) std::rethrow_exception(failure);
+  return planned;
+}
+
 }  // namespace
 
 std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
@@ -292,52 +374,12 @@ std::vector<PlannedRecipe> plan_run(const std::vector<Plugin>& plugins,
   const Chosen chosen = choose_plugins(plugins, selection);
   refuse_stray_targets(settings, chosen);
   std::vector<PlannedRecipe> planned;
-  const fs::path report_dir = fs::absolute(settings.report_dir);
-  size_t deployments = 0;  // servers go round-robin over the lanes that deploy
-  for (const auto& [plugin, recipe] : chosen) {
-    const PlannedRecipe base = recipe_plan(*plugin, recipe, settings);
-    const RecipeJob& job = base.job;
-    Revision revision;  // the target's files, read once for every lane
-    RecipeTarget target;
-    if (targets == Targets::resolve) {
-      const auto found = settings.targets.find(job.recipe);
-      target = resolve_target(job.recipe, found == settings.targets.end() ? TargetRequest{} : found->second,
-                              settings.recipes_from);
-      revision = read_revision(target, !target.is_release());
-    }
-    const std::string from =
-        base.info.upgrade_from.empty() ? target.previous_release : base.info.upgrade_from;
-    for (const Lane lane : {Lane::fresh, Lane::upgrade, Lane::lint}) {
-      const bool wanted =
-          std::find(settings.lanes.begin(), settings.lanes.end(), lane) != settings.lanes.end();
-      // Listing resolves no target: its wanted fresh lane says it all.
-      if (targets == Targets::skip && (lane != Lane::fresh || !wanted)) continue;
-      PlannedRecipe entry = base;
-      RecipeJob& lane_job = entry.job;
-      lane_job.lane = lane;
-      lane_job.target = target;
-      lane_job.abra.deploy.version = target.is_release() ? target.version : "";
-      if (!wanted) entry.not_run = "the " + std::string(to_string(lane)) + " lane was not run (--lanes)";
-      if (lane == Lane::upgrade && entry.not_run.empty()) {
-        if (from.empty())
-          entry.not_run =
-              "there is no release of " + job.recipe + " before " + target.describe() + " to upgrade from";
-        lane_job.abra.deploy.version = from;
-      }
-      const std::string suffix = lane == Lane::fresh ? "" : "." + std::string(to_string(lane));
-      if (lane != Lane::lint && entry.not_run.empty()) {
-        lane_job.server = settings.servers[deployments++ % settings.servers.size()].name;
-        lane_job.domain = make_domain(lane_job.recipe, settings.domain_suffix);
-        if (targets == Targets::resolve) read_layouts(entry, revision, from);
-      }
-      const fs::path work = work_root / (job.recipe + suffix);
-      lane_job.abra.abra_dir = (work / "abra").string();
-      lane_job.log_file = report_dir / "logs" / (job.recipe + suffix + ".log");
-      lane_job.events_file = work / "events.jsonl";
-      if (lane == Lane::fresh) lane_job.screenshot_file = report_dir / "screenshots" / (job.recipe + ".png");
+  size_t deployments = 0;  // servers go round-robin over the lanes that deploy, in plan order
+  for (auto& lanes : plan_recipes(chosen, settings, work_root, targets))
+    for (auto& entry : lanes) {
+      if (deploys(entry)) entry.job.server = settings.servers[deployments++ % settings.servers.size()].name;
       planned.push_back(std::move(entry));
     }
-  }
   return planned;
 }
 
