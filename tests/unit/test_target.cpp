@@ -133,12 +133,31 @@ TEST_SUITE("target") {
     CHECK(files.read("/config/./app.yml") == "key: value\n");  // abra joins names to the folder
     CHECK_FALSE(files.read("no-such.yml").has_value());
     CHECK_THROWS_WITH_AS(files.read("config"), doctest::Contains("not a file"), UsageError);
+    CHECK_THROWS_WITH_AS(files.read("config/"), doctest::Contains("not a file"), UsageError);
     const std::string compose = files.read("compose.yml").value();
     // Read once: with the repository gone, what was read is still there.
     fs::rename(catalogue.repository, catalogue.folder.path() / "gone");
     CHECK(files.read("compose.yml") == compose);
     CHECK(files.read("config/app.yml") == "key: value\n");
     CHECK_THROWS(read_target_file(head, "compose.yml"));  // a new reader asks git again, and git has nothing
+  }
+
+  TEST_CASE("a committed name that differs by a carriage return is another file, and a submodule none") {
+    const Catalogue catalogue;
+    // Sorted before compose.yml, and compose.yml once a '\r' is taken out.
+    std::ofstream(catalogue.repository / "compose\r.yml") << "services: {decoy: {image: x}}\n";
+    catalogue.git({"add", "--all"}, catalogue.repository);
+    catalogue.git(
+        {"update-index", "--add", "--cacheinfo", "160000," + catalogue.commit_of("HEAD") + ",vendored"},
+        catalogue.repository);
+    catalogue.git({"commit", "--quiet", "-m", "a decoy and a submodule"}, catalogue.repository);
+    const RecipeTarget head = resolve_target("custom-html", {.ref = "HEAD"}, catalogue.folder.path());
+    const TargetFiles files(head);
+    const auto compose = files.read("compose.yml");
+    REQUIRE(compose.has_value());
+    CHECK(compose->find("decoy") == std::string::npos);
+    CHECK(files.read("compose\r.yml") == "services: {decoy: {image: x}}\n");
+    CHECK_FALSE(files.read("vendored").has_value());  // its files are in another repository
   }
 
   TEST_CASE("a local checkout is cloned with its uncommitted edits, new files and deletions") {

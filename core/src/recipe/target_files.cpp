@@ -4,6 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
+#include <utility>
+#include <vector>
+
 #include "base/usage_error.hpp"
 #include "ccci/text.hpp"
 #include "recipe/git.hpp"
@@ -55,7 +59,8 @@ std::optional<std::string> TargetFiles::read(const std::string& path) const {
   const std::string what = "the recipe's file \"" + valid_utf8(strip_ansi(cut_utf8(path, 200))) + "\"";
   if (relative.empty() || *relative.begin() == ".." || relative == ".")
     throw UsageError(what + ": not a file inside the recipe's checkout");
-  const std::string key = relative.generic_string();
+  std::string key = relative.generic_string();
+  while (key.ends_with('/')) key.pop_back();  // "dir/" names the folder, as git reads it
   if (const auto known = read_.find(key); known != read_.end()) return known->second;
   std::optional<std::string> content = target_.local_changes && !target_.working_tree.empty()
                                            ? read_working_tree(target_.working_tree, relative, what)
@@ -71,7 +76,7 @@ std::optional<std::string> TargetFiles::read_committed(const std::string& relati
   const std::map<std::string, Entry>* listed = nullptr;
   try {
     listed = &tree();
-  } catch (const std::runtime_error& error) {  // e.g. a tree too large to list: the recipe's, named
+  } catch (const std::runtime_error& error) {  // a listing that does not read whole: the recipe's, named
     throw UsageError(what + ": " + error.what());
   }
   const auto& entries = *listed;
@@ -83,29 +88,53 @@ std::optional<std::string> TargetFiles::read_committed(const std::string& relati
       throw UsageError(what + ": not a file");
     return std::nullopt;
   }
+  // A submodule's files are in another repository, not in this one: as if absent.
+  if (entry->second.type == "commit") return std::nullopt;
   if (entry->second.type != "blob") throw UsageError(what + ": not a file");
   if (entry->second.size > kTargetFileMaxBytes) throw UsageError(too_large(what));
   return Git{target_.repository}.run({"cat-file", "blob", "--end-of-options", entry->second.object});
 }
 
-// Every file of the commit, listed once: "MODE TYPE OBJECT SIZE\tPATH", NUL-ended.
+namespace {
+
+// A tree listing cc-ci reads whole or not at all: a recipe's tree is far
+// smaller, and a cut listing would hide files.
+constexpr size_t kTreeListingMaxBytes = size_t{64} << 20;
+
+// One record of `git ls-tree -z --long`: "MODE TYPE OBJECT SIZE\tPATH".
+std::pair<std::string, std::string> split_record(std::string_view record, std::vector<std::string>& fields) {
+  const auto tab = record.find('\t');
+  if (tab == std::string_view::npos) throw std::runtime_error("git ls-tree printed a record without a name");
+  fields = words(std::string(record.substr(0, tab)));
+  if (fields.size() != 4) throw std::runtime_error("git ls-tree printed a record cc-ci cannot read");
+  return {std::string(record.substr(tab + 1)), fields[3]};
+}
+
+}  // namespace
+
+// Every file of the commit, listed once, names byte for byte (no '\r' taken
+// out: two names must never become one).
 const std::map<std::string, TargetFiles::Entry>& TargetFiles::tree() const {
   if (tree_) return *tree_;
   const std::string listing = Git{target_.repository}.run(
-      {"ls-tree", "-r", "-z", "--long", "--full-tree", "--end-of-options", target_.commit});
+      {"ls-tree", "-r", "-z", "--long", "--full-tree", "--end-of-options", target_.commit},
+      {.max_output = kTreeListingMaxBytes, .keep_carriage_returns = true});
   std::map<std::string, Entry> entries;
+  std::vector<std::string> fields;
   std::string_view rest = listing;
   while (!rest.empty()) {
     const auto end = rest.find('\0');
-    const std::string_view line = rest.substr(0, end);
-    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-    const auto tab = line.find('\t');
-    if (tab == std::string_view::npos) continue;
-    const auto fields = words(std::string(line.substr(0, tab)));
-    if (fields.size() != 4) continue;
+    if (end == std::string_view::npos) throw std::runtime_error("git ls-tree printed a record cut short");
+    auto [name, size] = split_record(rest.substr(0, end), fields);
+    rest.remove_prefix(end + 1);
     Entry entry{.type = fields[1], .object = fields[2]};
-    if (fields[3] != "-") entry.size = std::stoull(fields[3]);
-    entries.emplace(std::string(line.substr(tab + 1)), std::move(entry));
+    if (size != "-") {
+      const auto [at, error] = std::from_chars(size.data(), size.data() + size.size(), entry.size);
+      if (error != std::errc() || at != size.data() + size.size())
+        throw std::runtime_error("git ls-tree printed a size cc-ci cannot read");
+    }
+    if (!entries.emplace(name, std::move(entry)).second)
+      throw std::runtime_error("git ls-tree listed two files of one name");
   }
   tree_ = std::move(entries);
   return *tree_;

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <system_error>
 #include <thread>
 
 #include "base/markup.hpp"
@@ -358,9 +359,13 @@ std::vector<std::vector<PlannedRecipe>> plan_recipes(const Chosen& chosen, const
       }
     }
   };
-  std::vector<std::thread> planners;
-  for (size_t k = 0; k < std::min(kPlanners, chosen.size()); ++k) planners.emplace_back(planner);
-  for (auto& thread : planners) thread.join();
+  std::vector<std::thread> helpers;
+  try {
+    for (size_t k = 1; k < std::min(kPlanners, chosen.size()); ++k) helpers.emplace_back(planner);
+  } catch (const std::system_error&) {  // no more threads: fewer planners, the same plan
+  }
+  planner();
+  for (auto& thread : helpers) thread.join();
   for (const auto& failure : failed)
     if (failure) std::rethrow_exception(failure);
   return planned;

@@ -218,32 +218,48 @@ ChildAnswers ask_child(const fs::path& self, std::vector<std::string> args, size
                     " without an answer (did the plugin call exit()?)");
 }
 
-// The child's answers to `args`, one per item (item i is of plugin
-// `item_plugins[i]`): a child that stops short is blamed on the plugin of the
-// item it was busy with. How it ended after answering all is the caller's.
-ChildAnswers answered(const fs::path& self, const std::vector<std::string>& args,
-                      const std::vector<fs::path>& item_plugins, const char* while_doing) {
+// One child's answers to `args`, one per item (item i is of plugin
+// `item_plugins[i]`), when it answered all and ended well. A child of one
+// plugin that did not is that plugin's failure, named. One that several
+// plugins shared gives nullopt: the fault may be any of theirs (a crash can
+// surface items after the code that caused it), so the caller asks each alone.
+std::optional<ChildAnswers> ask(const fs::path& self, const std::vector<std::string>& args,
+                                const std::vector<fs::path>& item_plugins, const char* while_doing) {
   ChildAnswers child = ask_child(self, args, item_plugins.size());
-  if (child.answers.size() < item_plugins.size())
-    fail_for(item_plugins[child.answers.size()], child, item_plugins.size(), while_doing);
-  return child;
+  const size_t items = item_plugins.size();
+  if (child.answers.size() == items && child.ended_well()) return child;
+  if (std::all_of(item_plugins.begin(), item_plugins.end(),
+                  [&](const fs::path& plugin) { return plugin == item_plugins.front(); }))
+    fail_for(item_plugins.front(), child, items, while_doing);
+  return std::nullopt;
 }
 
-// Each file's recipe and info, all in one child; when that child fails after
-// answering (a plugin's code at exit), each in a child of its own, to name
-// the one at fault.
+// Each file's recipe and info: all in one child, or each in its own when
+// that one failed.
 std::vector<json> describe_in_children(const fs::path& self, const std::vector<fs::path>& files) {
   std::vector<std::string> args;
   for (const auto& file : files) args.insert(args.end(), {"--describe", file.string()});
-  ChildAnswers all = answered(self, args, files, "while loading");
-  if (all.ended_well()) return std::move(all.answers);
+  if (auto all = ask(self, args, files, "while loading")) return std::move(all->answers);
   std::vector<json> each;
-  for (const auto& file : files) {
-    ChildAnswers alone = answered(self, {"--describe", file.string()}, {file}, "while loading");
-    if (!alone.ended_well()) fail_for(file, alone, 1, "while loading");
-    each.push_back(std::move(alone.answers.front()));
-  }
+  for (const auto& file : files)
+    each.push_back(
+        std::move(ask(self, {"--describe", file.string()}, {file}, "while loading")->answers.front()));
   return each;
+}
+
+// The dry walks of `jobs[indices…]` in one child, in that order.
+std::optional<ChildAnswers> plan_batch(const fs::path& self, const std::vector<RecipeJob>& jobs,
+                                       const std::vector<size_t>& indices) {
+  const AnswerFolder folder;
+  const fs::path jobs_file = folder / "jobs.json";
+  json wire = json::array();
+  std::vector<fs::path> item_plugins;
+  for (size_t i : indices) {
+    wire.push_back(to_json(jobs[i]));
+    item_plugins.push_back(jobs[i].plugin_file);
+  }
+  std::ofstream(jobs_file) << wire.dump();
+  return ask(self, {"--job", jobs_file.string(), "--plan"}, item_plugins, "while planning");
 }
 
 }  // namespace
@@ -295,27 +311,22 @@ std::vector<std::vector<PlanLine>> plan_in_children(const fs::path& self,
   // One child walks every lane, a plugin's lanes one after another so it
   // loads once: a plan only describes, and a process per lane cost more than
   // the walks. The lanes that run each walk their own plugin in their own child.
-  std::vector<size_t> order(jobs.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return jobs[a].plugin_file < jobs[b].plugin_file; });
-  const AnswerFolder folder;
-  const fs::path jobs_file = folder / "jobs.json";
-  json wire = json::array();
-  std::vector<fs::path> item_plugins;
-  for (size_t i : order) {
-    wire.push_back(to_json(jobs[i]));
-    item_plugins.push_back(jobs[i].plugin_file);
-  }
-  std::ofstream(jobs_file) << wire.dump();
-  const ChildAnswers child =
-      answered(self, {"--job", jobs_file.string(), "--plan"}, item_plugins, "while planning");
-  if (!child.ended_well()) fail_for(item_plugins.back(), child, item_plugins.size(), "while planning");
+  std::map<fs::path, std::vector<size_t>> by_plugin;
+  for (size_t i = 0; i < jobs.size(); ++i) by_plugin[jobs[i].plugin_file].push_back(i);
+  std::vector<size_t> all;
+  for (const auto& [plugin, indices] : by_plugin) all.insert(all.end(), indices.begin(), indices.end());
   std::vector<std::vector<PlanLine>> plans(jobs.size());
-  for (size_t k = 0; k < order.size(); ++k)
-    for (const auto& line : child.answers[k].at("plan"))
-      plans[order[k]].push_back(
-          {phase_from_string(line.at("phase").get<std::string>()), line.at("line").get<std::string>()});
+  const auto take = [&](const std::vector<size_t>& indices, const ChildAnswers& child) {
+    for (size_t k = 0; k < indices.size(); ++k)
+      for (const auto& line : child.answers[k].at("plan"))
+        plans[indices[k]].push_back(
+            {phase_from_string(line.at("phase").get<std::string>()), line.at("line").get<std::string>()});
+  };
+  if (auto child = plan_batch(self, jobs, all)) {
+    take(all, *child);
+    return plans;
+  }
+  for (const auto& [plugin, indices] : by_plugin) take(indices, *plan_batch(self, jobs, indices));
   return plans;
 }
 

@@ -33,6 +33,9 @@ struct Command {
   /// Output kept in memory: the first and last half of this many bytes, with
   /// a line saying how much was cut between them.
   size_t max_output = 4 << 20;
+  /// The output byte for byte: a listing whose names may hold any byte.
+  /// Otherwise every '\r' is removed (a terminal's line ends).
+  bool keep_carriage_returns = false;
 };
 
 struct CommandResult {
