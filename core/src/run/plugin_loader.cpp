@@ -241,6 +241,7 @@ std::vector<json> describe_in_children(const fs::path& self, const std::vector<f
   for (const auto& file : files) args.insert(args.end(), {"--describe", file.string()});
   if (auto all = ask(self, args, files, "while loading")) return std::move(all->answers);
   std::vector<json> each;
+  each.reserve(files.size());
   for (const auto& file : files)
     each.push_back(
         std::move(ask(self, {"--describe", file.string()}, {file}, "while loading")->answers.front()));
