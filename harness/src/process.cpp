@@ -69,6 +69,8 @@ struct ChildSetup : bp::extend::handler {
   int output_fd;
   bool terminal;
   int extra_fd;
+  int input_fd;  // -1: /dev/null
+  int error_fd;  // -1: with the output
   pid_t parent;
   char** environment;
 
@@ -87,9 +89,11 @@ struct ChildSetup : bp::extend::handler {
       if (::login_tty(output_fd) < 0) fail("login_tty");  // setsid, controlling tty, stdio
     } else {
       if (::setsid() < 0) fail("setsid");
-      const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (null_fd < 0) fail("open /dev/null");
-      if (::dup2(null_fd, 0) < 0 || ::dup2(output_fd, 1) < 0 || ::dup2(output_fd, 2) < 0) fail("dup2");
+      const int in_fd = input_fd >= 0 ? input_fd : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (in_fd < 0) fail("open /dev/null");
+      if (::dup2(in_fd, 0) < 0 || ::dup2(output_fd, 1) < 0 ||
+          ::dup2(error_fd >= 0 ? error_fd : output_fd, 2) < 0)
+        fail("dup2");
     }
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) fail("prctl");
     if (::getppid() != parent) ::_exit(127);  // the parent is already gone
@@ -225,58 +229,85 @@ void decode_wait_status(int status, CommandResult& result) {
   }
 }
 
+namespace {
+
+// One pipe: what is written to `write` is read from `read`.
+struct Pipe {
+  FileDescriptor read{-1};
+  FileDescriptor write{-1};
+};
+
+Pipe open_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) throw_errno("pipe");
+  return {FileDescriptor(fds[0]), FileDescriptor(fds[1])};
+}
+
+// Where the child's output goes: `write` is its end, `read` ours (none for a file).
+Pipe open_output(const Command& command) {
+  switch (command.output) {
+    case Output::capture:
+      return open_pipe();
+    case Output::pseudo_terminal: {
+      PseudoTerminal terminal = open_pseudo_terminal();
+      return {std::move(terminal.master), std::move(terminal.slave)};
+    }
+    case Output::file:
+      break;
+  }
+  FileDescriptor file(::open(command.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (file.get() < 0) throw_errno("open " + command.output_file);
+  return {FileDescriptor(), std::move(file)};
+}
+
+}  // namespace
+
 Subprocess::Subprocess(const Command& command) {
   if (command.argv.empty()) throw CommandError("empty command");
   const std::string executable = resolve_executable(command.argv.front());
-
-  FileDescriptor read_end;
-  FileDescriptor child_end;
-  switch (command.output) {
-    case Output::capture: {
-      int fds[2];
-      if (::pipe2(fds, O_CLOEXEC) < 0) throw_errno("pipe");
-      read_end = FileDescriptor(fds[0]);
-      child_end = FileDescriptor(fds[1]);
-      break;
-    }
-    case Output::pseudo_terminal: {
-      PseudoTerminal terminal = open_pseudo_terminal();
-      read_end = std::move(terminal.master);
-      child_end = std::move(terminal.slave);
-      break;
-    }
-    case Output::file:
-      child_end = FileDescriptor(
-          ::open(command.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
-      if (child_end.get() < 0) throw_errno("open " + command.output_file);
-      break;
-  }
+  Pipe output = open_output(command);
+  // The pipes the child reads its input from and writes its errors to.
+  Pipe input = command.input_pipe ? open_pipe() : Pipe();
+  Pipe errors = command.errors_apart && command.output == Output::capture ? open_pipe() : Pipe();
 
   Environment environment(command.env);
   std::vector<std::string> arguments(command.argv.begin() + 1, command.argv.end());
   std::error_code error;
   bp::child child(bp::exe = executable, bp::args = arguments,
                   ChildSetup{{},
-                             child_end.get(),
+                             output.write.get(),
                              command.output == Output::pseudo_terminal,
                              command.extra_fd,
+                             input.read.get(),
+                             errors.write.get(),
                              ::getpid(),
                              environment.get()},
                   error);
   if (error) throw CommandError(command.argv.front() + ": cannot start: " + error.message());
   pid_ = child.id();
   child.detach();  // we reap it ourselves, with the raw wait status
-  output_fd_ = read_end.release();
+  output_fd_ = output.read.release();
+  input_fd_ = input.write.release();
+  error_fd_ = errors.read.release();
+}
+
+void Subprocess::close_input() {
+  if (input_fd_ >= 0) ::close(input_fd_);
+  input_fd_ = -1;
 }
 
 Subprocess::Subprocess(Subprocess&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       output_fd_(std::exchange(other.output_fd_, -1)),
+      input_fd_(std::exchange(other.input_fd_, -1)),
+      error_fd_(std::exchange(other.error_fd_, -1)),
       status_(other.status_) {}
 
 Subprocess::~Subprocess() {
+  close_input();
   if (pid_ > 0 && !status_) terminate(500ms);
-  if (output_fd_ >= 0) ::close(output_fd_);
+  for (const int fd : {output_fd_, error_fd_})
+    if (fd >= 0) ::close(fd);
 }
 
 std::optional<int> Subprocess::poll() {

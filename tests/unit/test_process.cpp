@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "ccci/conversation.hpp"
 #include "ccci/process.hpp"
 #include "support.hpp"
 
@@ -136,5 +137,48 @@ TEST_SUITE("process") {
     run_command({.argv = {"echo", "first"}, .output = Output::file, .output_file = log.string()});
     run_command({.argv = {"echo", "second"}, .output = Output::file, .output_file = log.string()});
     CHECK(test::read_file(log) == "first\nsecond\n");
+  }
+}
+
+TEST_SUITE("conversation") {
+  TEST_CASE("questions and answers go one at a time over one process, stderr kept apart") {
+    // Each line asked is answered with its length and then itself; a warning
+    // on stderr first, which must never land inside an answer.
+    Conversation echo({.argv = {"sh", "-c",
+                                "echo 'warning: ignore me' >&2; while IFS= read -r line; do "
+                                "printf '%s\\n%s\\n' \"${#line}\" \"$line\"; done"}});
+    for (const std::string question : {"first", "a b\tc", "third"}) {
+      echo.send(question + "\n");
+      CHECK(echo.read_line(64) == std::to_string(question.size()));
+      CHECK(echo.read_bytes(question.size() + 1) == question + "\n");
+    }
+  }
+
+  TEST_CASE("an answer that ends, runs on or never comes is a CommandError that says why") {
+    SUBCASE("it exits: its exit code and last words on stderr are named") {
+      Conversation ended({.argv = {"sh", "-c", "read line; echo 'fatal: no such thing' >&2; exit 3"}});
+      ended.send("question\n");
+      CHECK_THROWS_WITH_AS(ended.read_line(64),
+                           doctest::Contains("stopped answering (exited 3: fatal: no such thing)"),
+                           CommandError);
+    }
+    SUBCASE("a line longer than asked for") {
+      Conversation endless({.argv = {"sh", "-c", "read line; head -c 100000 /dev/zero | tr '\\0' x"}});
+      endless.send("question\n");
+      CHECK_THROWS_WITH_AS(endless.read_line(1000), doctest::Contains("longer than 1000 bytes"),
+                           CommandError);
+    }
+    SUBCASE("no answer within the timeout") {
+      Conversation silent({.argv = {"sleep", "60"}, .timeout = 200ms});
+      silent.send("question\n");
+      CHECK_THROWS_WITH_AS(silent.read_line(64), doctest::Contains("gave no answer in 200 ms"), CommandError);
+    }
+    SUBCASE("asking a process that is gone is an error, not a SIGPIPE that ends cc-ci") {
+      Conversation gone({.argv = {"true"}});
+      CHECK_THROWS_AS(gone.read_line(64), CommandError);  // its end of output: it has exited
+      // Far more than a pipe holds, so a write must meet the closed end.
+      CHECK_THROWS_WITH_AS(gone.send(std::string(1 << 20, 'x')), doctest::Contains("cannot be asked"),
+                           CommandError);
+    }
   }
 }

@@ -160,6 +160,46 @@ TEST_SUITE("target") {
     CHECK_FALSE(files.read("vendored").has_value());  // its files are in another repository
   }
 
+  TEST_CASE("committed names are read byte for byte, folder by folder, and a file over the cap never") {
+    const Catalogue catalogue;
+    fs::create_directories(catalogue.repository / "deep/er");
+    std::ofstream(catalogue.repository / "deep/er/app.yml") << "deep: true\n";
+    std::ofstream(catalogue.repository / "line\nbreak.yml") << "odd: name\n";
+    std::ofstream(catalogue.repository / "huge.yml") << std::string(kTargetFileMaxBytes + 1, '#');
+    catalogue.git({"add", "--all"}, catalogue.repository);
+    catalogue.git({"commit", "--quiet", "-m", "odd files"}, catalogue.repository);
+    const RecipeTarget head = resolve_target("custom-html", {.ref = "HEAD"}, catalogue.folder.path());
+    const TargetFiles files(head);
+    CHECK(files.read("deep/er/app.yml") == "deep: true\n");
+    CHECK(files.read("line\nbreak.yml") == "odd: name\n");
+    CHECK_FALSE(files.read("line").has_value());
+    CHECK_FALSE(files.read("compose.yml/below-a-file").has_value());
+    CHECK_FALSE(files.read("deep/er/app.yml/more").has_value());
+    CHECK_THROWS_WITH_AS(files.read("deep/er"), doctest::Contains("not a file"), UsageError);
+    CHECK_THROWS_WITH_AS(files.read("huge.yml"), doctest::Contains("larger than 1024 KiB"), UsageError);
+  }
+
+  TEST_CASE("the revisions of one repository share one git, which a lost object does not stop") {
+    const Catalogue catalogue;
+    std::ofstream(catalogue.repository / "lost.yml") << "soon: gone\n";
+    catalogue.git({"add", "lost.yml"}, catalogue.repository);
+    catalogue.git({"commit", "--quiet", "-m", "a file to lose"}, catalogue.repository);
+    const RecipeTarget head = resolve_target("custom-html", {.ref = "HEAD"}, catalogue.folder.path());
+    const auto release = release_of(head, head.previous_release);
+    REQUIRE(release.has_value());
+    const TargetFiles files(head);
+    const TargetFiles released(*release, files.objects());
+    CHECK(released.objects() == files.objects());
+    // The loose object of lost.yml removed: git answers "missing" for it.
+    const std::string blob = catalogue.git({"rev-parse", "HEAD:lost.yml"}, catalogue.repository);
+    fs::remove(catalogue.repository / ".git/objects" / blob.substr(0, 2) / blob.substr(2));
+    CHECK_THROWS_WITH_AS(files.read("lost.yml"), doctest::Contains("the recipe's file \"lost.yml\""),
+                         UsageError);
+    CHECK(files.read("compose.yml").has_value());  // the same git goes on answering
+    CHECK(released.read("compose.yml").has_value());
+    CHECK_FALSE(released.read("lost.yml").has_value());  // not in the release
+  }
+
   TEST_CASE("a local checkout is cloned with its uncommitted edits, new files and deletions") {
     const Catalogue catalogue;
     const test::TemporaryDirectory work;

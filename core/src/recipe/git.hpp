@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -18,13 +19,18 @@ namespace ccci {
 struct Git {
   std::filesystem::path directory;
 
+  /// What git runs with: no prompt, no system config, C locale.
+  static std::map<std::string, std::string> environment() {
+    return {{"GIT_TERMINAL_PROMPT", "0"}, {"GIT_CONFIG_NOSYSTEM", "1"}, {"LC_ALL", "C"}};
+  }
+
   CommandResult execute(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
                         Command shape = {}) const {
     Command command = std::move(shape);
     command.argv = {"git", "-C", directory.string()};
     command.timeout = timeout;
     command.argv.insert(command.argv.end(), args.begin(), args.end());
-    command.env = {{"GIT_TERMINAL_PROMPT", "0"}, {"GIT_CONFIG_NOSYSTEM", "1"}, {"LC_ALL", "C"}};
+    command.env = environment();
     return run_command(command);
   }
 

@@ -14,6 +14,7 @@
 #include "base/usage_error.hpp"
 #include "ccci/text.hpp"
 #include "recipe/git.hpp"
+#include "recipe/git_objects.hpp"
 
 namespace ccci {
 
@@ -56,11 +57,13 @@ std::optional<Semver> release_key(std::string_view tag) {
 }
 
 // The repository's releases: annotated tags named X.Y.Z+UPSTREAM. A
-// lightweight tag is not a release (abra's lint refuses them too).
-std::vector<std::string> releases(const Git& git) {
+// lightweight tag is not a release (abra's lint refuses them too). nullopt
+// when git finds no repository there.
+std::optional<std::vector<std::string>> releases_if_repository(const Git& git) {
+  const auto listed = git.try_run({"for-each-ref", "--format=%(objecttype) %(refname:strip=2)", "refs/tags"});
+  if (!listed) return std::nullopt;
   std::vector<std::string> found;
-  std::istringstream lines(
-      git.run({"for-each-ref", "--format=%(objecttype) %(refname:strip=2)", "refs/tags"}));
+  std::istringstream lines(*listed);
   for (std::string line; std::getline(lines, line);) {
     const auto space = line.find(' ');
     if (space == std::string::npos || line.substr(0, space) != "tag") continue;
@@ -70,6 +73,13 @@ std::vector<std::string> releases(const Git& git) {
   std::sort(found.begin(), found.end(),
             [](const std::string& a, const std::string& b) { return *release_key(a) < *release_key(b); });
   return found;
+}
+
+std::vector<std::string> releases(const Git& git) {
+  auto found = releases_if_repository(git);
+  if (!found)
+    throw std::runtime_error("git for-each-ref in " + git.directory.string() + ": not a repository");
+  return std::move(*found);
 }
 
 // What a recipe without releases has instead, for its error: old recipes
@@ -143,12 +153,15 @@ RecipeTarget from_recipe_dir(const std::string& recipe, const fs::path& given) {
   return target;
 }
 
+// Commits are resolved by `objects`, the git that goes on to read the
+// target's files: two git processes for the whole target.
 RecipeTarget from_repository(const std::string& recipe, const std::optional<std::string>& ref,
-                             const fs::path& recipes_from) {
-  const fs::path repository = fs::absolute(recipes_from / recipe);
+                             GitObjects& objects) {
+  const fs::path repository = objects.repository();
   std::error_code error;
   const Git git{repository};
-  if (!fs::is_directory(repository, error) || !git.try_run({"rev-parse", "--git-dir"}))
+  const auto all = fs::is_directory(repository, error) ? releases_if_repository(git) : std::nullopt;
+  if (!all)
     throw UsageError("recipe " + recipe + ": no git repository at " + repository.string() +
                      " (fetch it with `abra recipe fetch " + recipe +
                      "`, set --recipes-from, or give --recipe-dir)");
@@ -161,26 +174,25 @@ RecipeTarget from_repository(const std::string& recipe, const std::optional<std:
     target.ref = *ref;
     // A branch of a clone may only exist as origin/<branch>.
     for (const auto& candidate : {*ref, "origin/" + *ref}) {
-      if (const auto found = git.try_run(
-              {"rev-parse", "--verify", "--quiet", "--end-of-options", candidate + "^{commit}"})) {
-        target.commit = words(*found).at(0);
+      if (const auto found = objects.commit_of(candidate)) {
+        target.commit = *found;
         break;
       }
     }
     if (target.commit.empty())
       throw UsageError(what + ": no such commit, branch or tag in " + repository.string());
-    add_versions(git, target, *ref, releases(git));
+    add_versions(git, target, *ref, *all);
     return target;
   }
-  const auto all = releases(git);
-  if (all.empty())
+  if (all->empty())
     throw UsageError("recipe " + recipe + ": " + repository.string() +
                      " has no release tag (an annotated X.Y.Z+UPSTREAM tag" + tags_not_releases(git) +
                      "); give --ref or --recipe-dir");
-  target.ref = all.back();
-  target.commit =
-      words(git.run({"rev-parse", "--verify", "--end-of-options", all.back() + "^{commit}"})).at(0);
-  add_versions(git, target, all.back(), all);
+  target.ref = all->back();
+  const auto commit = objects.commit_of(all->back());
+  if (!commit) throw UsageError("recipe " + recipe + ": the release " + all->back() + " names no commit");
+  target.commit = *commit;
+  add_versions(git, target, all->back(), *all);
   return target;
 }
 
@@ -196,12 +208,19 @@ std::string RecipeTarget::describe() const {
 }
 
 RecipeTarget resolve_target(const std::string& recipe, const TargetRequest& request,
-                            const fs::path& recipes_from) {
+                            const fs::path& recipes_from, std::shared_ptr<GitObjects>* objects) {
   if (request.ref && request.recipe_dir)
     throw UsageError("recipe " + recipe + ": give --ref or --recipe-dir, not both");
   try {
-    return request.recipe_dir ? from_recipe_dir(recipe, *request.recipe_dir)
-                              : from_repository(recipe, request.ref, recipes_from);
+    if (request.recipe_dir) {
+      RecipeTarget target = from_recipe_dir(recipe, *request.recipe_dir);
+      if (objects) *objects = std::make_shared<GitObjects>(target.repository);
+      return target;
+    }
+    auto reader = std::make_shared<GitObjects>(fs::absolute(recipes_from / recipe));
+    RecipeTarget target = from_repository(recipe, request.ref, *reader);
+    if (objects) *objects = std::move(reader);
+    return target;
   } catch (const CommandError& error) {
     throw UsageError("recipe " + recipe + ": git could not run: " + error.what());
   } catch (const std::runtime_error& error) {
@@ -210,7 +229,8 @@ RecipeTarget resolve_target(const std::string& recipe, const TargetRequest& requ
   }
 }
 
-std::optional<RecipeTarget> release_of(const RecipeTarget& target, const std::string& version) {
+std::optional<RecipeTarget> release_of(const RecipeTarget& target, const std::string& version,
+                                       GitObjects* objects) {
   if (!is_release_version(version)) return std::nullopt;
   // One of the repository's releases by its exact name (an annotated tag):
   // never a revision expression (`…~1`) or a lightweight tag.
@@ -220,12 +240,13 @@ std::optional<RecipeTarget> release_of(const RecipeTarget& target, const std::st
     const auto all = releases(git);
     if (std::find(all.begin(), all.end(), version) == all.end()) return std::nullopt;
   }
-  const auto found = git.try_run(
-      {"rev-parse", "--verify", "--quiet", "--end-of-options", "refs/tags/" + version + "^{commit}"});
+  std::optional<GitObjects> own;
+  if (!objects) objects = &own.emplace(target.repository);
+  const auto found = objects->commit_of("refs/tags/" + version);
   if (!found) return std::nullopt;
   RecipeTarget release;
   release.ref = version;
-  release.commit = words(*found).at(0);
+  release.commit = *found;
   release.version = version;
   release.repository = target.repository;
   return release;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -13,6 +14,8 @@
 #include <vector>
 
 namespace ccci {
+
+class GitObjects;
 
 struct RecipeTarget {
   std::string ref;                     ///< as asked: a tag, branch or commit; "the working tree of PATH"
@@ -48,8 +51,11 @@ bool is_release_version(std::string_view tag);
 /// Throws UsageError (one line naming the recipe and the cause) for a missing
 /// folder, a folder that is not a git checkout, an unknown ref or a recipe
 /// without releases.
+/// `objects`, when given, is set to the git that read the target's
+/// repository: its files and releases are then read with no new process.
 RecipeTarget resolve_target(const std::string& recipe, const TargetRequest& request,
-                            const std::filesystem::path& recipes_from);
+                            const std::filesystem::path& recipes_from,
+                            std::shared_ptr<GitObjects>* objects = nullptr);
 
 /// Makes `destination` a clone of the target's repository at its commit, with
 /// a local checkout's uncommitted changes (edits, new files, deletions) copied
@@ -59,8 +65,10 @@ void check_out_target(const RecipeTarget& target, const std::filesystem::path& d
 
 /// The release `version` of the target's repository (its tag's commit, no
 /// local changes): what abra deploys for that version. nullopt when
-/// `version` is not a release tag there.
-std::optional<RecipeTarget> release_of(const RecipeTarget& target, const std::string& version);
+/// `version` is not a release tag there. `objects`: a git reading the
+/// target's repository (resolve_target's), else one started for this.
+std::optional<RecipeTarget> release_of(const RecipeTarget& target, const std::string& version,
+                                       GitObjects* objects = nullptr);
 
 /// The most of one checkout file cc-ci reads (.env.sample, compose files):
 /// far above any real recipe's, far below what would hurt.

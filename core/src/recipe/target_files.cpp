@@ -4,13 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <charconv>
+#include <string_view>
 #include <utility>
-#include <vector>
 
 #include "base/usage_error.hpp"
 #include "ccci/text.hpp"
-#include "recipe/git.hpp"
 
 namespace ccci {
 
@@ -69,75 +67,39 @@ std::optional<std::string> TargetFiles::read(const std::string& path) const {
   return content;
 }
 
-// A committed file: its type and size from the tree's listing first, so a
-// huge blob is never read.
+// A committed file, found folder by folder: its size is known before it is
+// read, so a huge file never is.
 std::optional<std::string> TargetFiles::read_committed(const std::string& relative,
                                                        const std::string& what) const {
-  const std::map<std::string, Entry>* listed = nullptr;
+  const auto objects = this->objects();
   try {
-    listed = &tree();
-  } catch (const std::runtime_error& error) {  // a listing that does not read whole: the recipe's, named
+    if (!top_folder_) top_folder_ = objects->tree_of(target_.commit);
+    std::string folder = *top_folder_;
+    std::string_view rest = relative;
+    for (;;) {
+      const auto slash = rest.find('/');
+      const auto& entries = objects->folder(folder);
+      const auto entry = entries.find(std::string(rest.substr(0, slash)));
+      if (entry == entries.end()) return std::nullopt;
+      using Type = GitObjects::Entry::Type;
+      if (slash == std::string_view::npos) {
+        // A submodule's files are in another repository, not in this one: as if absent.
+        if (entry->second.type == Type::submodule) return std::nullopt;
+        if (entry->second.type == Type::folder) throw UsageError(what + ": not a file");
+        auto content = objects->file(entry->second.object, kTargetFileMaxBytes);
+        if (!content) throw UsageError(too_large(what));
+        return content;
+      }
+      // Below a file or a submodule there is nothing in this repository.
+      if (entry->second.type != Type::folder) return std::nullopt;
+      folder = entry->second.object;
+      rest.remove_prefix(slash + 1);
+    }
+  } catch (const UsageError&) {
+    throw;
+  } catch (const std::runtime_error& error) {  // git's fault or a folder it cannot read: named
     throw UsageError(what + ": " + error.what());
   }
-  const auto& entries = *listed;
-  const auto entry = entries.find(relative);
-  if (entry == entries.end()) {
-    // Not listed: a folder (its files are), or nothing at all.
-    const auto below = entries.lower_bound(relative + "/");
-    if (below != entries.end() && below->first.starts_with(relative + "/"))
-      throw UsageError(what + ": not a file");
-    return std::nullopt;
-  }
-  // A submodule's files are in another repository, not in this one: as if absent.
-  if (entry->second.type == "commit") return std::nullopt;
-  if (entry->second.type != "blob") throw UsageError(what + ": not a file");
-  if (entry->second.size > kTargetFileMaxBytes) throw UsageError(too_large(what));
-  return Git{target_.repository}.run({"cat-file", "blob", "--end-of-options", entry->second.object});
-}
-
-namespace {
-
-// A tree listing cc-ci reads whole or not at all: a recipe's tree is far
-// smaller, and a cut listing would hide files.
-constexpr size_t kTreeListingMaxBytes = size_t{64} << 20;
-
-// One record of `git ls-tree -z --long`: "MODE TYPE OBJECT SIZE\tPATH".
-std::pair<std::string, std::string> split_record(std::string_view record, std::vector<std::string>& fields) {
-  const auto tab = record.find('\t');
-  if (tab == std::string_view::npos) throw std::runtime_error("git ls-tree printed a record without a name");
-  fields = words(std::string(record.substr(0, tab)));
-  if (fields.size() != 4) throw std::runtime_error("git ls-tree printed a record cc-ci cannot read");
-  return {std::string(record.substr(tab + 1)), fields[3]};
-}
-
-}  // namespace
-
-// Every file of the commit, listed once, names byte for byte (no '\r' taken
-// out: two names must never become one).
-const std::map<std::string, TargetFiles::Entry>& TargetFiles::tree() const {
-  if (tree_) return *tree_;
-  const std::string listing = Git{target_.repository}.run(
-      {"ls-tree", "-r", "-z", "--long", "--full-tree", "--end-of-options", target_.commit},
-      {.max_output = kTreeListingMaxBytes, .keep_carriage_returns = true});
-  std::map<std::string, Entry> entries;
-  std::vector<std::string> fields;
-  std::string_view rest = listing;
-  while (!rest.empty()) {
-    const auto end = rest.find('\0');
-    if (end == std::string_view::npos) throw std::runtime_error("git ls-tree printed a record cut short");
-    auto [name, size] = split_record(rest.substr(0, end), fields);
-    rest.remove_prefix(end + 1);
-    Entry entry{.type = fields[1], .object = fields[2]};
-    if (size != "-") {
-      const auto [at, error] = std::from_chars(size.data(), size.data() + size.size(), entry.size);
-      if (error != std::errc() || at != size.data() + size.size())
-        throw std::runtime_error("git ls-tree printed a size cc-ci cannot read");
-    }
-    if (!entries.emplace(name, std::move(entry)).second)
-      throw std::runtime_error("git ls-tree listed two files of one name");
-  }
-  tree_ = std::move(entries);
-  return *tree_;
 }
 
 }  // namespace ccci

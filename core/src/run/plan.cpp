@@ -78,8 +78,9 @@ struct Revision {
 // name the change chose but one every recipe has: a link or a FIFO there
 // fails the recipe when its checkout is refused (refuse_links_out), with the
 // recipe's report, and nothing deployed.
-Revision read_revision(RecipeTarget target, bool overlay) {
-  Revision revision{.files = TargetFiles(std::move(target)), .overlay = overlay};
+// `objects`: the repository's git, when another revision of it was read.
+Revision read_revision(RecipeTarget target, bool overlay, std::shared_ptr<GitObjects> objects = nullptr) {
+  Revision revision{.files = TargetFiles(std::move(target), std::move(objects)), .overlay = overlay};
   revision.sample = revision.files.read(".env.sample").value_or("");
   try {
     revision.abra_sh = revision.files.read("abra.sh").value_or("");
@@ -161,7 +162,7 @@ void read_layouts(PlannedRecipe& entry, const Revision& target, const std::strin
   RecipeJob& job = entry.job;
   std::optional<ComposeLayout> first;
   if (job.lane == Lane::upgrade) {
-    const auto release = release_of(job.target, from);
+    const auto release = release_of(job.target, from, target.files.objects().get());
     if (!release) {
       entry.broken = "the release " + terminal_text(from) + " to upgrade from is not a release tag of " +
                      job.target.repository.string();
@@ -171,7 +172,7 @@ void read_layouts(PlannedRecipe& entry, const Revision& target, const std::strin
     // this lane, with the release named, never the whole run.
     Revision starting;
     try {
-      starting = read_revision(*release, false);
+      starting = read_revision(*release, false, target.files.objects());
     } catch (const UsageError& error) {
       entry.broken = "the recipe's files of " + release->describe() + " cannot be read: " + error.what();
       return;
@@ -304,9 +305,10 @@ std::vector<PlannedRecipe> plan_recipe(const Plugin& plugin, const std::string& 
   RecipeTarget target;
   if (targets == Targets::resolve) {
     const auto found = settings.targets.find(job.recipe);
+    std::shared_ptr<GitObjects> objects;  // one git for the recipe's commits, files and releases
     target = resolve_target(job.recipe, found == settings.targets.end() ? TargetRequest{} : found->second,
-                            settings.recipes_from);
-    revision = read_revision(target, !target.is_release());
+                            settings.recipes_from, &objects);
+    revision = read_revision(target, !target.is_release(), std::move(objects));
   }
   const std::string from = base.info.upgrade_from.empty() ? target.previous_release : base.info.upgrade_from;
   std::vector<PlannedRecipe> lanes;

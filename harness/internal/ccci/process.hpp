@@ -16,7 +16,8 @@
 
 namespace ccci {
 
-/// Where a child's stdout and stderr go. stdin is always /dev/null.
+/// Where a child's stdout and stderr go. stdin is /dev/null unless
+/// Command::input_pipe asks for a pipe.
 enum class Output {
   capture,          ///< a pipe, read into CommandResult::output
   pseudo_terminal,  ///< a new pty, read into CommandResult::output (abra needs one)
@@ -36,6 +37,11 @@ struct Command {
   /// The output byte for byte: a listing whose names may hold any byte.
   /// Otherwise every '\r' is removed (a terminal's line ends).
   bool keep_carriage_returns = false;
+  /// stdin a pipe the caller writes (Subprocess::input_fd) instead of /dev/null.
+  bool input_pipe = false;
+  /// stderr a pipe of its own (Subprocess::error_fd), with Output::capture:
+  /// for a protocol on stdout, where a warning must never land inside an answer.
+  bool errors_apart = false;
 };
 
 struct CommandResult {
@@ -69,6 +75,12 @@ class Subprocess {
   pid_t pid() const { return pid_; }
   /// The read end of the captured output, or -1 for Output::file.
   int output_fd() const { return output_fd_; }
+  /// The write end of its stdin with Command::input_pipe, else -1.
+  int input_fd() const { return input_fd_; }
+  /// The read end of its stderr with Command::errors_apart, else -1.
+  int error_fd() const { return error_fd_; }
+  /// Closes its stdin (the end of its input), if it was a pipe.
+  void close_input();
   /// Reaps the child if it has ended; returns its raw wait status then.
   std::optional<int> poll();
   /// Sends `sig` to the child's whole process group.
@@ -79,6 +91,8 @@ class Subprocess {
  private:
   pid_t pid_ = -1;
   int output_fd_ = -1;
+  int input_fd_ = -1;
+  int error_fd_ = -1;
   std::optional<int> status_;
 };
 
