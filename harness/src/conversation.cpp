@@ -46,22 +46,40 @@ bool write_without_sigpipe(int fd, std::string_view text) {
 Conversation::Conversation(Command command)
     : name_(command.argv.empty() ? "" : command.argv.front()),
       answer_timeout_(command.timeout),
-      process_(conversing(std::move(command))) {}
+      process_(conversing(std::move(command))) {
+  ::fcntl(process_.error_fd(), F_SETFL, O_NONBLOCK);  // read as it comes, never waited for
+}
 
 void Conversation::send(std::string_view text) {
+  errors_.clear();  // what it says on stderr from here on belongs to this question
   if (process_.input_fd() < 0 || !write_without_sigpipe(process_.input_fd(), text))
     fail(std::string("cannot be asked: ") + std::strerror(errno));
 }
 
+void Conversation::read_errors() {
+  char buffer[4096];
+  ssize_t count = 0;
+  while (errors_open_ && (count = ::read(process_.error_fd(), buffer, sizeof buffer)) > 0) {
+    errors_.append(buffer, static_cast<size_t>(count));
+    if (errors_.size() > kErrorsKept) errors_.erase(0, errors_.size() - kErrorsKept);
+  }
+  if (count == 0) errors_open_ = false;  // closed: no more polling it
+}
+
+// Its stderr is read as it comes, or a chatty git would fill the pipe and
+// block before it answers.
 void Conversation::fill(Clock::time_point deadline) {
   char buffer[65536];
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) fail("gave no answer in " + std::to_string(answer_timeout_.count()) + " ms");
-    pollfd waiting{process_.output_fd(), POLLIN, 0};
-    const int ready = ::poll(&waiting, 1, static_cast<int>(std::min<long>(left.count(), 1000)));
+    pollfd waiting[2] = {{process_.output_fd(), POLLIN, 0}, {process_.error_fd(), POLLIN, 0}};
+    const int ready =
+        ::poll(waiting, errors_open_ ? 2 : 1, static_cast<int>(std::min<long>(left.count(), 1000)));
     if (ready < 0 && errno != EINTR) fail(std::string("cannot be read: ") + std::strerror(errno));
     if (ready <= 0) continue;
+    if (errors_open_ && waiting[1].revents != 0) read_errors();
+    if (waiting[0].revents == 0) continue;
     const ssize_t count = ::read(process_.output_fd(), buffer, sizeof buffer);
     if (count > 0) {
       buffered_.append(buffer, static_cast<size_t>(count));
@@ -104,15 +122,9 @@ std::string Conversation::why_stopped() {
     decode_wait_status(*status, ended);
     said = ended.describe();
   }
-  // The last line of what it printed on stderr (bounded: a pipe's worth).
-  std::string errors;
-  if (process_.error_fd() >= 0) {
-    ::fcntl(process_.error_fd(), F_SETFL, O_NONBLOCK);
-    char buffer[4096];
-    ssize_t count = 0;
-    while (errors.size() < 65536 && (count = ::read(process_.error_fd(), buffer, sizeof buffer)) > 0)
-      errors.append(buffer, static_cast<size_t>(count));
-  }
+  // The last line of what it printed on stderr for this question.
+  read_errors();
+  std::string errors = errors_;
   while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' ')) errors.pop_back();
   if (const auto cut = errors.rfind('\n'); cut != std::string::npos) errors.erase(0, cut + 1);
   errors = errors.substr(0, 300);

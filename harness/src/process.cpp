@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pty.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -82,6 +83,7 @@ struct ChildSetup : bp::extend::handler {
   int error_fd;  // -1: with the output
   pid_t parent;
   char** environment;
+  const sigset_t* host_mask;  // the starting thread's signal mask, all blocked while vfork runs
 
   template <typename Executor>
   void on_setup(Executor& exec) const {
@@ -90,10 +92,25 @@ struct ChildSetup : bp::extend::handler {
 
   template <typename Executor>
   void on_exec_setup(Executor& exec) const {
+    // `what` stays within std::string's inline buffer (15 characters), so
+    // Boost's copy of it allocates nothing in the memory the host shares.
     auto fail = [&exec](const char* what) {
       exec.set_error(std::error_code(errno, std::system_category()), what);  // tells the parent
       ::_exit(127);
     };
+    // The host's signal handlers would run here, in its memory (a Ctrl-C
+    // counted twice): each is reset to the default before the mask that
+    // blocked every signal across vfork is lifted. Ignored ones stay ignored.
+    for (int sig = 1; sig < NSIG; ++sig) {
+      struct sigaction action {};
+      if (::sigaction(sig, nullptr, &action) == 0 && action.sa_handler != SIG_IGN &&
+          action.sa_handler != SIG_DFL) {
+        action = {};
+        action.sa_handler = SIG_DFL;
+        ::sigaction(sig, &action, nullptr);
+      }
+    }
+    ::pthread_sigmask(SIG_SETMASK, host_mask, nullptr);
     if (terminal) {
       if (::login_tty(output_fd) < 0) fail("login_tty");  // setsid, controlling tty, stdio
     } else {
@@ -172,51 +189,7 @@ PseudoTerminal open_pseudo_terminal() {
   return terminal;
 }
 
-// The start and the end of a command's output, at most about `limit` bytes in
-// memory however much it prints: the start holds tables and the end the error.
-class BoundedOutput {
- public:
-  explicit BoundedOutput(size_t limit) : half_(std::max<size_t>(limit / 2, 1)) {}
-  void append(std::string_view data) {
-    total_ += data.size();
-    const size_t to_head = std::min(data.size(), half_ - std::min(half_, head_.size()));
-    head_.append(data.substr(0, to_head));
-    tail_.append(data.substr(to_head));
-    if (tail_.size() > 2 * half_) tail_.erase(0, tail_.size() - half_);
-  }
-  size_t cut() const {
-    const size_t kept = head_.size() + std::min(tail_.size(), half_);
-    return head_.size() + tail_.size() == total_ ? 0 : total_ - kept;
-  }
-  std::string take() {
-    if (head_.size() + tail_.size() == total_) return head_ + tail_;
-    const std::string end = tail_.size() > half_ ? tail_.substr(tail_.size() - half_) : tail_;
-    return head_ + "\n[... " + std::to_string(total_ - head_.size() - end.size()) +
-           " bytes of output cut ...]\n" + end;
-  }
-
- private:
-  size_t half_;
-  size_t total_ = 0;
-  std::string head_;
-  std::string tail_;
-};
-
 }  // namespace
-
-std::string CommandResult::describe() const {
-  if (timed_out) {
-    auto seconds = std::chrono::duration<double>(duration).count();
-    char text[64];
-    std::snprintf(text, sizeof text, "timed out after %.1fs", seconds);
-    return text;
-  }
-  if (signal != 0) {
-    const char* name = ::sigdescr_np(signal);
-    return "killed by signal " + std::to_string(signal) + " (" + (name ? name : "unknown") + ")";
-  }
-  return "exited " + std::to_string(exit_code);
-}
 
 bool write_all(int fd, std::string_view data) {
   for (size_t done = 0; done < data.size();) {
@@ -239,6 +212,19 @@ void decode_wait_status(int status, CommandResult& result) {
 }
 
 namespace {
+
+// Every signal blocked in this thread for the object's lifetime.
+struct SignalsBlocked {
+  sigset_t before{};
+  SignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &before);
+  }
+  SignalsBlocked(const SignalsBlocked&) = delete;
+  SignalsBlocked& operator=(const SignalsBlocked&) = delete;
+  ~SignalsBlocked() { ::pthread_sigmask(SIG_SETMASK, &before, nullptr); }
+};
 
 // One pipe: what is written to `write` is read from `read`.
 struct Pipe {
@@ -282,6 +268,8 @@ Subprocess::Subprocess(const Command& command) {
   Environment environment(command.env);
   std::vector<std::string> arguments(command.argv.begin() + 1, command.argv.end());
   std::error_code error;
+  // No signal is handled in the vfork child before it resets the handlers.
+  const SignalsBlocked blocked;
   bp::child child(bp::exe = executable, bp::args = arguments,
                   ChildSetup{{},
                              output.write.get(),
@@ -290,7 +278,8 @@ Subprocess::Subprocess(const Command& command) {
                              input.read.get(),
                              errors.write.get(),
                              ::getpid(),
-                             environment.get()},
+                             environment.get(),
+                             &blocked.before},
                   bp::posix::use_vfork, error);
   if (error) throw CommandError(command.argv.front() + ": cannot start: " + error.message());
   pid_ = child.id();
@@ -350,57 +339,6 @@ int Subprocess::terminate(std::chrono::milliseconds grace) {
     while (!poll()) std::this_thread::sleep_for(1ms);  // poll() ends the rest of the group, then reaps
   }
   return *status_;
-}
-
-CommandResult run_command(const Command& command) {
-  const auto started = Clock::now();
-  const auto deadline = started + command.timeout;
-  Subprocess process(command);
-  CommandResult result;
-  BoundedOutput kept(command.max_output);
-
-  const int fd = process.output_fd();
-  bool end_of_output = fd < 0;
-  std::optional<int> status;
-  Clock::time_point exited_at;
-  char buffer[8192];
-
-  for (;;) {
-    if (!status && (status = process.poll())) exited_at = Clock::now();
-    // After exit, keep reading only what is already buffered: a grandchild that
-    // holds the terminal open must not keep us waiting.
-    if (status && (end_of_output || Clock::now() - exited_at > 100ms)) break;
-    if (!status && Clock::now() >= deadline) {
-      result.timed_out = true;
-      status = process.terminate(2s);
-      break;
-    }
-    if (end_of_output) {
-      std::this_thread::sleep_for(5ms);
-      continue;
-    }
-    pollfd waiting{fd, POLLIN, 0};
-    const int ready = ::poll(&waiting, 1, status ? 10 : 5);
-    if (ready <= 0) continue;
-    const ssize_t count = ::read(fd, buffer, sizeof buffer);
-    if (count > 0)
-      kept.append({buffer, static_cast<size_t>(count)});
-    else if (count == 0 || errno != EINTR)
-      end_of_output = true;  // EIO on a pty whose last writer closed
-  }
-  // Drain what the killed process left in the pipe.
-  if (fd >= 0 && result.timed_out) {
-    ::fcntl(fd, F_SETFL, O_NONBLOCK);
-    ssize_t count;
-    while ((count = ::read(fd, buffer, sizeof buffer)) > 0) kept.append({buffer, static_cast<size_t>(count)});
-  }
-  result.output_cut = kept.cut();
-  result.output = kept.take();
-
-  decode_wait_status(*status, result);
-  if (!command.keep_carriage_returns) std::erase(result.output, '\r');
-  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-  return result;
 }
 
 }  // namespace ccci

@@ -154,6 +154,15 @@ TEST_SUITE("conversation") {
     }
   }
 
+  TEST_CASE("a child that says more on stderr than a pipe holds still answers") {
+    // Unread, 200 kB of warnings would block it before its answer.
+    Conversation chatty(
+        {.argv = {"sh", "-c",
+                  "read line; head -c 200000 /dev/zero | tr '\\0' w >&2; echo \"answer to $line\""}});
+    chatty.send("question\n");
+    CHECK(chatty.read_line(64) == "answer to question");
+  }
+
   TEST_CASE("an answer that ends, runs on or never comes is a CommandError that says why") {
     SUBCASE("it exits: its exit code and last words on stderr are named") {
       Conversation ended({.argv = {"sh", "-c", "read line; echo 'fatal: no such thing' >&2; exit 3"}});

@@ -179,6 +179,36 @@ TEST_SUITE("target") {
     CHECK_THROWS_WITH_AS(files.read("huge.yml"), doctest::Contains("larger than 1024 KiB"), UsageError);
   }
 
+  TEST_CASE("a hostile folder: an odd mode is a submodule as git reads it, and a huge folder is refused") {
+    const Catalogue catalogue;
+    const fs::path repository = catalogue.repository;
+    const std::string blob = catalogue.git({"rev-parse", "HEAD:compose.yml"}, repository);
+    std::string id;  // the blob's id as a folder stores it: raw bytes
+    for (size_t at = 0; at < blob.size(); at += 2)
+      id += static_cast<char>(std::stoi(blob.substr(at, 2), nullptr, 16));
+    // Written as git would never write them, as a pull request can still ship them.
+    const auto literal_tree = [&](const std::string& bytes) {
+      const fs::path file = catalogue.folder.path() / "tree.bin";
+      std::ofstream(file, std::ios::binary) << bytes;
+      return catalogue.git({"hash-object", "-t", "tree", "-w", "--literally", file.string()}, repository);
+    };
+    const std::string odd = literal_tree("100644 .env.sample" + std::string(1, '\0') + id +
+                                         "60000 compose.yml" + std::string(1, '\0') + id);
+    const std::string odd_commit = catalogue.git({"commit-tree", odd, "-m", "odd modes"}, repository);
+    const TargetFiles odd_files(resolve_target("custom-html", {.ref = odd_commit}, catalogue.folder.path()));
+    CHECK(odd_files.read(".env.sample").has_value());
+    CHECK_FALSE(odd_files.read("compose.yml").has_value());  // git checks it out as an empty submodule
+    std::string entries;
+    for (int i = 0; entries.size() <= (size_t{1} << 20); ++i)
+      entries += "100644 f" + std::to_string(100000 + i) + std::string(1, '\0') + id;
+    const std::string huge_commit =
+        catalogue.git({"commit-tree", literal_tree(entries), "-m", "a huge folder"}, repository);
+    const TargetFiles huge_files(
+        resolve_target("custom-html", {.ref = huge_commit}, catalogue.folder.path()));
+    CHECK_THROWS_WITH_AS(huge_files.read("compose.yml"), doctest::Contains("more than cc-ci reads of one"),
+                         UsageError);
+  }
+
   TEST_CASE("the revisions of one repository share one git, which a lost object does not stop") {
     const Catalogue catalogue;
     std::ofstream(catalogue.repository / "lost.yml") << "soon: gone\n";
@@ -193,7 +223,7 @@ TEST_SUITE("target") {
     // The loose object of lost.yml removed: git answers "missing" for it.
     const std::string blob = catalogue.git({"rev-parse", "HEAD:lost.yml"}, catalogue.repository);
     fs::remove(catalogue.repository / ".git/objects" / blob.substr(0, 2) / blob.substr(2));
-    CHECK_THROWS_WITH_AS(files.read("lost.yml"), doctest::Contains("the recipe's file \"lost.yml\""),
+    CHECK_THROWS_WITH_AS(files.read("lost.yml"), doctest::Contains("missing from the repository"),
                          UsageError);
     CHECK(files.read("compose.yml").has_value());  // the same git goes on answering
     CHECK(released.read("compose.yml").has_value());

@@ -12,8 +12,9 @@ namespace ccci {
 
 namespace {
 
-// A folder cc-ci lists whole or not at all: a recipe's are far smaller.
-constexpr std::uintmax_t kFolderMaxBytes = std::uintmax_t{64} << 20;
+// What cc-ci reads of one folder, and of all folders of a repository.
+constexpr std::uintmax_t kFolderMaxBytes = std::uintmax_t{1} << 20;
+constexpr std::uintmax_t kFoldersMaxBytes = std::uintmax_t{64} << 20;
 // "OBJECT TYPE SIZE", or a name git echoes back with " missing".
 constexpr std::size_t kHeaderMaxBytes = 4096;
 
@@ -33,10 +34,25 @@ std::string hex(std::string_view bytes) {
   return text;
 }
 
-// S_IFMT of a tree entry's mode, as git stores folders and submodules.
+// S_IFMT of a tree entry's mode. As git reads a mode (canon_mode): a regular
+// file or a link is a file, a folder a folder, and anything else a submodule,
+// which a checkout leaves empty.
 constexpr unsigned kTypeBits = 0170000;
 constexpr unsigned kFolderMode = 0040000;
-constexpr unsigned kSubmoduleMode = 0160000;
+constexpr unsigned kFileMode = 0100000;
+constexpr unsigned kLinkMode = 0120000;
+
+GitObjects::Entry::Type entry_type(unsigned mode) {
+  switch (mode & kTypeBits) {
+    case kFileMode:
+    case kLinkMode:
+      return GitObjects::Entry::Type::file;
+    case kFolderMode:
+      return GitObjects::Entry::Type::folder;
+    default:
+      return GitObjects::Entry::Type::submodule;
+  }
+}
 
 }  // namespace
 
@@ -58,13 +74,14 @@ Conversation& GitObjects::git() {
 }
 
 std::optional<GitObjects::Header> GitObjects::info(const std::string& name) {
-  if (name.empty() || name.find_first_of(std::string_view("\n\0", 2)) != std::string::npos)
+  // git takes a '\r' off the end of a line it reads: its echo would differ.
+  if (name.empty() || name.find_first_of(std::string_view("\n\r\0", 3)) != std::string::npos)
     refuse("not an object name: a line break or NUL in it");
   std::string line;
   try {
     git().send("info " + name + "\n");
     line = git().read_line(kHeaderMaxBytes);
-  } catch (const CommandError&) {
+  } catch (...) {  // its next answer could be the rest of this one
     git_.reset();
     throw;
   }
@@ -94,7 +111,7 @@ std::string GitObjects::contents(const Header& header) {
         return bytes;
       }
     }
-  } catch (const CommandError&) {
+  } catch (...) {  // its next answer could be the rest of this one
     git_.reset();
     throw;
   }
@@ -115,16 +132,26 @@ std::string GitObjects::tree_of(const std::string& commit) {
   return found->object;
 }
 
-const GitObjects::Folder& GitObjects::folder(const std::string& tree) {
+const std::string& GitObjects::folder(const std::string& tree) {
   if (const auto known = folders_.find(tree); known != folders_.end()) return known->second;
   const auto found = info(tree);
-  if (!found || found->type != "tree") refuse(tree + " is not a folder");
+  if (!found) refuse("folder " + tree + " is missing from the repository");
+  if (found->type != "tree") refuse(tree + " is a " + found->type + ", not a folder");
   if (found->size > kFolderMaxBytes)
-    refuse("a folder of " + std::to_string(found->size) + " bytes, more than cc-ci reads");
-  const std::string bytes = contents(*found);
-  // Each entry: "MODE NAME\0" and the object id's bytes (20 for SHA-1, 32 for SHA-256).
-  const std::size_t id_bytes = found->object.size() / 2;
-  Folder entries;
+    refuse("a folder of " + std::to_string(found->size) + " bytes, more than cc-ci reads of one");
+  if (folder_bytes_ + found->size > kFoldersMaxBytes)
+    refuse("folders of more than " + std::to_string(kFoldersMaxBytes >> 20) + " MiB, more than cc-ci reads");
+  folder_bytes_ += found->size;
+  return folders_.emplace(tree, contents(*found)).first->second;
+}
+
+// Each entry of a folder: "MODE NAME\0" and the object id's bytes (20 for
+// SHA-1, 32 for SHA-256), read where they lie; only the id of the entry found
+// is spelled out.
+std::optional<GitObjects::Entry> GitObjects::entry(const std::string& tree, const std::string& name) {
+  const std::string& bytes = folder(tree);
+  const std::size_t id_bytes = tree.size() / 2;
+  std::optional<Entry> found;
   std::string_view rest = bytes;
   while (!rest.empty()) {
     const auto space = rest.find(' ');
@@ -134,23 +161,23 @@ const GitObjects::Folder& GitObjects::folder(const std::string& tree) {
       refuse("folder " + tree + " holds an entry cc-ci cannot read");
     unsigned mode = 0;
     const auto [at, error] = std::from_chars(rest.data(), rest.data() + space, mode, 8);
-    const std::string name(rest.substr(space + 1, nul - space - 1));
-    if (error != std::errc() || at != rest.data() + space || name.empty() ||
-        name.find('/') != std::string::npos)
+    const std::string_view entry_name = rest.substr(space + 1, nul - space - 1);
+    if (error != std::errc() || at != rest.data() + space || entry_name.empty() ||
+        entry_name.find('/') != std::string_view::npos)
       refuse("folder " + tree + " holds an entry cc-ci cannot read");
-    Entry entry{.object = hex(rest.substr(nul + 1, id_bytes))};
-    if ((mode & kTypeBits) == kFolderMode) entry.type = Entry::Type::folder;
-    if ((mode & kTypeBits) == kSubmoduleMode) entry.type = Entry::Type::submodule;
-    if (!entries.emplace(name, std::move(entry)).second)
-      refuse("folder " + tree + " names two entries alike");
+    if (entry_name == name) {
+      if (found) refuse("folder " + tree + " names two entries alike");
+      found = Entry{.type = entry_type(mode), .object = hex(rest.substr(nul + 1, id_bytes))};
+    }
     rest.remove_prefix(nul + 1 + id_bytes);
   }
-  return folders_.emplace(tree, std::move(entries)).first->second;
+  return found;
 }
 
 std::optional<std::string> GitObjects::file(const std::string& blob, std::uintmax_t max_bytes) {
   const auto found = info(blob);
-  if (!found || found->type != "blob") refuse(blob + " is not a file");
+  if (!found) refuse("file " + blob + " is missing from the repository");
+  if (found->type != "blob") refuse(blob + " is a " + found->type + ", not a file");
   if (found->size > max_bytes) return std::nullopt;
   return contents(*found);
 }

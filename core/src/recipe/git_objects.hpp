@@ -30,7 +30,6 @@ class GitObjects {
     enum class Type { file, folder, submodule } type = Type::file;  // a link is a file: its target
     std::string object;
   };
-  using Folder = std::map<std::string, Entry>;
 
   explicit GitObjects(std::filesystem::path repository);
   GitObjects(const GitObjects&) = delete;
@@ -45,8 +44,10 @@ class GitObjects {
   std::optional<std::string> commit_of(const std::string& name);
   /// The top folder (tree object) of `commit`.
   std::string tree_of(const std::string& commit);
-  /// The entries of the folder `tree`, listed once per object.
-  const Folder& folder(const std::string& tree);
+  /// The entry `name` of the folder `tree`; nullopt when it has none. A
+  /// folder is read once, at most 1 MiB of it and 64 MiB of all folders read:
+  /// a recipe's are far smaller, and a hostile one must not fill memory.
+  std::optional<Entry> entry(const std::string& tree, const std::string& name);
   /// A file's size, then its bytes: never read when over `max_bytes`
   /// (nullopt then).
   std::optional<std::string> file(const std::string& blob, std::uintmax_t max_bytes);
@@ -66,9 +67,13 @@ class GitObjects {
   Conversation& git();
   [[noreturn]] void refuse(const std::string& what) const;
 
+  // The raw bytes of the folder `tree`, read once.
+  const std::string& folder(const std::string& tree);
+
   std::filesystem::path repository_;
-  std::unique_ptr<Conversation> git_;  // started at the first question
-  std::map<std::string, Folder> folders_;
+  std::unique_ptr<Conversation> git_;           // started at the first question
+  std::map<std::string, std::string> folders_;  // tree object → its raw entries
+  std::uintmax_t folder_bytes_ = 0;
 };
 
 }  // namespace ccci

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/usage_error.hpp"
+#include "ccci/command_error.hpp"
 #include "ccci/text.hpp"
 #include "recipe/git.hpp"
 #include "recipe/git_objects.hpp"
@@ -75,11 +76,12 @@ std::optional<std::vector<std::string>> releases_if_repository(const Git& git) {
   return found;
 }
 
+// The releases of a repository; throws std::runtime_error with git's own words
+// when git cannot list them.
 std::vector<std::string> releases(const Git& git) {
-  auto found = releases_if_repository(git);
-  if (!found)
-    throw std::runtime_error("git for-each-ref in " + git.directory.string() + ": not a repository");
-  return std::move(*found);
+  if (auto found = releases_if_repository(git)) return std::move(*found);
+  git.run({"for-each-ref", "refs/tags"});  // failed just now: throws with git's last line
+  throw std::runtime_error("git for-each-ref in " + git.directory.string() + " failed");
 }
 
 // What a recipe without releases has instead, for its error: old recipes
@@ -160,7 +162,10 @@ RecipeTarget from_repository(const std::string& recipe, const std::optional<std:
   const fs::path repository = objects.repository();
   std::error_code error;
   const Git git{repository};
-  const auto all = fs::is_directory(repository, error) ? releases_if_repository(git) : std::nullopt;
+  auto all = fs::is_directory(repository, error) ? releases_if_repository(git) : std::nullopt;
+  // A repository whose tags git cannot list is git's error, in its words.
+  if (!all && fs::is_directory(repository, error) && git.try_run({"rev-parse", "--git-dir"}))
+    all = releases(git);
   if (!all)
     throw UsageError("recipe " + recipe + ": no git repository at " + repository.string() +
                      " (fetch it with `abra recipe fetch " + recipe +
@@ -174,9 +179,12 @@ RecipeTarget from_repository(const std::string& recipe, const std::optional<std:
     target.ref = *ref;
     // A branch of a clone may only exist as origin/<branch>.
     for (const auto& candidate : {*ref, "origin/" + *ref}) {
-      if (const auto found = objects.commit_of(candidate)) {
-        target.commit = *found;
-        break;
+      try {
+        if (const auto found = objects.commit_of(candidate)) {
+          target.commit = *found;
+          break;
+        }
+      } catch (const CommandError&) {  // a name git ends on (`HEAD@{9}` past the reflog): no commit
       }
     }
     if (target.commit.empty())

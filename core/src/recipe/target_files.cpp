@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "base/usage_error.hpp"
+#include "ccci/command_error.hpp"
 #include "ccci/text.hpp"
 
 namespace ccci {
@@ -78,26 +79,27 @@ std::optional<std::string> TargetFiles::read_committed(const std::string& relati
     std::string_view rest = relative;
     for (;;) {
       const auto slash = rest.find('/');
-      const auto& entries = objects->folder(folder);
-      const auto entry = entries.find(std::string(rest.substr(0, slash)));
-      if (entry == entries.end()) return std::nullopt;
+      const auto entry = objects->entry(folder, std::string(rest.substr(0, slash)));
+      if (!entry) return std::nullopt;
       using Type = GitObjects::Entry::Type;
       if (slash == std::string_view::npos) {
         // A submodule's files are in another repository, not in this one: as if absent.
-        if (entry->second.type == Type::submodule) return std::nullopt;
-        if (entry->second.type == Type::folder) throw UsageError(what + ": not a file");
-        auto content = objects->file(entry->second.object, kTargetFileMaxBytes);
+        if (entry->type == Type::submodule) return std::nullopt;
+        if (entry->type == Type::folder) throw UsageError(what + ": not a file");
+        auto content = objects->file(entry->object, kTargetFileMaxBytes);
         if (!content) throw UsageError(too_large(what));
         return content;
       }
       // Below a file or a submodule there is nothing in this repository.
-      if (entry->second.type != Type::folder) return std::nullopt;
-      folder = entry->second.object;
+      if (entry->type != Type::folder) return std::nullopt;
+      folder = entry->object;
       rest.remove_prefix(slash + 1);
     }
   } catch (const UsageError&) {
     throw;
-  } catch (const std::runtime_error& error) {  // git's fault or a folder it cannot read: named
+  } catch (const CommandError&) {  // git itself failed (stopped, timed out): not the recipe's file
+    throw;
+  } catch (const std::runtime_error& error) {  // what the repository holds that cc-ci will not read
     throw UsageError(what + ": " + error.what());
   }
 }

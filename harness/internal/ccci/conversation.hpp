@@ -36,12 +36,17 @@ class Conversation {
   // Reads what is there into buffered_, waiting up to the deadline; throws
   // when nothing more will come.
   void fill(std::chrono::steady_clock::time_point deadline);
+  // Reads what it has printed on stderr, keeping the last kErrorsKept bytes.
+  void read_errors();
   [[noreturn]] void fail(const std::string& what);
 
   std::string name_;
   std::chrono::milliseconds answer_timeout_;
   Subprocess process_;
   std::string buffered_;
+  static constexpr std::size_t kErrorsKept = 4096;
+  std::string errors_;  // the end of its stderr since the last question
+  bool errors_open_ = true;
 };
 
 }  // namespace ccci
