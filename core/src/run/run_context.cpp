@@ -3,6 +3,7 @@
 #include <spdlog/sinks/basic_file_sink.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "base/markup.hpp"
 #include "recipe/target.hpp"
@@ -115,18 +116,24 @@ void RunContext::shoot_landing_page(const RecipeInfo& info) {
   const RecipeJob& lane = job();
   if (lane.screenshot_file.empty()) return;
   std::string missing;
+  std::string took;  // the browser's time, for bench/run's "where the time goes"
   if (info.screenshot.empty()) {
     missing = "the recipe's test names no page to shoot";
-  } else if (auto why = take_screenshot({.browser = lane.browser,
-                                         .domain = lane.domain,
-                                         .page = info.screenshot,
-                                         .http = lane.http,
-                                         .output = lane.screenshot_file,
-                                         .deadline = deadline()})) {
-    missing = *why;
+  } else {
+    const auto started = std::chrono::steady_clock::now();
+    if (auto why = take_screenshot({.browser = lane.browser,
+                                    .domain = lane.domain,
+                                    .page = info.screenshot,
+                                    .http = lane.http,
+                                    .output = lane.screenshot_file,
+                                    .deadline = deadline()}))
+      missing = *why;
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    took = " (" + std::to_string(ms.count()) + " ms)";
   }
-  log(missing.empty() ? "screenshot of " + url(info.screenshot) + ": " + lane.screenshot_file.string()
-                      : "no screenshot of " + url(info.screenshot) + ": " + missing);
+  log(missing.empty() ? "screenshot of " + url(info.screenshot) + ": " + lane.screenshot_file.string() + took
+                      : "no screenshot of " + url(info.screenshot) + ": " + missing + took);
   observer().screenshot_taken(missing);
 }
 
