@@ -124,10 +124,7 @@ std::string Conversation::why_stopped() {
   }
   // The last line of what it printed on stderr for this question.
   read_errors();
-  std::string errors = errors_;
-  while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' ')) errors.pop_back();
-  if (const auto cut = errors.rfind('\n'); cut != std::string::npos) errors.erase(0, cut + 1);
-  errors = errors.substr(0, 300);
+  const std::string errors = last_line(errors_).substr(0, 300);
   if (said.empty() || errors.empty()) return said + errors;
   return said + ": " + errors;
 }

@@ -109,7 +109,7 @@ CommandResult run_command(const Command& command) {
   result.output = kept.take();
 
   decode_wait_status(*status, result);
-  if (!command.keep_carriage_returns) std::erase(result.output, '\r');
+  std::erase(result.output, '\r');
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
   return result;
 }

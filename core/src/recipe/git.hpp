@@ -24,11 +24,8 @@ struct Git {
     return {{"GIT_TERMINAL_PROMPT", "0"}, {"GIT_CONFIG_NOSYSTEM", "1"}, {"LC_ALL", "C"}};
   }
 
-  CommandResult execute(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
-                        Command shape = {}) const {
-    Command command = std::move(shape);
-    command.argv = {"git", "-C", directory.string()};
-    command.timeout = timeout;
+  CommandResult execute(const std::vector<std::string>& args, std::chrono::milliseconds timeout) const {
+    Command command{.argv = {"git", "-C", directory.string()}, .timeout = timeout};
     command.argv.insert(command.argv.end(), args.begin(), args.end());
     command.env = environment();
     return run_command(command);
@@ -52,18 +49,11 @@ struct Git {
   }
 
   /// git's output; throws std::runtime_error with git's last line when it fails.
-  /// `shape` sets how the output is kept (Command::max_output, keep_carriage_returns).
-  std::string run(const std::vector<std::string>& args, Command shape = {}) const {
-    const size_t cap = shape.max_output;
-    CommandResult result = execute(args, std::chrono::minutes(10), std::move(shape));
-    if (result.output_cut > 0 && cap != Command{}.max_output)
-      throw std::runtime_error("git " + args.front() + " printed more than the " + std::to_string(cap >> 20) +
-                               " MiB cc-ci reads of it");
+  std::string run(const std::vector<std::string>& args) const {
+    CommandResult result = execute(args, std::chrono::minutes(10));
     refuse_cut(args, result);
     if (!result.ok()) {
-      std::string why = result.output;
-      while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-      if (const auto cut = why.rfind('\n'); cut != std::string::npos) why = why.substr(cut + 1);
+      const std::string why = last_line(result.output);
       throw std::runtime_error("git " + args.front() + " in " + directory.string() + ": " +
                                result.describe() + (why.empty() ? "" : ": " + why));
     }

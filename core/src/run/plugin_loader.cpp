@@ -190,10 +190,7 @@ ChildAnswers ask_child(const fs::path& self, std::vector<std::string> args, size
                                             .timeout = child_timeout(items),
                                             .output = Output::capture,
                                             .max_output = size_t{64} * 1024})};
-  child.said = child.result.output;
-  std::string& said = child.said;
-  while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
-  if (const auto newline = said.rfind('\n'); newline != std::string::npos) said.erase(0, newline + 1);
+  child.said = last_line(child.result.output);
   std::ifstream in(answer);
   for (std::string line; child.answers.size() < items && std::getline(in, line);) {
     json value = json::parse(line, nullptr, false);

@@ -34,9 +34,6 @@ struct Command {
   /// Output kept in memory: the first and last half of this many bytes, with
   /// a line saying how much was cut between them.
   size_t max_output = 4 << 20;
-  /// The output byte for byte: a listing whose names may hold any byte.
-  /// Otherwise every '\r' is removed (a terminal's line ends).
-  bool keep_carriage_returns = false;
   /// stdin a pipe the caller writes (Subprocess::input_fd) instead of /dev/null.
   bool input_pipe = false;
   /// stderr a pipe of its own (Subprocess::error_fd), with Output::capture:
@@ -99,6 +96,14 @@ class Subprocess {
 /// Runs a command to completion (or timeout) and returns what happened.
 /// Never throws for a non-zero exit; throws CommandError if it cannot start.
 CommandResult run_command(const Command& command);
+
+/// The last line a command printed (trailing blanks and line ends dropped):
+/// what an error message quotes of it.
+inline std::string last_line(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  if (const auto cut = text.rfind('\n'); cut != std::string::npos) text.erase(0, cut + 1);
+  return text;
+}
 
 /// Fills exit_code/signal of `result` from a raw wait status.
 void decode_wait_status(int status, CommandResult& result);
