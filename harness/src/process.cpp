@@ -37,6 +37,7 @@ namespace ccci {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr size_t kMostExtraFds = 4;
 
 class FileDescriptor {
  public:
@@ -70,7 +71,7 @@ class FileDescriptor {
 // Runs in the vforked child before exec, which shares the host's memory until
 // then: system calls only, nothing allocated but on failure. A new session (so
 // the host can kill the whole process group), output to our pipe/pty/file,
-// stdin from /dev/null or our pipe, one extra descriptor as fd 3 if asked,
+// stdin from /dev/null or our pipe, the extra descriptors as fds 3, 4, … if asked,
 // every other descriptor closed on exec (no log file or pipe of the host leaks
 // into abra), and death with the thread that started it, so no command
 // outlives cc-ci. Any failure ends the child before exec: a half set-up child
@@ -78,7 +79,8 @@ class FileDescriptor {
 struct ChildSetup : bp::extend::handler {
   int output_fd;
   bool terminal;
-  int extra_fd;
+  const int* extra_fds;  // the Command's, which outlives the child's set-up
+  int extra_count;
   int input_fd;  // -1: /dev/null
   int error_fd;  // -1: with the output
   pid_t parent;
@@ -123,15 +125,14 @@ struct ChildSetup : bp::extend::handler {
     }
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) fail("prctl");
     if (::getppid() != parent) ::_exit(127);  // the parent is already gone
-    int first_closed = 3;
-    if (extra_fd >= 0) {
-      if (extra_fd == 3) {
-        if (::fcntl(3, F_SETFD, 0) < 0) fail("fcntl");
-      } else if (::dup2(extra_fd, 3) < 0) {
-        fail("dup2");
-      }
-      first_closed = 4;
-    }
+    // Each extra descriptor first goes above every target, so that putting
+    // one in place never closes another that is still to be moved.
+    const int first_closed = 3 + extra_count;
+    int moved[kMostExtraFds] = {};
+    for (int i = 0; i < extra_count; ++i)
+      if ((moved[i] = ::fcntl(extra_fds[i], F_DUPFD_CLOEXEC, first_closed)) < 0) fail("fcntl");
+    for (int i = 0; i < extra_count; ++i)
+      if (::dup2(moved[i], 3 + i) < 0) fail("dup2");  // dup2 clears close-on-exec on the copy
     if (::close_range(static_cast<unsigned>(first_closed), ~0U, CLOSE_RANGE_CLOEXEC) < 0)
       for (int fd = first_closed; fd < 4096; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
@@ -259,6 +260,8 @@ Pipe open_output(const Command& command) {
 
 Subprocess::Subprocess(const Command& command) {
   if (command.argv.empty()) throw CommandError("empty command");
+  if (command.extra_fds.size() > kMostExtraFds)
+    throw CommandError(command.argv.front() + ": too many extra descriptors");
   const std::string executable = resolve_executable(command.argv.front());
   Pipe output = open_output(command);
   // The pipes the child reads its input from and writes its errors to.
@@ -274,7 +277,8 @@ Subprocess::Subprocess(const Command& command) {
                   ChildSetup{{},
                              output.write.get(),
                              command.output == Output::pseudo_terminal,
-                             command.extra_fd,
+                             command.extra_fds.data(),
+                             static_cast<int>(command.extra_fds.size()),
                              input.read.get(),
                              errors.write.get(),
                              ::getpid(),

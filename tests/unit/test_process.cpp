@@ -2,6 +2,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "ccci/conversation.hpp"
 #include "ccci/process.hpp"
 #include "support.hpp"
@@ -28,7 +31,7 @@ TEST_SUITE("process") {
     int pipe_fds[2];
     REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
     const auto result =
-        run_command({.argv = {"sh", "-c", "ls /proc/self/fd; echo hello >&3"}, .extra_fd = pipe_fds[1]});
+        run_command({.argv = {"sh", "-c", "ls /proc/self/fd; echo hello >&3"}, .extra_fds = {pipe_fds[1]}});
     ::close(leaked);
     ::close(pipe_fds[1]);
     char buffer[16] = {};
@@ -40,6 +43,28 @@ TEST_SUITE("process") {
     int count = 0;
     for (std::string line; std::getline(listed, line);) count += !line.empty();
     CHECK(count == 5);
+  }
+
+  TEST_CASE("extra descriptors arrive as 3, 4, … in the order given, whatever their numbers here") {
+    int first[2];
+    int second[2];
+    REQUIRE(::pipe2(first, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(second, O_CLOEXEC) == 0);
+    // The higher-numbered descriptor first: moving it to 3 must not close the other.
+    const auto result = run_command(
+        {.argv = {"sh", "-c", "echo three >&3; echo four >&4"}, .extra_fds = {second[1], first[1]}});
+    ::close(first[1]);
+    ::close(second[1]);
+    CHECK(result.ok());
+    char buffer[16] = {};
+    CHECK(::read(second[0], buffer, sizeof buffer - 1) == 6);
+    CHECK(std::string(buffer) == "three\n");
+    std::fill(std::begin(buffer), std::end(buffer), '\0');
+    CHECK(::read(first[0], buffer, sizeof buffer - 1) == 5);
+    CHECK(std::string(buffer) == "four\n");
+    ::close(first[0]);
+    ::close(second[0]);
+    CHECK_THROWS_AS(run_command({.argv = {"true"}, .extra_fds = {0, 1, 2, 0, 1}}), CommandError);
   }
 
   TEST_CASE("output beyond the cap keeps its start and end and says how much was cut") {
@@ -151,6 +176,26 @@ TEST_SUITE("conversation") {
       echo.send(question + "\n");
       CHECK(echo.read_line(64) == std::to_string(question.size()));
       CHECK(echo.read_bytes(question.size() + 1) == question + "\n");
+    }
+  }
+
+  TEST_CASE("over fds 3 and 4 (Chromium's pipe), answers ended by NUL; its stdout and stderr kept apart") {
+    // Chromium's convention: it reads fd 3 and writes fd 4; what it prints
+    // on stdout or stderr must never land inside an answer.
+    Conversation piped(
+        {.argv = {"sh", "-c",
+                  "echo 'noise on stdout'; echo 'warning' >&2; while IFS= read -r line <&3; do "
+                  "printf '%s\\000' \"answer to $line\" >&4; done"}},
+        Channel::fds_3_and_4);
+    for (const std::string question : {"first", "second"}) {
+      piped.send(question + "\n");
+      CHECK(piped.read_until('\0', 64, std::chrono::steady_clock::now() + 30s) == "answer to " + question);
+    }
+    SUBCASE("the caller's deadline, not the command's timeout, bounds an answer") {
+      piped.send("\n");
+      CHECK(piped.read_until('\0', 64, std::chrono::steady_clock::now() + 30s) == "answer to ");
+      CHECK_THROWS_WITH_AS(piped.read_until('\0', 64, std::chrono::steady_clock::now() + 100ms),
+                           doctest::Contains("gave no answer in 100 ms"), CommandError);
     }
   }
 

@@ -131,7 +131,7 @@ class ChildWatch {
           Command{.argv = {self.string(), "exec-one", "--job", job_file.string(), "--secrets-fd", "3"},
                   .timeout = std::chrono::milliseconds::max(),
                   .output = Output::capture,
-                  .extra_fd = channels.secrets_write_end()});
+                  .extra_fds = {channels.secrets_write_end()}});
       channels.child_started(child.output_fd());
       while (!(status_ = child.poll())) {
         channels.pump(20ms);

@@ -1,5 +1,6 @@
 // A long-lived command asked one thing at a time over its stdin, answering on
-// its stdout (`git cat-file --batch-command`): one process for a hundred
+// its stdout (`git cat-file --batch-command`), or over a pipe pair on its fds
+// 3 and 4 (Chromium's --remote-debugging-pipe): one process for a hundred
 // questions instead of a hundred processes. Internal to cc-ci.
 #pragma once
 
@@ -12,19 +13,31 @@
 
 namespace ccci {
 
+/// Where the command is asked and answers.
+enum class Channel {
+  stdio,        ///< its stdin and stdout; its stderr apart
+  fds_3_and_4,  ///< it reads fd 3 and writes fd 4; its stdout and stderr together apart
+};
+
 class Conversation {
  public:
-  /// Starts `command` with its stdin and stdout as pipes and its stderr apart
-  /// (a warning never lands inside an answer). `command.timeout` bounds each
-  /// answer, not the whole conversation. Throws CommandError when it cannot
-  /// start.
-  explicit Conversation(Command command);
+  /// Starts `command` with its questions and answers on pipes of their own
+  /// and what it prints besides apart (a warning never lands inside an
+  /// answer). `command.timeout` bounds each answer, not the whole
+  /// conversation. Throws CommandError when it cannot start.
+  explicit Conversation(Command command, Channel channel = Channel::stdio);
+  Conversation(const Conversation&) = delete;
+  Conversation& operator=(const Conversation&) = delete;
+  ~Conversation();
 
   /// Writes `text` to its stdin. Throws CommandError when it is gone.
   void send(std::string_view text);
   /// The next line of its answer, without the '\n'. Throws CommandError when
   /// it ends, takes longer than the timeout, or the line passes `max_bytes`.
   std::string read_line(std::size_t max_bytes);
+  /// The next answer up to `end` (dropped), by `deadline` rather than the
+  /// command's timeout; the same errors.
+  std::string read_until(char end, std::size_t max_bytes, std::chrono::steady_clock::time_point deadline);
   /// The next `count` bytes of its answer, with the same errors.
   std::string read_bytes(std::size_t count);
 
@@ -42,7 +55,13 @@ class Conversation {
 
   std::string name_;
   std::chrono::milliseconds answer_timeout_;
+  std::chrono::milliseconds waiting_for_{0};  // the budget of the answer being read, for its error
+  int own_ask_fd_ = -1;  // with Channel::fds_3_and_4, our ends of its pipes (before process_: it sets them)
+  int own_answer_fd_ = -1;
   Subprocess process_;
+  int ask_fd_ = -1;     // we write questions here
+  int answer_fd_ = -1;  // and read answers here
+  int errors_fd_ = -1;  // what it prints besides, read as it comes
   std::string buffered_;
   static constexpr std::size_t kErrorsKept = 4096;
   std::string errors_;  // the end of its stderr since the last question

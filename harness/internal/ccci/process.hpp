@@ -30,7 +30,9 @@ struct Command {
   std::chrono::milliseconds timeout{60'000};  ///< then the whole process group is killed
   Output output = Output::capture;
   std::string output_file{};  ///< for Output::file
-  int extra_fd = -1;          ///< given to the child as its fd 3 (e.g. a pipe back to us); -1: none
+  /// Given to the child as its fds 3, 4, … in this order (e.g. pipes back to
+  /// us); every other descriptor of ours is closed on exec. At most four.
+  std::vector<int> extra_fds{};
   /// Output kept in memory: the first and last half of this many bytes, with
   /// a line saying how much was cut between them.
   size_t max_output = 4 << 20;
