@@ -6,28 +6,20 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <png.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <boost/process/search_path.hpp>
 #include <cstdio>
 #include <memory>
 
-#include "ccci/process.hpp"
+#include "ccci/command_error.hpp"
 #include "config/settings.hpp"
+#include "run/browser.hpp"
 
 namespace ccci {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
 namespace {
-
-constexpr int kWindowWidth = 1280;
-constexpr int kWindowHeight = 800;
-// Virtual time Chromium lets the page run (timers, fetches) before it shoots:
-// "settled" without waiting out real seconds on a slow machine.
-constexpr int kSettleMilliseconds = 5'000;
 
 struct CurlDeleter {
   void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
@@ -90,41 +82,33 @@ std::optional<std::string> verified_server_key(const std::string& url, const Htt
   return std::string(reinterpret_cast<char*>(encoded));
 }
 
-// A fresh, empty profile folder, removed with this object.
-class TemporaryProfile {
- public:
-  TemporaryProfile() {
-    std::string pattern = (fs::temp_directory_path() / "cc-ci-browser-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  TemporaryProfile(const TemporaryProfile&) = delete;
-  TemporaryProfile& operator=(const TemporaryProfile&) = delete;
-  ~TemporaryProfile() {
-    std::error_code ignored;
-    if (!path_.empty()) fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 }  // namespace
 
-std::string host_resolver_rules(const std::string& domain, const std::vector<std::string>& connect_to) {
-  std::string rules;
-  for (const auto& spec : connect_to) {
-    const auto fields = connect_to_fields(spec);
-    if (fields.size() != 4) continue;
-    const auto& [host, port, to_host, to_port] = std::tie(fields[0], fields[1], fields[2], fields[3]);
-    if ((!host.empty() && host != domain) || (!port.empty() && port != "443")) continue;
-    rules =
-        "MAP " + domain + " " + (to_host.empty() ? domain : to_host) + (to_port.empty() ? "" : ":" + to_port);
-    break;  // curl uses the first spec that matches
+std::string host_resolver_rules(const std::vector<std::string>& domains,
+                                const std::vector<std::string>& connect_to) {
+  std::string mapped;
+  std::string excluded;
+  for (const auto& domain : domains) {
+    std::string rule;
+    for (const auto& spec : connect_to) {
+      const auto fields = connect_to_fields(spec);
+      if (fields.size() != 4) continue;
+      const auto& [host, port, to_host, to_port] = std::tie(fields[0], fields[1], fields[2], fields[3]);
+      if ((!host.empty() && host != domain) || (!port.empty() && port != "443")) continue;
+      rule = "MAP " + domain + " " + (to_host.empty() ? domain : to_host) +
+             (to_port.empty() ? "" : ":" + to_port);
+      break;  // curl uses the first spec that matches
+    }
+    // A domain no spec sends elsewhere resolves as usual: it is excepted from the catch-all.
+    std::string& into = rule.empty() ? excluded : mapped;
+    into += rule.empty() ? ", EXCLUDE " + domain : rule + ", ";
   }
-  // Nothing but the app's domain resolves: no page of the run reaches elsewhere.
-  if (rules.empty()) return "MAP * ~NOTFOUND, EXCLUDE " + domain;
-  return rules + ", MAP * ~NOTFOUND";
+  // Nothing but the apps' domains resolves: no page of the run reaches elsewhere.
+  return mapped + "MAP * ~NOTFOUND" + excluded;
+}
+
+std::string host_resolver_rules(const std::string& domain, const std::vector<std::string>& connect_to) {
+  return host_resolver_rules(std::vector<std::string>{domain}, connect_to);
 }
 
 std::optional<std::string> png_problem(const fs::path& file) {
@@ -149,60 +133,42 @@ std::optional<std::string> png_problem(const fs::path& file) {
   return std::string("blank: every pixel is ") + colour;
 }
 
-std::optional<std::string> take_screenshot(const ScreenshotRequest& request) {
-  if (request.browser.empty()) return "screenshots are off (--browser is empty)";
-  const std::string browser = request.browser.find('/') == std::string::npos
-                                  ? boost::process::search_path(request.browser).string()
-                                  : request.browser;
-  if (browser.empty() || !fs::exists(browser))
-    return request.browser + " is not installed (Debian: apt-get install chromium)";
-  const std::string url = "https://" + request.domain + request.page;
-  std::vector<std::string> argv = {
-      browser,
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--hide-scrollbars",
-      "--window-size=" + std::to_string(kWindowWidth) + "," + std::to_string(kWindowHeight),
-      "--virtual-time-budget=" + std::to_string(kSettleMilliseconds),
-      "--host-resolver-rules=" + host_resolver_rules(request.domain, request.http.connect_to)};
+std::optional<BrowserSetup> browser_setup(const ScreenshotRequest& request,
+                                          const std::vector<std::string>& domains, std::string& why) {
+  if (request.browser.empty()) {
+    why = "screenshots are off (--browser is empty)";
+    return std::nullopt;
+  }
+  BrowserSetup setup{.executable = request.browser.find('/') == std::string::npos
+                                       ? boost::process::search_path(request.browser).string()
+                                       : request.browser,
+                     .resolver_rules = host_resolver_rules(domains, request.http.connect_to)};
+  if (setup.executable.empty() || !fs::exists(setup.executable)) {
+    why = request.browser + " is not installed (Debian: apt-get install chromium)";
+    return std::nullopt;
+  }
   if (!request.http.ca_file.empty()) {
-    std::string why;
-    const auto key = verified_server_key(url, request.http, why);
-    if (!key) return why;
-    argv.push_back("--ignore-certificate-errors-spki-list=" + *key);
+    auto key = verified_server_key(page_url(request), request.http, why);
+    if (!key) return std::nullopt;
+    setup.trusted_key = std::move(*key);
   }
-  std::error_code ignored;
-  fs::create_directories(request.output.parent_path(), ignored);
-  std::string last;
-  for (int attempt = 1; attempt <= request.attempts; ++attempt) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(request.deadline - Clock::now());
-    if (left < std::chrono::seconds(2)) return last.empty() ? "no time was left in the probe phase" : last;
-    const TemporaryProfile profile;  // fresh each time: nothing carries over
-    if (profile.path().empty()) return "no temporary folder for the browser's profile";
-    fs::remove(request.output, ignored);
-    Command command{.argv = argv,
-                    .timeout = std::min<std::chrono::milliseconds>(left, std::chrono::seconds(90))};
-    command.argv.push_back("--user-data-dir=" + profile.path().string());
-    command.argv.push_back("--screenshot=" + request.output.string());
-    command.argv.push_back(url);
-    // Its own HOME: nothing of the user's browser configuration is read.
-    command.env["HOME"] = profile.path().string();
-    const CommandResult result = run_command(command);
-    if (!result.ok() || !fs::exists(request.output)) {
-      last = "the browser " + result.describe() + " without a picture";
-      continue;
-    }
-    const auto problem = png_problem(request.output);
-    if (!problem) return std::nullopt;
-    last = "the page was " + *problem + " after " + std::to_string(attempt) + " tries";
+  return setup;
+}
+
+std::string page_url(const ScreenshotRequest& request) {
+  return "https://" + request.domain + request.page;
+}
+
+std::optional<std::string> take_screenshot(const ScreenshotRequest& request) {
+  std::string why;
+  const auto setup = browser_setup(request, {request.domain}, why);
+  if (!setup) return why;
+  try {
+    Browser browser(*setup);
+    return browser.shoot(page_url(request), request.output, request.deadline, request.attempts);
+  } catch (const CommandError& error) {
+    return std::string("the browser could not start: ") + error.what();
   }
-  fs::remove(request.output, ignored);
-  return last;
 }
 
 }  // namespace ccci

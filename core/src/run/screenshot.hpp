@@ -1,8 +1,9 @@
-// The app's landing page as a picture: headless Chromium (Debian's package)
-// shoots https://<domain><page> at 1280x800 once the app is ready, before
-// teardown. The browser reaches the app's own domain only, the way the
-// checks do (--connect-to, --ca-file), from a fresh profile; a frame of one
-// colour is taken again, then reported as no screenshot.
+// The app's landing page as a picture: headless Chromium (Debian's package,
+// run/browser.hpp) shoots https://<domain><page> at 1280x800 once the app is
+// ready, before teardown. The browser reaches the run's apps only, the way
+// the checks do (--connect-to, --ca-file); a frame of one colour is taken
+// again, then reported as no screenshot. A run keeps one browser for all its
+// pages (run/shared_browser.hpp); take_screenshot() starts one for one page.
 #pragma once
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "ccci/plugin.hpp"
+#include "run/browser.hpp"
 
 namespace ccci {
 
@@ -29,8 +31,20 @@ struct ScreenshotRequest {
 /// (and leaves no file). Never throws for the browser's failures.
 std::optional<std::string> take_screenshot(const ScreenshotRequest& request);
 
-/// Chromium's --host-resolver-rules for `domain` under the run's --connect-to
-/// specs: the domain goes where curl would send it, every other name fails.
+/// https://<domain><page>.
+std::string page_url(const ScreenshotRequest& request);
+
+/// The browser that may shoot `request`'s page and the other `domains`: the
+/// executable found, the key of the certificate the app serves (verified by
+/// curl against --ca-file, as the checks verify it; none without one), and
+/// resolver rules for `domains`. Or nullopt, and `why` there is no picture.
+std::optional<BrowserSetup> browser_setup(const ScreenshotRequest& request,
+                                          const std::vector<std::string>& domains, std::string& why);
+
+/// Chromium's --host-resolver-rules for `domains` under the run's --connect-to
+/// specs: each domain goes where curl would send it, every other name fails.
+std::string host_resolver_rules(const std::vector<std::string>& domains,
+                                const std::vector<std::string>& connect_to);
 std::string host_resolver_rules(const std::string& domain, const std::vector<std::string>& connect_to);
 
 /// Why the PNG at `file` is not a picture worth showing ("blank: every pixel

@@ -1,0 +1,62 @@
+// Headless Chromium (Debian's package) kept running to shoot many pages, one
+// at a time, each in a browser context of its own: no cookie, storage or
+// cache of one page reaches the next. Its profile is a throwaway folder.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "run/devtools.hpp"
+
+namespace ccci {
+
+struct BrowserSetup {
+  std::string executable;      ///< a path
+  std::string resolver_rules;  ///< --host-resolver-rules: the only names it can reach
+  /// The base64 SHA-256 of the one public key whose certificate errors are
+  /// ignored (a key curl verified against the run's CA); empty: none are.
+  std::string trusted_key;
+};
+
+/// A fresh, empty folder, removed with this object; path() is empty when
+/// none could be made.
+class TemporaryFolder {
+ public:
+  explicit TemporaryFolder(const std::string& prefix);
+  TemporaryFolder(const TemporaryFolder&) = delete;
+  TemporaryFolder& operator=(const TemporaryFolder&) = delete;
+  ~TemporaryFolder();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+class Browser {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  /// Starts the browser. Throws CommandError when it cannot.
+  explicit Browser(const BrowserSetup& setup);
+
+  /// Shoots `url` at 1280x800 into `output` (a PNG) once the page settled,
+  /// taking a page of one colour again, up to `attempts` tries in all.
+  /// Returns why there is no picture (and leaves no file), or nullopt.
+  std::optional<std::string> shoot(const std::string& url, const std::filesystem::path& output,
+                                   Clock::time_point deadline, int attempts);
+
+  /// It ended or stopped answering: a new one is needed.
+  bool broken() const { return devtools_.broken(); }
+
+ private:
+  // One page in a context of its own; throws DevToolsError.
+  std::optional<std::string> shoot_once(const std::string& url, const std::filesystem::path& output,
+                                        Clock::time_point deadline);
+
+  TemporaryFolder profile_;  // before devtools_: the browser ends before its profile goes
+  DevTools devtools_;
+};
+
+}  // namespace ccci
