@@ -203,6 +203,36 @@ class CcCi(SandboxTestCase):
                       missing.recipe("custom-html")["screenshot"]["missing"])
         self.assert_nothing_left()
 
+    def test_one_browser_shoots_every_landing_page_of_a_run(self):
+        # A browser that counts its starts: the run's pages need one, whatever the number of lanes.
+        starts = self.folder / "browser-starts"
+        browser = self.folder / "counting-chromium"
+        browser.write_text(f'#!/bin/sh\necho started >>"{starts}"\nexec chromium "$@"\n')
+        browser.chmod(0o755)
+        run = self.cc_ci("run", "custom-html", "hedgedoc", "--lanes", "fresh", "--jobs", "2", "--browser", str(browser))
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        for recipe in ("custom-html", "hedgedoc"):
+            self.assertEqual(run.recipe(recipe)["screenshot"], {"file": f"screenshots/{recipe}.png"})
+            self.assertGreater(len(colours(run.report_dir / "screenshots" / f"{recipe}.png")), 1)
+        self.assertEqual(starts.read_text().splitlines(), ["started"])
+        self.assert_nothing_left()
+
+    def test_a_browser_that_dies_is_no_screenshot_and_the_next_page_gets_a_new_one(self):
+        # It starts, then ends before it answers: each lane's page names why, nothing else fails.
+        starts = self.folder / "browser-starts"
+        browser = self.folder / "dying-chromium"
+        browser.write_text(f'#!/bin/sh\necho started >>"{starts}"\necho "cannot open display" >&2\nexit 3\n')
+        browser.chmod(0o755)
+        run = self.cc_ci("run", "custom-html", "hedgedoc", "--lanes", "fresh", "--jobs", "1", "--browser", str(browser))
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        for recipe in ("custom-html", "hedgedoc"):
+            missing = run.recipe(recipe)["screenshot"]["missing"]
+            self.assertIn("the browser failed", missing)
+            self.assertIn("exited 3: cannot open display", missing)
+            self.assertFalse((run.report_dir / "screenshots" / f"{recipe}.png").exists())
+        self.assertEqual(starts.read_text().splitlines(), ["started", "started"])
+        self.assert_nothing_left()
+
     def test_the_run_page_dashboard_and_pr_comment_show_in_chromium(self):
         runs = self.folder / "reports" / "custom-html"
         self.report_dir = runs / "7"

@@ -1,8 +1,14 @@
 // What the browser may reach, and what counts as a picture.
 #include <doctest/doctest.h>
+#include <poll.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <string>
+#include <vector>
 
+#include "run/host_requests.hpp"
 #include "run/screenshot.hpp"
 #include "support.hpp"
 
@@ -21,6 +27,51 @@ TEST_SUITE("screenshot") {
     // The first matching spec wins, as in curl.
     CHECK(host_resolver_rules("app.test", {"app.test::10.0.0.1:", "::127.0.0.1:9"}) ==
           "MAP app.test 10.0.0.1, MAP * ~NOTFOUND");
+  }
+
+  TEST_CASE(
+      "a run's browser resolves every app of the run, each where curl would send it, and nothing else") {
+    CHECK(host_resolver_rules(std::vector<std::string>{"a.test", "b.test"},
+                              {"a.test::127.0.0.1:1", "b.test::127.0.0.1:2"}) ==
+          "MAP a.test 127.0.0.1:1, MAP b.test 127.0.0.1:2, MAP * ~NOTFOUND");
+    CHECK(host_resolver_rules(std::vector<std::string>{"a.test", "b.test"}, {"a.test::127.0.0.1:1"}) ==
+          "MAP a.test 127.0.0.1:1, MAP * ~NOTFOUND, EXCLUDE b.test");
+    CHECK(host_resolver_rules(std::vector<std::string>{"a.test", "b.test"}, {}) ==
+          "MAP * ~NOTFOUND, EXCLUDE a.test, EXCLUDE b.test");
+  }
+
+  TEST_CASE("a test process may ask the host for its own app's page, and nothing else") {
+    RecipeJob job;
+    job.domain = "app.test";
+    job.browser = "chromium";
+    job.screenshot_file = "/nonexistent/x.png";
+    // No browser in this run: every request is answered, and none is shot.
+    HostRequests host(job, nullptr,
+                      [] { return std::chrono::steady_clock::now() + std::chrono::seconds(5); });
+    const int child = host.child_end();
+    auto ask = [&](const std::string& line) {
+      REQUIRE(::write(child, line.data(), line.size()) == static_cast<ssize_t>(line.size()));
+      std::string reply;
+      char buffer[256];
+      for (int tries = 0; tries < 500 && reply.find('\n') == std::string::npos; ++tries) {
+        host.serve();
+        pollfd waiting{child, POLLIN, 0};
+        if (::poll(&waiting, 1, 10) == 1) {
+          const ssize_t count = ::read(child, buffer, sizeof buffer);
+          if (count > 0) reply.append(buffer, static_cast<size_t>(count));
+        }
+      }
+      return reply;
+    };
+    CHECK(ask("{\"shoot\":\"/\"}\n") == "{\"missing\":\"screenshots are off in this run\"}\n");
+    CHECK(ask("{\"shoot\":\"//evil.test/\"}\n").find("screenshots are off") != std::string::npos);
+    CHECK(ask("{\"shoot\":\"@evil.test\"}\n") ==
+          "{\"missing\":\"the page to shoot is not a path on the app's domain\"}\n");
+    CHECK(ask("{\"shoot\":\"/ a\"}\n").find("not a path") != std::string::npos);
+    CHECK(ask("{\"run\":\"abra app rm other.test\"}\n") ==
+          "{\"missing\":\"the host was asked something it does not do\"}\n");
+    CHECK(ask("{\"shoot\":\"/\",\"domain\":\"other.test\"}\n").find("does not do") != std::string::npos);
+    CHECK(ask("not json\n").find("does not do") != std::string::npos);
   }
 
   TEST_CASE("a picture of one colour is blank; a file that is no PNG is said so") {

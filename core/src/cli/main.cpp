@@ -101,6 +101,7 @@ struct CommandLine {
   CLI::App* exec_one = nullptr;  // the host's own: a lane child, a plugin's description, a dry walk
   std::string job_file;
   int secrets_fd = -1;
+  int host_fd = -1;
   std::vector<std::string> describe_files;
   bool plan_only = false;
   std::string answer_file;
@@ -188,6 +189,7 @@ void add_internal_commands(CLI::App& app, CommandLine& line) {
   line.exec_one->group("");
   line.exec_one->add_option("--job", line.job_file, "The job file");
   line.exec_one->add_option("--secrets-fd", line.secrets_fd, "The host's pipe for secrets");
+  line.exec_one->add_option("--host-fd", line.host_fd, "The host's socket for requests");
   line.exec_one->add_option("--describe", line.describe_files,
                             "Describe this plugin file (recipe, info) as a JSON line; repeatable");
   line.exec_one->add_flag(
@@ -202,7 +204,7 @@ int dispatch(const CommandLine& line) {
     if (!line.describe_files.empty())
       return describe_plugins({line.describe_files.begin(), line.describe_files.end()}, line.answer_file);
     if (line.plan_only) return plan_jobs(line.job_file, line.answer_file);
-    return execute_job_file(line.job_file, line.secrets_fd);
+    return execute_job_file(line.job_file, line.secrets_fd, line.host_fd);
   }
   if (line.settings->parsed()) {
     std::cout << settings_markdown();

@@ -10,6 +10,7 @@
 
 #include "ccci/process.hpp"
 #include "model/result_json.hpp"
+#include "run/host_requests.hpp"
 
 namespace ccci {
 
@@ -21,7 +22,8 @@ constexpr std::chrono::seconds kLongestPhase{7LL * 24 * 3600};
 
 }  // namespace
 
-EventWriter::EventWriter(const std::filesystem::path& file, int secrets_fd) : secrets_fd_(secrets_fd) {
+EventWriter::EventWriter(const std::filesystem::path& file, int secrets_fd, int host_fd)
+    : secrets_fd_(secrets_fd), host_fd_(host_fd) {
   fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd_ < 0) throw std::runtime_error("cannot open " + file.string() + ": " + std::strerror(errno));
 }
@@ -35,6 +37,12 @@ void EventWriter::write(const json& event) {
   const std::string line = event.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   if (!write_all(fd_, line))
     throw std::runtime_error(std::string("cannot write an event: ") + std::strerror(errno));
+}
+
+std::optional<std::string> EventWriter::shoot(const ScreenshotRequest& request) {
+  if (host_fd_ < 0) return LifecycleObserver::shoot(request);
+  // The host bounds the shot by the phase's deadline; its answer needs a moment more.
+  return ask_host_to_shoot(host_fd_, request.page, request.deadline + std::chrono::seconds(2));
 }
 
 void EventWriter::secret_added(const std::string& value) {

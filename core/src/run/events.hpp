@@ -15,7 +15,8 @@ namespace ccci {
 class EventWriter final : public LifecycleObserver {
  public:
   /// `secrets_fd`: where secret_added() writes (a pipe to the host, never a file); -1 drops them.
-  explicit EventWriter(const std::filesystem::path& file, int secrets_fd = -1);
+  /// `host_fd`: the host's socket for requests; -1: shoot() starts a browser of its own.
+  explicit EventWriter(const std::filesystem::path& file, int secrets_fd = -1, int host_fd = -1);
   EventWriter(const EventWriter&) = delete;
   EventWriter& operator=(const EventWriter&) = delete;
   ~EventWriter() override;
@@ -29,6 +30,7 @@ class EventWriter final : public LifecycleObserver {
   void secret_added(const std::string& value) override;
   void abra_ran(const std::string& subcommand) override;
   void screenshot_taken(const std::string& missing) override;
+  std::optional<std::string> shoot(const ScreenshotRequest& request) override;
   /// The child could not run the test at all.
   void fatal(const std::string& message);
 
@@ -36,6 +38,7 @@ class EventWriter final : public LifecycleObserver {
   void write(const nlohmann::json& event);
   int fd_ = -1;
   int secrets_fd_ = -1;
+  int host_fd_ = -1;
 };
 
 /// The host's side: reads the complete lines added since the last call and

@@ -74,7 +74,8 @@ RecipeResult LaneRun::supervised() {
     const fs::path job_file = prepare_work_folder(work);
     std::optional<RunningMarker> running;  // keeps the janitor away from the app
     if (job_.lane != Lane::lint) running.emplace(shared_.state_dir, job_.domain);
-    result = recorded(supervise(shared_.self, job_, job_file, shared_.stop, shared_.progress));
+    result =
+        recorded(supervise(shared_.self, job_, job_file, shared_.stop, shared_.progress, shared_.browser));
   } catch (const std::exception& error) {
     result = could_not_run(error.what());
   }

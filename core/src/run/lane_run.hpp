@@ -19,6 +19,7 @@ struct SharedByLanes {
   const Progress& progress;
   std::filesystem::path state_dir;  ///< where running markers go (see janitor.hpp)
   ServerPool& servers;
+  SharedBrowser* browser = nullptr;  ///< shoots the landing pages; null: no lane shoots one
 };
 
 /// The one owner of a lane's result: it decides whether the lane runs,

@@ -150,12 +150,13 @@ std::vector<std::string> declared_checks(RecipeTest& test, const RecipeJob& job)
   return checks;
 }
 
-int execute_job_file(const std::filesystem::path& job_file, int secrets_fd) {
-  // Ours alone: abra and whatever the plugin starts must not inherit it.
-  if (secrets_fd >= 0) ::fcntl(secrets_fd, F_SETFD, FD_CLOEXEC);
+int execute_job_file(const std::filesystem::path& job_file, int secrets_fd, int host_fd) {
+  // Ours alone: abra and whatever the plugin starts must not inherit them.
+  for (const int fd : {secrets_fd, host_fd})
+    if (fd >= 0) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   std::ifstream in(job_file);
   const RecipeJob job = job_from_json(nlohmann::json::parse(in));
-  EventWriter events(job.events_file, secrets_fd);
+  EventWriter events(job.events_file, secrets_fd, host_fd);
   try {
     if (job.lane == Lane::lint) {  // no plugin: abra lints the checkout
       run_lint_lane(job, events);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "ccci/redactor.hpp"
 #include "model/job.hpp"
 #include "model/result.hpp"
+#include "run/screenshot.hpp"
 
 namespace ccci {
 
@@ -35,6 +37,12 @@ class LifecycleObserver {
   virtual void abra_ran(const std::string& /*subcommand*/) {}
   /// The landing page was shot (`missing` empty) or could not be, and why.
   virtual void screenshot_taken(const std::string& /*missing*/) {}
+  /// Shoots the landing page as `request` says; returns why there is no
+  /// picture, or nullopt. Here with a browser of its own; the test process
+  /// asks the host instead, whose one browser serves the whole run.
+  virtual std::optional<std::string> shoot(const ScreenshotRequest& request) {
+    return take_screenshot(request);
+  }
 };
 
 using PlanSink = std::function<void(Phase, std::string_view)>;
@@ -64,8 +72,9 @@ std::vector<std::string> declared_checks(RecipeTest& test, const RecipeJob& job)
 /// The child's side of a recipe test (`cc-ci exec-one`): loads the job's
 /// plugin, declares its checks, runs its lifecycle and says it finished, all
 /// as events for the host. Returns the process exit code.
-/// `secrets_fd` (if not -1) is the host's pipe for the secrets the test registers.
-int execute_job_file(const std::filesystem::path& job_file, int secrets_fd);
+/// `secrets_fd` (if not -1) is the host's pipe for the secrets the test
+/// registers, `host_fd` (if not -1) its socket for requests (run/host_requests.hpp).
+int execute_job_file(const std::filesystem::path& job_file, int secrets_fd, int host_fd = -1);
 
 /// Only the teardown phase of `test` (the host uses it when a test process
 /// died), redacting every secret `known` holds.

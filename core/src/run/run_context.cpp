@@ -121,12 +121,12 @@ void RunContext::shoot_landing_page(const RecipeInfo& info) {
     missing = "the recipe's test names no page to shoot";
   } else {
     const auto started = std::chrono::steady_clock::now();
-    if (auto why = take_screenshot({.browser = lane.browser,
-                                    .domain = lane.domain,
-                                    .page = info.screenshot,
-                                    .http = lane.http,
-                                    .output = lane.screenshot_file,
-                                    .deadline = deadline()}))
+    if (auto why = observer().shoot({.browser = lane.browser,
+                                     .domain = lane.domain,
+                                     .page = info.screenshot,
+                                     .http = lane.http,
+                                     .output = lane.screenshot_file,
+                                     .deadline = deadline()}))
       missing = *why;
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);

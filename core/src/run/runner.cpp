@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -26,6 +27,17 @@ void run_lanes(const std::vector<PlannedRecipe>& planned, RunBook& book, const S
     LaneRun::Ended ended = LaneRun(planned[*index], shared).run(held_back);
     book.lane_ended(*index, std::move(ended.result), ended.failed);
   }
+}
+
+// One browser for the landing pages of every lane that shoots one; none
+// when no lane does (screenshots off, no fresh lane).
+std::unique_ptr<SharedBrowser> browser_for(const std::vector<PlannedRecipe>& planned) {
+  std::vector<std::string> domains;
+  for (const auto& lane : planned)
+    if (lane.not_run.empty() && !lane.job.screenshot_file.empty() && !lane.job.browser.empty())
+      domains.push_back(lane.job.domain);
+  if (domains.empty()) return nullptr;
+  return std::make_unique<SharedBrowser>(std::move(domains));
 }
 
 }  // namespace
@@ -61,8 +73,13 @@ RunReport run_planned(const fs::path& self, const std::vector<PlannedRecipe>& pl
 
   ServerPool servers(schedule.servers);
   RunBook book(planned, schedule.order, schedule.fail_fast, progress);
-  const SharedByLanes shared{
-      .self = self, .stop = stop, .progress = progress, .state_dir = schedule.state_dir, .servers = servers};
+  const auto browser = browser_for(planned);
+  const SharedByLanes shared{.self = self,
+                             .stop = stop,
+                             .progress = progress,
+                             .state_dir = schedule.state_dir,
+                             .servers = servers,
+                             .browser = browser.get()};
   auto worker = [&] { run_lanes(planned, book, shared); };
   const int threads = std::max(1, std::min<int>(schedule.jobs, static_cast<int>(planned.size())));
   std::vector<std::jthread> pool_threads;

@@ -8,6 +8,7 @@
 #include "ccci/redactor.hpp"
 #include "run/child_channels.hpp"
 #include "run/events.hpp"
+#include "run/host_requests.hpp"
 #include "run/lifecycle.hpp"
 
 namespace ccci {
@@ -82,6 +83,11 @@ class Collector final : public LifecycleObserver {
            "s timeout (+" + std::to_string(kWatchdogGrace.count()) +
            "s grace): the test process hung and was killed";
   }
+  /// When the child must have ended its current phase (before the grace).
+  Clock::time_point phase_deadline() const {
+    return phase_deadline_ == Clock::time_point::max() ? Clock::now() + std::chrono::minutes(1)
+                                                       : phase_deadline_ - kWatchdogGrace;
+  }
   bool deploy_attempted() const { return deploy_attempted_; }
   bool teardown_done() const { return teardown_finished_; }
   /// The child said it walked the whole lifecycle.
@@ -124,18 +130,21 @@ class ChildWatch {
       : job_(job), collector_(collector), redactor_(redactor), events_(job.events_file) {}
 
   /// Runs the child to its end; kills it when a phase overruns or the run must stop.
-  void run(const fs::path& self, const fs::path& job_file, const RunStop& stop) {
+  void run(const fs::path& self, const fs::path& job_file, const RunStop& stop, SharedBrowser* browser) {
     try {
       ChildChannels channels(job_.log_file, redactor_);
-      Subprocess child(
-          Command{.argv = {self.string(), "exec-one", "--job", job_file.string(), "--secrets-fd", "3"},
-                  .timeout = std::chrono::milliseconds::max(),
-                  .output = Output::capture,
-                  .extra_fds = {channels.secrets_write_end()}});
+      HostRequests requests(job_, browser, [this] { return collector_.phase_deadline(); });
+      Subprocess child(Command{.argv = {self.string(), "exec-one", "--job", job_file.string(), "--secrets-fd",
+                                        "3", "--host-fd", "4"},
+                               .timeout = std::chrono::milliseconds::max(),
+                               .output = Output::capture,
+                               .extra_fds = {channels.secrets_write_end(), requests.child_end()}});
       channels.child_started(child.output_fd());
+      requests.child_started();
       while (!(status_ = child.poll())) {
         channels.pump(20ms);
         drain_events();
+        requests.serve();
         ended_by_ = stop.reason().value_or(collector_.overrun(Clock::now()));
         if (!ended_by_.empty()) {
           status_ = child.terminate(2s);
@@ -245,12 +254,12 @@ void keep_or_tear_down(const RecipeJob& job, Collector& collector, const Redacto
 }  // namespace
 
 LaneRecord supervise(const fs::path& self, const RecipeJob& job, const fs::path& job_file,
-                     const RunStop& stop, const Progress& progress) {
+                     const RunStop& stop, const Progress& progress, SharedBrowser* browser) {
   const auto started = Clock::now();
   Redactor redactor;  // fed by the test process: the host's own teardown and logs use it too
   Collector collector(job, progress, redactor);
   ChildWatch child(job, collector, redactor);
-  child.run(self, job_file, stop);
+  child.run(self, job_file, stop, browser);
   child.record_how_it_ended();
   if (app_may_be_up(collector)) keep_or_tear_down(job, collector, redactor);
   return std::move(collector).hand_over(

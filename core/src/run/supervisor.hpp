@@ -13,6 +13,7 @@
 #include "model/job.hpp"
 #include "model/result.hpp"
 #include "run/run_stop.hpp"
+#include "run/shared_browser.hpp"
 
 namespace ccci {
 
@@ -44,8 +45,10 @@ struct LaneRecord {
 
 /// Runs `job` in `self exec-one --job <job_file>`. Kills it when a phase
 /// overruns or the run must stop; when it did not finish its own teardown,
-/// tears the app down from here. Never throws for test faults.
+/// tears the app down from here. The landing page it asks for is shot by
+/// `browser` (null: none is). Never throws for test faults.
 LaneRecord supervise(const std::filesystem::path& self, const RecipeJob& job,
-                     const std::filesystem::path& job_file, const RunStop& stop, const Progress& progress);
+                     const std::filesystem::path& job_file, const RunStop& stop, const Progress& progress,
+                     SharedBrowser* browser);
 
 }  // namespace ccci
