@@ -41,6 +41,7 @@ class Request:
         self.env = stack.get("env", {})
         self.swarm = swarm
         self.volume = swarm / "volumes" / f"{stack['stack']}_content"
+        self.abra_dir = handler.server.abra_dir
 
     def secret(self, name):
         return state.read_secret(self.swarm, self.stack["stack"], name)
@@ -71,6 +72,11 @@ class Handler(BaseHTTPRequestHandler):
     def route(self):
         host = (self.headers.get("Host") or "").split(":")[0].lower()
         stack = next((s for s in state.all_stacks(self.server.abra_dir) if s["domain"] == host), None)
+        if "/reached-by-another-app" in self.path:
+            # What a page of one app made a browser ask of another (the "reaching" mode): written
+            # down whoever answers, for the test that no screenshot's page reaches past its own app.
+            with open(self.server.abra_dir / "reached-by-another-app.log", "a") as log:
+                log.write(f"{host} {self.command} {self.path}\n")
         if stack is None or stack.get("mode") == "traefik-404":
             return self.answer(404, "404 page not found\n", {"Content-Type": "text/plain; charset=utf-8"})
         if time.time() < stack["ready_at"] or stack.get("converge") == "never" or self.not_up_yet(stack):

@@ -233,6 +233,17 @@ class CcCi(SandboxTestCase):
         self.assertEqual(starts.read_text().splitlines(), ["started", "started"])
         self.assert_nothing_left()
 
+    def test_a_landing_page_reaches_no_other_origin_through_the_runs_browser(self):
+        # The browser resolves every app of the run; what the page asks of any other origin
+        # (another port of its host, another app) must still fail inside the browser.
+        run = self.cc_ci("run", "custom-html", "hedgedoc", "--lanes", "fresh", "--jobs", "2", "--browser", "chromium",
+                         env={"FAKE_APP_MODE": "reaching"})
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assertEqual(run.recipe("custom-html")["screenshot"], {"file": "screenshots/custom-html.png"})
+        reached = self.sandbox.abra_dir / "reached-by-another-app.log"
+        self.assertFalse(reached.exists(), reached.read_text() if reached.exists() else "")
+        self.assert_nothing_left()
+
     def test_the_run_page_dashboard_and_pr_comment_show_in_chromium(self):
         runs = self.folder / "reports" / "custom-html"
         self.report_dir = runs / "7"

@@ -195,7 +195,7 @@ TEST_SUITE("conversation") {
       piped.send("\n");
       CHECK(piped.read_until('\0', 64, std::chrono::steady_clock::now() + 30s) == "answer to ");
       CHECK_THROWS_WITH_AS(piped.read_until('\0', 64, std::chrono::steady_clock::now() + 100ms),
-                           doctest::Contains("gave no answer in 100 ms"), CommandError);
+                           doctest::Contains("gave no answer in"), CommandError);
     }
   }
 

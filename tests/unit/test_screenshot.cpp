@@ -1,8 +1,11 @@
 // What the browser may reach, and what counts as a picture.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -50,8 +53,9 @@ TEST_SUITE("screenshot") {
                       [] { return std::chrono::steady_clock::now() + std::chrono::seconds(5); });
     const int child = host.child_end();
     auto ask = [&](const std::string& line) {
-      REQUIRE(::write(child, line.data(), line.size()) == static_cast<ssize_t>(line.size()));
       std::string reply;
+      if (::send(child, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
+        return reply;
       char buffer[256];
       for (int tries = 0; tries < 500 && reply.find('\n') == std::string::npos; ++tries) {
         host.serve();
@@ -64,6 +68,7 @@ TEST_SUITE("screenshot") {
       return reply;
     };
     CHECK(ask("{\"shoot\":\"/\"}\n") == "{\"missing\":\"screenshots are off in this run\"}\n");
+    // A path that looks like a host is still a path on the lane's own domain.
     CHECK(ask("{\"shoot\":\"//evil.test/\"}\n").find("screenshots are off") != std::string::npos);
     CHECK(ask("{\"shoot\":\"@evil.test\"}\n") ==
           "{\"missing\":\"the page to shoot is not a path on the app's domain\"}\n");
@@ -72,6 +77,35 @@ TEST_SUITE("screenshot") {
           "{\"missing\":\"the host was asked something it does not do\"}\n");
     CHECK(ask("{\"shoot\":\"/\",\"domain\":\"other.test\"}\n").find("does not do") != std::string::npos);
     CHECK(ask("not json\n").find("does not do") != std::string::npos);
+    // Eight refusals in all: the child is not heard any more, and sees the socket closed.
+    for (int more = 0; more < 3; ++more) CHECK(ask("junk\n").find("does not do") != std::string::npos);
+    CHECK(ask("{\"shoot\":\"/\"}\n").empty());
+    char byte = 0;
+    CHECK(::read(child, &byte, 1) == 0);
+  }
+
+  TEST_CASE("a child that floods the request socket is cut off, and the host's loop goes on") {
+    RecipeJob job;
+    job.domain = "app.test";
+    HostRequests host(job, nullptr,
+                      [] { return std::chrono::steady_clock::now() + std::chrono::seconds(5); });
+    const int child = host.child_end();
+    ::fcntl(child, F_SETFL, O_NONBLOCK);
+    const std::string junk(size_t{1} << 16, '\n');
+    size_t written = 0;
+    for (int round = 0; round < 100; ++round) {
+      const ssize_t count = ::send(child, junk.data(), junk.size(), MSG_NOSIGNAL);
+      if (count > 0) written += static_cast<size_t>(count);
+      host.serve();  // one read at most: it returns whatever the child keeps writing
+    }
+    CHECK(written > 0);
+    // Cut off after a few refusals: what it writes now meets a closed socket.
+    CHECK(::send(child, "x", 1, MSG_NOSIGNAL) < 0);
+    std::string answers;
+    char buffer[4096];
+    for (ssize_t count = 0; (count = ::read(child, buffer, sizeof buffer)) > 0;)
+      answers.append(buffer, static_cast<size_t>(count));
+    CHECK(std::count(answers.begin(), answers.end(), '\n') == 8);
   }
 
   TEST_CASE("a picture of one colour is blank; a file that is no PNG is said so") {

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <fstream>
 #include <vector>
 
@@ -63,6 +64,21 @@ std::optional<std::string> from_base64(const std::string& text) {
 class OpenPage {
  public:
   OpenPage(DevTools& devtools, Browser::Clock::time_point deadline) : devtools_(devtools) {
+    try {
+      open(deadline);
+    } catch (...) {
+      close();  // what was opened before the failure
+      throw;
+    }
+  }
+  OpenPage(const OpenPage&) = delete;
+  OpenPage& operator=(const OpenPage&) = delete;
+  ~OpenPage() { close(); }
+  const std::string& session() const { return session_; }
+
+ private:
+  void open(Browser::Clock::time_point deadline) {
+    DevTools& devtools = devtools_;
     context_ = devtools.call("Target.createBrowserContext", {{"disposeOnDetach", true}}, {}, deadline)
                    .value("browserContextId", "");
     target_ = devtools
@@ -78,20 +94,19 @@ class OpenPage {
             .value("sessionId", "");
     if (session_.empty()) throw DevToolsError("the browser opened no page");
   }
-  OpenPage(const OpenPage&) = delete;
-  OpenPage& operator=(const OpenPage&) = delete;
-  ~OpenPage() {
+  void close() noexcept {
+    if (devtools_.broken()) return;  // a broken browser is replaced whole
     const auto soon = Browser::Clock::now() + std::chrono::seconds(5);
     try {
       if (!target_.empty()) devtools_.call("Target.closeTarget", {{"targetId", target_}}, {}, soon);
       if (!context_.empty())
         devtools_.call("Target.disposeBrowserContext", {{"browserContextId", context_}}, {}, soon);
-    } catch (const DevToolsError&) {  // NOLINT(bugprone-empty-catch): a broken browser is replaced whole
+    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): at worst one page stays open
     }
+    target_.clear();
+    context_.clear();
   }
-  const std::string& session() const { return session_; }
 
- private:
   DevTools& devtools_;
   std::string context_;
   std::string target_;
@@ -113,7 +128,34 @@ TemporaryFolder::~TemporaryFolder() {
 Browser::Browser(const BrowserSetup& setup)
     : profile_("cc-ci-browser-"),
       // Its own HOME: nothing of the user's browser configuration is read.
-      devtools_(browser_argv(setup, profile_of(profile_)), {{"HOME", profile_.path().string()}}) {}
+      devtools_(browser_argv(setup, profile_of(profile_)), {{"HOME", profile_.path().string()}}) {
+  devtools_.on_event([this](const nlohmann::json& event) { decide(event); });
+  try {
+    devtools_.call("Fetch.enable", {{"patterns", nlohmann::json::array({{{"urlPattern", "*"}}})}});
+  } catch (const DevToolsError& error) {
+    throw CommandError(std::string("the browser would not let cc-ci vet its requests: ") + error.what());
+  }
+}
+
+void Browser::decide(const nlohmann::json& event) {
+  if (event.value("method", "") != "Fetch.requestPaused") return;
+  const auto& params = event.value("params", nlohmann::json::object());
+  const std::string id = params.value("requestId", "");
+  std::string url;
+  if (const auto request = params.find("request"); request != params.end() && request->is_object())
+    url = request->value("url", "");
+  // The origin itself, then a path, query or fragment: https://app.test.evil/ is not https://app.test.
+  const bool own = !origin_.empty() && url.starts_with(origin_) &&
+                   (url.size() == origin_.size() ||
+                    std::string_view("/?#").find(url[origin_.size()]) != std::string_view::npos);
+  try {
+    if (own)
+      devtools_.post("Fetch.continueRequest", {{"requestId", id}});
+    else
+      devtools_.post("Fetch.failRequest", {{"requestId", id}, {"errorReason", "BlockedByClient"}});
+  } catch (const DevToolsError&) {  // NOLINT(bugprone-empty-catch): broken now; the waiting call says so
+  }
+}
 
 std::optional<std::string> Browser::shoot(const std::string& url, const fs::path& output,
                                           Clock::time_point deadline, int attempts) {
@@ -123,12 +165,19 @@ std::optional<std::string> Browser::shoot(const std::string& url, const fs::path
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     if (deadline - Clock::now() < std::chrono::seconds(2))
       return last.empty() ? "no time was left in the probe phase" : last;
+    const auto limit = Clock::now() + kLongestTry;
     fs::remove(output, ignored);
     try {
-      if (auto why = shoot_once(url, output, deadline)) {
+      if (auto why = shoot_once(url, output, std::min(deadline, limit))) {
         fs::remove(output, ignored);
         return why;  // the page did not load: another try would not change that
       }
+    } catch (const DevToolsTimeout&) {
+      fs::remove(output, ignored);
+      return Clock::now() >= deadline
+                 ? "no time was left in the probe phase for " + url + " to settle"
+                 : url + " did not settle within " + std::to_string(kLongestTry.count()) +
+                       " s (a fetch that never ends, or a dialog)";
     } catch (const DevToolsError& error) {
       fs::remove(output, ignored);
       return std::string("the browser failed: ") + error.what();
@@ -143,6 +192,11 @@ std::optional<std::string> Browser::shoot(const std::string& url, const fs::path
 
 std::optional<std::string> Browser::shoot_once(const std::string& url, const fs::path& output,
                                                Clock::time_point deadline) {
+  // Only while this page is shot: between shots no request goes anywhere.
+  struct OwnOrigin {
+    std::string& origin;
+    ~OwnOrigin() { origin.clear(); }
+  } own{origin_ = url.substr(0, url.find('/', url.find("://") + 3))};
   const OpenPage page(devtools_, deadline);
   const std::string& session = page.session();
   devtools_.call("Page.enable", nlohmann::json::object(), session, deadline);

@@ -47,16 +47,28 @@ class Browser {
   std::optional<std::string> shoot(const std::string& url, const std::filesystem::path& output,
                                    Clock::time_point deadline, int attempts);
 
-  /// It ended or stopped answering: a new one is needed.
+  /// It ended or garbled its answers: a new one is needed.
   bool broken() const { return devtools_.broken(); }
+  /// Its process group: ended from another thread when a run must stop now.
+  pid_t pid() const { return devtools_.pid(); }
+
+  /// The longest one try at a page may take: a page whose fetches never end
+  /// (an event stream, a hung request) keeps its clock paused.
+  static constexpr std::chrono::seconds kLongestTry{30};
 
  private:
   // One page in a context of its own; throws DevToolsError.
   std::optional<std::string> shoot_once(const std::string& url, const std::filesystem::path& output,
                                         Clock::time_point deadline);
 
+  // Every request of every page stops in the browser until this says: those
+  // of the page being shot's own origin go on, all others fail. The browser
+  // resolves all the run's apps; a page must still reach only its own.
+  void decide(const nlohmann::json& event);
+
   TemporaryFolder profile_;  // before devtools_: the browser ends before its profile goes
   DevTools devtools_;
+  std::string origin_;  // https://<domain> of the page being shot; empty: none is
 };
 
 }  // namespace ccci

@@ -29,10 +29,13 @@ DevTools::~DevTools() {
   }
 }
 
-nlohmann::json DevTools::call(std::string_view method, const nlohmann::json& params,
-                              const std::string& session, Clock::time_point deadline) {
+void DevTools::post(std::string_view method, const nlohmann::json& params, const std::string& session) {
+  send(++last_id_, method, params, session);
+}
+
+void DevTools::send(std::int64_t id, std::string_view method, const nlohmann::json& params,
+                    const std::string& session) {
   if (broken_) throw DevToolsError("the browser is no longer usable");
-  const std::int64_t id = ++last_id_;
   nlohmann::json message{{"id", id}, {"method", method}, {"params", params}};
   if (!session.empty()) message["sessionId"] = session;
   try {
@@ -41,6 +44,12 @@ nlohmann::json DevTools::call(std::string_view method, const nlohmann::json& par
     broken_ = true;
     throw DevToolsError(error.what());
   }
+}
+
+nlohmann::json DevTools::call(std::string_view method, const nlohmann::json& params,
+                              const std::string& session, Clock::time_point deadline) {
+  const std::int64_t id = ++last_id_;
+  send(id, method, params, session);
   for (;;) {
     nlohmann::json answer = next_message(deadline);
     if (!answer.contains("id")) {
@@ -77,7 +86,9 @@ nlohmann::json DevTools::next_message(Clock::time_point deadline) {
   try {
     text = browser_.read_until('\0', kLongestMessage, deadline);
   } catch (const CommandError& error) {
-    // Too slow, ended or garbled: the conversation's place in the stream is lost.
+    // Too slow: what it sent so far stays buffered, the next read goes on from there.
+    if (Clock::now() >= deadline && browser_.running()) throw DevToolsTimeout(error.what());
+    // Ended or garbled: the conversation's place in the stream is lost.
     broken_ = true;
     throw DevToolsError(error.what());
   }
@@ -86,6 +97,7 @@ nlohmann::json DevTools::next_message(Clock::time_point deadline) {
     broken_ = true;
     throw DevToolsError("the browser sent something that is not a DevTools message");
   }
+  if (handler_ && !message.contains("id")) handler_(message);
   return message;
 }
 

@@ -48,6 +48,7 @@ HostRequests::HostRequests(const RecipeJob& job, SharedBrowser* browser,
 }
 
 HostRequests::~HostRequests() {
+  claim_->withdraw();  // a shot still under way writes nothing for a lane that ended
   for (const int fd : {host_end_, child_end_})
     if (fd >= 0) ::close(fd);
 }
@@ -62,20 +63,24 @@ void HostRequests::serve() {
     answer(shooting_->get());
     shooting_.reset();
   }
-  char buffer[1024];
-  ssize_t count = 0;
-  while (host_end_ >= 0 && (count = ::read(host_end_, buffer, sizeof buffer)) > 0) {
-    pending_.append(buffer, static_cast<size_t>(count));
-    for (auto end = pending_.find('\n'); end != std::string::npos; end = pending_.find('\n')) {
-      const std::string line = pending_.substr(0, end);
-      pending_.erase(0, end + 1);
-      take(line);
-    }
-    if (pending_.size() > kLongestRequest) {  // not our protocol: the child is not heard any more
-      ::close(host_end_);
-      host_end_ = -1;
-    }
+  if (host_end_ < 0) return;
+  char buffer[kLongestRequest];
+  const ssize_t count = ::read(host_end_, buffer, sizeof buffer);
+  if (count <= 0) return;  // nothing yet, or the child is gone
+  pending_.append(buffer, static_cast<size_t>(count));
+  for (auto end = pending_.find('\n'); host_end_ >= 0 && end != std::string::npos;
+       end = pending_.find('\n')) {
+    const std::string line = pending_.substr(0, end);
+    pending_.erase(0, end + 1);
+    take(line);
   }
+  if (pending_.size() > kLongestRequest) stop_hearing();  // not our protocol
+}
+
+void HostRequests::stop_hearing() {
+  if (host_end_ >= 0) ::close(host_end_);
+  host_end_ = -1;
+  pending_.clear();
 }
 
 void HostRequests::take(const std::string& line) {
@@ -84,21 +89,36 @@ void HostRequests::take(const std::string& line) {
       request.is_object() && request.size() == 1 && request.contains("shoot") && request["shoot"].is_string()
           ? request["shoot"].get_ptr<const std::string*>()
           : nullptr;
-  if (page == nullptr) return answer("the host was asked something it does not do");
-  if (!plain_path(*page)) return answer("the page to shoot is not a path on the app's domain");
-  if (shooting_) return answer("a page of this lane is being shot already");
-  if (browser_ == nullptr || job_.screenshot_file.empty()) return answer("screenshots are off in this run");
+  std::string refusal;
+  if (page == nullptr)
+    refusal = "the host was asked something it does not do";
+  else if (!plain_path(*page))
+    refusal = "the page to shoot is not a path on the app's domain";
+  else if (shooting_)
+    refusal = "a page of this lane is being shot already";
+  if (!refusal.empty()) {
+    answer(refusal);
+    if (++refused_ >= kMostRefused) stop_hearing();
+    return;
+  }
+  if (browser_ == nullptr || job_.screenshot_file.empty()) {
+    answer("screenshots are off in this run");
+    return;
+  }
   shooting_ = browser_->shoot({.browser = job_.browser,
                                .domain = job_.domain,
                                .page = *page,
                                .http = job_.http,
                                .output = job_.screenshot_file,
-                               .deadline = deadline_()});
+                               .deadline = deadline_()},
+                              claim_);
 }
 
 void HostRequests::answer(const std::optional<std::string>& missing) {
   const nlohmann::json reply{{"missing", missing ? nlohmann::json(*missing) : nlohmann::json(nullptr)}};
-  if (host_end_ >= 0) send_all(host_end_, reply.dump() + "\n");  // a child that is gone hears nothing
+  // A browser's last words may be cut inside a character: replaced, never thrown over.
+  const std::string line = reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  if (host_end_ >= 0 && !send_all(host_end_, line)) stop_hearing();  // gone, or not reading
 }
 
 std::optional<std::string> ask_host_to_shoot(int host_fd, const std::string& page,

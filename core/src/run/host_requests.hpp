@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <future>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -35,21 +36,29 @@ class HostRequests {
   /// Once the child has its copy, ours goes.
   void child_started();
 
-  /// Takes in what the child wrote and answers what is done; never blocks.
+  /// Takes in what the child wrote (one read at most) and answers what is
+  /// done; never blocks.
   void serve();
 
  private:
   void take(const std::string& line);
   void answer(const std::optional<std::string>& missing);
+  // The child is not heard any more: it broke the protocol, or cannot be answered.
+  void stop_hearing();
 
   static constexpr std::size_t kLongestRequest = 4096;
+  // A child that writes junk is cut off, so it can never keep the host's
+  // watch loop (and with it the phase's deadline) busy.
+  static constexpr int kMostRefused = 8;
   const RecipeJob& job_;
   SharedBrowser* browser_;
   std::function<Clock::time_point()> deadline_;
   int host_end_ = -1;
   int child_end_ = -1;
   std::string pending_;
+  int refused_ = 0;
   std::optional<std::future<std::optional<std::string>>> shooting_;
+  std::shared_ptr<ShotClaim> claim_ = std::make_shared<ShotClaim>();
 };
 
 /// The child's side: asks the host for its landing page and waits for the

@@ -5,8 +5,11 @@
 // that started it (ccci/process.hpp), and this one lives as long as the run.
 #pragma once
 
+#include <sys/types.h>
+
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -14,13 +17,26 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "run/browser.hpp"
 #include "run/screenshot.hpp"
 
 namespace ccci {
+
+/// A lane's claim on the file its shot writes. Once the lane has ended it
+/// withdraws the claim, and a shot that finishes later writes nothing there.
+class ShotClaim {
+ public:
+  void withdraw();
+  /// Runs `write` unless the claim was withdrawn; returns whether it ran.
+  /// withdraw() waits for a `write` that is running.
+  bool write_unless_withdrawn(const std::function<void()>& write);
+
+ private:
+  std::mutex mutex_;
+  bool withdrawn_ = false;
+};
 
 class SharedBrowser {
  public:
@@ -29,22 +45,33 @@ class SharedBrowser {
   explicit SharedBrowser(std::vector<std::string> domains);
   SharedBrowser(const SharedBrowser&) = delete;
   SharedBrowser& operator=(const SharedBrowser&) = delete;
-  /// Answers what is still queued ("the run ended"), then ends the browsers.
+  /// Ends the browsers at once (a shot under way fails), answers what is
+  /// still queued ("the run ended"), and joins the thread.
   ~SharedBrowser();
 
   /// Shoots `request`'s page; the answer is take_screenshot()'s. A domain
-  /// that is not one of the run's is refused.
-  std::future<std::optional<std::string>> shoot(ScreenshotRequest request);
+  /// that is not one of the run's is refused. The picture reaches
+  /// request.output only while `claim` is not withdrawn.
+  std::future<std::optional<std::string>> shoot(ScreenshotRequest request, std::shared_ptr<ShotClaim> claim);
 
  private:
-  using Answer = std::promise<std::optional<std::string>>;
+  struct Job {
+    ScreenshotRequest request;
+    std::shared_ptr<ShotClaim> claim;
+    std::promise<std::optional<std::string>> answer;
+  };
   void serve(const std::stop_token& stop);
-  std::optional<std::string> shoot_now(const ScreenshotRequest& request);
+  std::optional<std::string> shoot_now(const Job& job);
+  Browser& browser_for(const BrowserSetup& setup);
+  void forget(const std::string& key);
 
+  // Two certificates' browsers at most: a third replaces the others.
+  static constexpr std::size_t kMostBrowsers = 2;
   const std::vector<std::string> domains_;
   std::mutex mutex_;
   std::condition_variable_any wake_;
-  std::deque<std::pair<ScreenshotRequest, Answer>> queue_;
+  std::deque<Job> queue_;
+  std::vector<pid_t> running_;  // the browsers' process groups, under mutex_
   // The serving thread's alone: a browser per certificate key it trusts
   // (usually one: the run's servers share a wildcard certificate).
   std::map<std::string, std::unique_ptr<Browser>> browsers_;

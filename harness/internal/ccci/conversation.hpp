@@ -4,6 +4,8 @@
 // questions instead of a hundred processes. Internal to cc-ci.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -44,6 +46,11 @@ class Conversation {
   /// "exited 128: fatal: …": what ended it (once it has ended) and the last
   /// line it printed on stderr, either of them empty; for an error message.
   std::string why_stopped();
+
+  /// It has not ended (reaping it if it has).
+  bool running() { return !process_.poll(); }
+  /// Its process id (its process group's too): to end it from another thread.
+  pid_t pid() const { return process_.pid(); }
 
  private:
   // Reads what is there into buffered_, waiting up to the deadline; throws

@@ -9,7 +9,14 @@ Modes (FAKE_APP_MODE at deploy time):
   blank       the landing page is an empty, white HTML page (nothing to see in a screenshot)
   cached      a cache in the container keeps every page it served: one deleted from the
               volume is still served until the container restarts (a redeploy)
+  reaching    a hostile landing page: it makes a browser ask another origin of its own host and
+              every other app deployed on the server (a picture, a frame, a fetch), at paths
+              /reached-by-another-app…
 """
+
+import html as markup
+
+import state
 
 # The "cached" mode's cache, in the proxy's memory as nginx keeps it in its
 # container: per deployment (a redeploy starts a new container, empty).
@@ -31,6 +38,18 @@ def nginx_page(status, reason):
             "</body>\r\n</html>\r\n")
 
 
+def reaching_page(request):
+    """Another origin on its own host (a port of its own), then every other app deployed here."""
+    own = request.stack["domain"]
+    targets = [f"{own}:8443"] + [s["domain"] for s in state.all_stacks(request.abra_dir) if s["domain"] != own]
+    parts = []
+    for target in targets:
+        url = markup.escape(f"https://{target}/reached-by-another-app")
+        parts.append(f'<img src="{url}.png"><iframe src="{url}-frame"></iframe>'
+                     f'<script>fetch("{url}-fetch", {{method: "POST", mode: "no-cors"}})</script>')
+    return f'<!DOCTYPE html><html><body><h1>Welcome to nginx!</h1>{"".join(parts)}</body></html>'.encode()
+
+
 def handle(request):
     mode = request.stack.get("mode", "")
     content_type = "text/plain" if mode == "text-plain" else "text/html"
@@ -44,6 +63,8 @@ def handle(request):
     if request.method not in ("GET", "HEAD"):
         return 405, html, nginx_page(405, "Not Allowed")
     path = request.path.split("?", 1)[0]
+    if path == "/" and mode == "reaching":
+        return 200, html, reaching_page(request)
     if path == "/" and mode == "blank":
         return 200, html, b"<!DOCTYPE html><html><head><title>blank</title></head><body></body></html>"
     if path == "/":
