@@ -505,7 +505,8 @@ in
           wantedBy = [ "multi-user.target" ];
           wants = afterServers;
           after = afterServers;
-          path = [ cfg.package cfg.abraPackage pkgs.git pkgs.openssh pkgs.bash ];
+          # nssTools: certutil, with which cc-ci's browser trusts a private CA (--ca-file).
+          path = [ cfg.package cfg.abraPackage pkgs.git pkgs.openssh pkgs.bash pkgs.nssTools ];
           environment = runner.environment // runEnvironment // { CC_CI_CREDENTIALS_DIRECTORY = runnerCredentials; };
           serviceConfig = sandboxing // {
             ExecStart = "${credentialEnv} ${runner.secretVariable}=runner-secret -- ${runner.executable}";

@@ -4,10 +4,12 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <boost/process/search_path.hpp>
 #include <fstream>
 #include <vector>
 
 #include "ccci/command_error.hpp"
+#include "ccci/process.hpp"
 #include "run/screenshot.hpp"
 
 namespace ccci {
@@ -36,14 +38,55 @@ std::vector<std::string> browser_argv(const BrowserSetup& setup, const fs::path&
       "--window-size=" + std::to_string(kWindowWidth) + "," + std::to_string(kWindowHeight),
       "--host-resolver-rules=" + setup.resolver_rules,
       "--user-data-dir=" + profile.string()};
-  if (!setup.trusted_key.empty())
-    argv.push_back("--ignore-certificate-errors-spki-list=" + setup.trusted_key);
   argv.emplace_back("about:blank");
   return argv;
 }
 
-fs::path profile_of(const TemporaryFolder& folder) {
+// Each certificate of `ca_file` (one PEM block each), for certutil -A, which
+// reads the first certificate of a file only.
+std::vector<std::string> pem_certificates(const fs::path& ca_file) {
+  std::ifstream in(ca_file);
+  if (!in) throw CommandError("cannot read --ca-file " + ca_file.string());
+  std::vector<std::string> certificates;
+  std::string line;
+  std::string block;
+  while (std::getline(in, line)) {
+    if (line.starts_with("-----BEGIN CERTIFICATE-----")) block.clear();
+    block += line + "\n";
+    if (line.starts_with("-----END CERTIFICATE-----")) certificates.push_back(block);
+  }
+  if (certificates.empty()) throw CommandError("--ca-file " + ca_file.string() + " holds no PEM certificate");
+  return certificates;
+}
+
+// Chromium on Linux trusts the roots of the NSS database in $HOME/.pki/nssdb
+// besides the system's: the run's CA goes there, so the browser verifies each
+// app's certificate as curl does with --ca-file, its names included.
+void trust_in_profile(const fs::path& profile, const fs::path& ca_file) {
+  const std::string certutil = boost::process::search_path("certutil").string();
+  if (certutil.empty())
+    throw CommandError("certutil is not installed (Debian: apt-get install libnss3-tools)");
+  const fs::path database = profile / ".pki" / "nssdb";
+  fs::create_directories(database);
+  const std::string where = "sql:" + database.string();
+  auto run = [&](std::vector<std::string> argv) {
+    argv.insert(argv.begin(), certutil);
+    const CommandResult result = run_command({.argv = argv, .timeout = std::chrono::seconds(30)});
+    if (!result.ok())
+      throw CommandError("certutil " + argv[1] + " " + result.describe() + ": " + last_line(result.output));
+  };
+  run({"-N", "-d", where, "--empty-password"});
+  const auto certificates = pem_certificates(ca_file);
+  for (size_t i = 0; i < certificates.size(); ++i) {
+    const fs::path file = profile / ("ca-" + std::to_string(i) + ".pem");
+    std::ofstream(file) << certificates[i];
+    run({"-A", "-d", where, "-n", "cc-ci run CA " + std::to_string(i + 1), "-t", "C,,", "-i", file.string()});
+  }
+}
+
+fs::path profile_of(const TemporaryFolder& folder, const fs::path& ca_file) {
   if (folder.path().empty()) throw CommandError("no temporary folder for the browser's profile");
+  if (!ca_file.empty()) trust_in_profile(folder.path(), ca_file);
   return folder.path();
 }
 
@@ -128,11 +171,14 @@ TemporaryFolder::~TemporaryFolder() {
 Browser::Browser(const BrowserSetup& setup)
     : profile_("cc-ci-browser-"),
       // Its own HOME: nothing of the user's browser configuration is read.
-      devtools_(browser_argv(setup, profile_of(profile_)), {{"HOME", profile_.path().string()}}) {
+      devtools_(browser_argv(setup, profile_of(profile_, setup.ca_file)),
+                {{"HOME", profile_.path().string()}}) {
   devtools_.on_event([this](const nlohmann::json& event) { decide(event); });
   try {
     devtools_.call("Fetch.enable", {{"patterns", nlohmann::json::array({{{"urlPattern", "*"}}})}});
   } catch (const DevToolsError& error) {
+    // Its first answer: a browser that ended never started; one that answered refused.
+    if (devtools_.broken()) throw CommandError(error.what());
     throw CommandError(std::string("the browser would not let cc-ci vet its requests: ") + error.what());
   }
 }

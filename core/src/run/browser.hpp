@@ -15,9 +15,9 @@ namespace ccci {
 struct BrowserSetup {
   std::string executable;      ///< a path
   std::string resolver_rules;  ///< --host-resolver-rules: the only names it can reach
-  /// The base64 SHA-256 of the one public key whose certificate errors are
-  /// ignored (a key curl verified against the run's CA); empty: none are.
-  std::string trusted_key;
+  /// The CA certificates (PEM) it trusts besides the system's, as the checks
+  /// trust --ca-file: put in its profile's own NSS database. Empty: none.
+  std::filesystem::path ca_file;
 };
 
 /// A fresh, empty folder, removed with this object; path() is empty when
@@ -38,7 +38,8 @@ class Browser {
  public:
   using Clock = std::chrono::steady_clock;
 
-  /// Starts the browser. Throws CommandError when it cannot.
+  /// Starts the browser, its profile trusting setup.ca_file. Throws
+  /// CommandError when it cannot.
   explicit Browser(const BrowserSetup& setup);
 
   /// Shoots `url` at 1280x800 into `output` (a PNG) once the page settled,

@@ -33,11 +33,15 @@ void run_lanes(const std::vector<PlannedRecipe>& planned, RunBook& book, const S
 // when no lane does (screenshots off, no fresh lane).
 std::unique_ptr<SharedBrowser> browser_for(const std::vector<PlannedRecipe>& planned) {
   std::vector<std::string> domains;
+  const RecipeJob* shooting =
+      nullptr;  // --browser and the HTTP settings are the run's, the same in each lane
   for (const auto& lane : planned)
-    if (lane.not_run.empty() && !lane.job.screenshot_file.empty() && !lane.job.browser.empty())
+    if (lane.not_run.empty() && !lane.job.screenshot_file.empty() && !lane.job.browser.empty()) {
       domains.push_back(lane.job.domain);
-  if (domains.empty()) return nullptr;
-  return std::make_unique<SharedBrowser>(std::move(domains));
+      shooting = &lane.job;
+    }
+  if (shooting == nullptr) return nullptr;
+  return std::make_unique<SharedBrowser>(shooting->browser, shooting->http, std::move(domains));
 }
 
 }  // namespace

@@ -34,11 +34,11 @@ std::optional<std::string> take_screenshot(const ScreenshotRequest& request);
 /// https://<domain><page>.
 std::string page_url(const ScreenshotRequest& request);
 
-/// The browser that may shoot `request`'s page and the other `domains`: the
-/// executable found, the key of the certificate the app serves (verified by
-/// curl against --ca-file, as the checks verify it; none without one), and
-/// resolver rules for `domains`. Or nullopt, and `why` there is no picture.
-std::optional<BrowserSetup> browser_setup(const ScreenshotRequest& request,
+/// The browser (`--browser`) that may shoot pages of `domains`: the
+/// executable found, resolver rules for `domains` under --connect-to, and
+/// --ca-file to trust as the checks trust it. Or nullopt, and `why` there
+/// is no picture.
+std::optional<BrowserSetup> browser_setup(const std::string& browser, const HttpSettings& http,
                                           const std::vector<std::string>& domains, std::string& why);
 
 /// Chromium's --host-resolver-rules for `domains` under the run's --connect-to

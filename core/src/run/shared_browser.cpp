@@ -23,15 +23,18 @@ bool ShotClaim::write_unless_withdrawn(const std::function<void()>& write) {
   return true;
 }
 
-SharedBrowser::SharedBrowser(std::vector<std::string> domains)
-    : domains_(std::move(domains)), thread_([this](const std::stop_token& stop) { serve(stop); }) {}
+SharedBrowser::SharedBrowser(const std::string& browser, const HttpSettings& http,
+                             std::vector<std::string> domains)
+    : domains_(std::move(domains)),
+      setup_(browser_setup(browser, http, domains_, unusable_)),
+      thread_([this](const std::stop_token& stop) { serve(stop); }) {}
 
 SharedBrowser::~SharedBrowser() {
   thread_.request_stop();
   {
-    // A shot under way would hold the run's end (or a Ctrl-C) up to its limit.
+    // A start or a shot under way would hold the run's end (or a Ctrl-C) up to its limit.
     const std::scoped_lock lock(mutex_);
-    for (const pid_t group : running_) ::killpg(group, SIGKILL);
+    if (running_ > 0) ::killpg(running_, SIGKILL);
   }
   wake_.notify_all();
   thread_.join();
@@ -54,6 +57,9 @@ std::future<std::optional<std::string>> SharedBrowser::shoot(ScreenshotRequest r
 }
 
 void SharedBrowser::serve(const std::stop_token& stop) {
+  // Started now, while the first apps deploy: the first page finds it ready.
+  // A failure is told to the page that needs it, when it tries again.
+  if (setup_) start();
   for (;;) {
     std::unique_lock lock(mutex_);
     wake_.wait(lock, stop, [this] { return !queue_.empty(); });
@@ -70,28 +76,43 @@ void SharedBrowser::serve(const std::stop_token& stop) {
     job.answer.set_value(std::move(missing));
   }
   // Here, not in the destructor: a browser is killed when this thread ends.
-  while (!browsers_.empty()) forget(browsers_.begin()->first);
+  stop_browser();
   const std::scoped_lock lock(mutex_);
   for (auto& job : queue_) job.answer.set_value("the run ended before the page was shot");
   queue_.clear();
 }
 
-std::optional<std::string> SharedBrowser::shoot_now(const Job& job) {
-  const ScreenshotRequest& request = job.request;
-  if (request.deadline - std::chrono::steady_clock::now() < std::chrono::seconds(2))
-    return "no time was left in the probe phase";
-  std::string why;
-  const auto setup = browser_setup(request, domains_, why);
-  if (!setup) return why;
-  Browser* browser = nullptr;
+std::optional<std::string> SharedBrowser::start() {
+  if (browser_ && !browser_->broken()) return std::nullopt;
+  stop_browser();  // ended or garbled: a new one
   try {
-    browser = &browser_for(*setup);
+    browser_ = std::make_unique<Browser>(*setup_);
   } catch (const CommandError& error) {
     return std::string("the browser could not start: ") + error.what();
   }
+  const std::scoped_lock lock(mutex_);
+  running_ = browser_->pid();
+  return std::nullopt;
+}
+
+void SharedBrowser::stop_browser() {
+  {
+    // Before it is reaped: its id must not be signalled once it may be reused.
+    const std::scoped_lock lock(mutex_);
+    running_ = -1;
+  }
+  browser_.reset();
+}
+
+std::optional<std::string> SharedBrowser::shoot_now(const Job& job) {
+  const ScreenshotRequest& request = job.request;
+  if (!setup_) return unusable_;
+  if (request.deadline - std::chrono::steady_clock::now() < std::chrono::seconds(2))
+    return "no time was left in the probe phase";
+  if (auto why = start()) return why;
   // Shot beside its file, and moved there only while the lane still claims it.
   const fs::path part = request.output.string() + ".part";
-  auto missing = browser->shoot(page_url(request), part, request.deadline, request.attempts);
+  auto missing = browser_->shoot(page_url(request), part, request.deadline, request.attempts);
   if (missing) return missing;
   std::error_code moved;
   const bool claimed =
@@ -101,33 +122,6 @@ std::optional<std::string> SharedBrowser::shoot_now(const Job& job) {
   fs::remove(part, ignored);
   return claimed ? "the picture could not be moved to " + request.output.string() + ": " + moved.message()
                  : "the lane ended before its page was shot";
-}
-
-Browser& SharedBrowser::browser_for(const BrowserSetup& setup) {
-  const std::string key = setup.executable + '\n' + setup.trusted_key;
-  if (const auto found = browsers_.find(key); found != browsers_.end()) {
-    if (!found->second->broken()) return *found->second;
-    forget(key);  // ended or garbled: a new one
-  }
-  if (browsers_.size() >= kMostBrowsers)
-    while (!browsers_.empty()) forget(browsers_.begin()->first);
-  auto browser = std::make_unique<Browser>(setup);
-  {
-    const std::scoped_lock lock(mutex_);
-    running_.push_back(browser->pid());
-  }
-  return *(browsers_[key] = std::move(browser));
-}
-
-void SharedBrowser::forget(const std::string& key) {
-  const auto found = browsers_.find(key);
-  if (found == browsers_.end()) return;
-  {
-    // Before it is reaped: its id must not be signalled once it may be reused.
-    const std::scoped_lock lock(mutex_);
-    running_.erase(std::remove(running_.begin(), running_.end(), found->second->pid()), running_.end());
-  }
-  browsers_.erase(found);
 }
 
 }  // namespace ccci

@@ -1,8 +1,9 @@
-// One headless browser for a whole run: started when the first landing page
-// is to be shot and kept for every lane's page after it, so a run pays one
-// browser start instead of one per fresh lane. Pages are shot one at a time,
-// in the order asked, on a thread of its own: a browser dies with the thread
-// that started it (ccci/process.hpp), and this one lives as long as the run.
+// One headless browser for a whole run: started with the run, while the first
+// apps deploy, and kept for every lane's page, so a run pays one browser start
+// instead of one per fresh lane, and no lane waits for it. Pages are shot one
+// at a time, in the order asked, on a thread of its own: a browser dies with
+// the thread that started it (ccci/process.hpp), and this one lives as long
+// as the run. A browser that ends is started again for the next page.
 #pragma once
 
 #include <sys/types.h>
@@ -11,7 +12,6 @@
 #include <deque>
 #include <functional>
 #include <future>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,9 +40,10 @@ class ShotClaim {
 
 class SharedBrowser {
  public:
-  /// `domains`: the apps of the run whose pages may be shot. The browser
-  /// resolves these names alone, so it is started once for all of them.
-  explicit SharedBrowser(std::vector<std::string> domains);
+  /// `browser` and `http` (--browser, --connect-to, --ca-file) as the lanes
+  /// have them; `domains`: the apps of the run whose pages may be shot. The
+  /// browser resolves these names alone, so it is started once for all.
+  SharedBrowser(const std::string& browser, const HttpSettings& http, std::vector<std::string> domains);
   SharedBrowser(const SharedBrowser&) = delete;
   SharedBrowser& operator=(const SharedBrowser&) = delete;
   /// Ends the browsers at once (a shot under way fails), answers what is
@@ -62,20 +63,19 @@ class SharedBrowser {
   };
   void serve(const std::stop_token& stop);
   std::optional<std::string> shoot_now(const Job& job);
-  Browser& browser_for(const BrowserSetup& setup);
-  void forget(const std::string& key);
+  // Starts the browser if none runs; returns why it cannot, or nullopt.
+  std::optional<std::string> start();
+  void stop_browser();
 
-  // Two certificates' browsers at most: a third replaces the others.
-  static constexpr std::size_t kMostBrowsers = 2;
   const std::vector<std::string> domains_;
+  std::string unusable_;               // why no browser can shoot (screenshots off, not installed)
+  std::optional<BrowserSetup> setup_;  // else, how to start it
   std::mutex mutex_;
   std::condition_variable_any wake_;
   std::deque<Job> queue_;
-  std::vector<pid_t> running_;  // the browsers' process groups, under mutex_
-  // The serving thread's alone: a browser per certificate key it trusts
-  // (usually one: the run's servers share a wildcard certificate).
-  std::map<std::string, std::unique_ptr<Browser>> browsers_;
-  std::jthread thread_;  // last: it starts once everything it uses exists
+  pid_t running_ = -1;                // the browser's process group, under mutex_
+  std::unique_ptr<Browser> browser_;  // the serving thread's alone
+  std::jthread thread_;               // last: it starts once everything it uses exists
 };
 
 }  // namespace ccci

@@ -52,6 +52,7 @@ let
     openssl = stub "openssl" { };
     libpng = stub "libpng" { };
     chromium = stub "chromium" { };
+    nssTools = stub "nss-tools" { meta.mainProgram = "certutil"; };
     spdlog = stub "spdlog" { };
     fmt = stub "fmt" { };
     cli11 = stub "cli11" { };
