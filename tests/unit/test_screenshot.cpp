@@ -1,16 +1,21 @@
 // What the browser may reach, and what counts as a picture.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/process/search_path.hpp>
 #include <chrono>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "ccci/process.hpp"
 #include "run/host_requests.hpp"
 #include "run/screenshot.hpp"
 #include "support.hpp"
@@ -41,6 +46,69 @@ TEST_SUITE("screenshot") {
           "MAP a.test 127.0.0.1:1, MAP * ~NOTFOUND, EXCLUDE b.test");
     CHECK(host_resolver_rules(std::vector<std::string>{"a.test", "b.test"}, {}) ==
           "MAP * ~NOTFOUND, EXCLUDE a.test, EXCLUDE b.test");
+  }
+
+  TEST_CASE("the browser verifies the app's certificate against --ca-file, its name included") {
+    // A CA, a certificate for app.test from it, and openssl's own HTTPS server on loopback.
+    // tools/test installs both (tools/bootstrap): without them this would check nothing.
+    REQUIRE_MESSAGE(!boost::process::search_path("chromium").empty(), "chromium is not installed");
+    REQUIRE_MESSAGE(!boost::process::search_path("certutil").empty(),
+                    "certutil (libnss3-tools) is not installed");
+    const TemporaryDirectory folder;
+    const auto dir = folder.path().string();
+    const std::string make =
+        "cd '" + dir +
+        "' && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca "
+        "&& "
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -days 2 -subj /CN=other "
+        "&& "
+        "openssl req -newkey rsa:2048 -nodes -keyout app.key -out app.csr -subj /CN=app.test && "
+        "printf 'subjectAltName=DNS:app.test\\n' > san && "
+        "openssl x509 -req -in app.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out app.pem -days 2 "
+        "-extfile san";
+    REQUIRE(run_command({.argv = {"sh", "-c", make}, .timeout = std::chrono::seconds(60)}).ok());
+    // A free port: the kernel's choice, let go just before the server takes it.
+    int port = 0;
+    {
+      const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in address{};
+      address.sin_family = AF_INET;
+      address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      socklen_t length = sizeof address;
+      REQUIRE(::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+      REQUIRE(::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+      port = ntohs(address.sin_port);
+      ::close(probe);
+    }
+    Subprocess server({.argv = {"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port),
+                                "-cert", dir + "/app.pem", "-key", dir + "/app.key", "-www", "-quiet"},
+                       .timeout = std::chrono::milliseconds::max()});
+    auto shoot = [&](const std::string& domain, const std::string& ca) {
+      return take_screenshot({.browser = "chromium",
+                              .domain = domain,
+                              .http = {.ca_file = dir + "/" + ca,
+                                       .connect_to = {domain + ":443:127.0.0.1:" + std::to_string(port)}},
+                              .output = folder.path() / (domain + ".png"),
+                              .deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60)});
+    };
+    // openssl's status page, once the server listens: its CA, its name.
+    std::optional<std::string> shot;
+    for (int tries = 0; tries < 300; ++tries) {  // up to a minute on a loaded machine
+      shot = shoot("app.test", "ca.pem");
+      if (!shot || shot->find("ERR_CONNECTION_REFUSED") == std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    CHECK_MESSAGE(!shot, shot.value_or(""));
+    CHECK(std::filesystem::exists(folder.path() / "app.test.png"));
+    // Another CA: nothing is skipped.
+    const auto untrusted = shoot("app.test", "other.pem");
+    REQUIRE(untrusted);
+    CHECK(untrusted->find("ERR_CERT_AUTHORITY_INVALID") != std::string::npos);
+    // The CA's certificate, for another name.
+    const auto misnamed = shoot("wrong.test", "ca.pem");
+    REQUIRE(misnamed);
+    CHECK(misnamed->find("ERR_CERT_COMMON_NAME_INVALID") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(folder.path() / "wrong.test.png"));
   }
 
   TEST_CASE("a test process may ask the host for its own app's page, and nothing else") {
