@@ -203,12 +203,17 @@ class CcCi(SandboxTestCase):
                       missing.recipe("custom-html")["screenshot"]["missing"])
         self.assert_nothing_left()
 
-    def test_one_browser_shoots_every_landing_page_of_a_run(self):
-        # A browser that counts its starts: the run's pages need one, whatever the number of lanes.
+    def counted_browser(self, then):
+        """A --browser that writes a line to the returned file each time it starts, then runs `then`."""
         starts = self.folder / "browser-starts"
-        browser = self.folder / "counting-chromium"
-        browser.write_text(f'#!/bin/sh\necho started >>"{starts}"\nexec chromium "$@"\n')
+        browser = self.folder / "counted-browser"
+        browser.write_text(f'#!/bin/sh\necho started >>"{starts}"\n{then}\n')
         browser.chmod(0o755)
+        return browser, starts
+
+    def test_one_browser_shoots_every_landing_page_of_a_run(self):
+        # The run's pages need one browser, whatever the number of lanes.
+        browser, starts = self.counted_browser('exec chromium "$@"')
         run = self.cc_ci("run", "custom-html", "hedgedoc", "--lanes", "fresh", "--jobs", "2", "--browser", str(browser))
         self.assertEqual(run.code, 0, run.stdout + run.stderr)
         for recipe in ("custom-html", "hedgedoc"):
@@ -220,10 +225,7 @@ class CcCi(SandboxTestCase):
     def test_a_browser_that_dies_is_no_screenshot_and_the_next_page_gets_a_new_one(self):
         # It starts, then ends before it answers: each lane's page names why, nothing else fails.
         # Started with the run, then again for each page that finds none running: three starts.
-        starts = self.folder / "browser-starts"
-        browser = self.folder / "dying-chromium"
-        browser.write_text(f'#!/bin/sh\necho started >>"{starts}"\necho "cannot open display" >&2\nexit 3\n')
-        browser.chmod(0o755)
+        browser, starts = self.counted_browser('echo "cannot open display" >&2\nexit 3')
         run = self.cc_ci("run", "custom-html", "hedgedoc", "--lanes", "fresh", "--jobs", "1", "--browser", str(browser))
         self.assertEqual(run.code, 0, run.stdout + run.stderr)
         for recipe in ("custom-html", "hedgedoc"):
