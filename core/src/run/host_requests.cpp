@@ -16,13 +16,6 @@ namespace ccci {
 
 namespace {
 
-// A page path, as the browser will put it after the lane's domain: no
-// scheme, host, space or control character can ride along.
-bool plain_path(const std::string& page) {
-  return page.starts_with('/') && page.size() <= 2048 &&
-         std::none_of(page.begin(), page.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f; });
-}
-
 bool send_all(int fd, const std::string& text) {
   size_t sent = 0;
   while (sent < text.size()) {
@@ -92,7 +85,7 @@ void HostRequests::take(const std::string& line) {
   std::string refusal;
   if (page == nullptr)
     refusal = "the host was asked something it does not do";
-  else if (!plain_path(*page))
+  else if (!is_page_path(*page))
     refusal = "the page to shoot is not a path on the app's domain";
   else if (shooting_)
     refusal = "a page of this lane is being shot already";

@@ -9,6 +9,7 @@
 #include "ccci/readiness.hpp"
 #include "run/lifecycle.hpp"
 #include "run/plugin_loader.hpp"
+#include "run/screenshot.hpp"
 
 namespace ccci {
 
@@ -95,8 +96,7 @@ void check_compose_overlay(const fs::path& plugin_file, const std::string& overl
 // The page to shoot is a path on the app's own domain, never another address.
 void check_screenshot_page(const fs::path& plugin_file, const std::string& page) {
   if (page.empty()) return;
-  if (!page.starts_with('/') || page.starts_with("//") ||
-      page.find_first_of(" \t\r\n\\@") != std::string::npos)
+  if (!is_page_path(page))
     throw PluginError("plugin " + plugin_file.string() + ": screenshot page \"" + page +
                       "\" must be a path on the app's domain, starting with one /");
 }

@@ -82,6 +82,12 @@ std::optional<BrowserSetup> browser_setup(const std::string& browser, const Http
   return setup;
 }
 
+bool is_page_path(const std::string& page) {
+  return page.starts_with('/') && !page.starts_with("//") && page.size() <= 2048 &&
+         std::none_of(page.begin(), page.end(),
+                      [](unsigned char c) { return c <= ' ' || c == 0x7f || c == '\\' || c == '@'; });
+}
+
 std::string page_url(const ScreenshotRequest& request) {
   return "https://" + request.domain + request.page;
 }

@@ -31,6 +31,12 @@ struct ScreenshotRequest {
 /// (and leaves no file). Never throws for the browser's failures.
 std::optional<std::string> take_screenshot(const ScreenshotRequest& request);
 
+/// Whether `page` is a path on the app's domain, as a plugin may name it
+/// (RecipeInfo::screenshot) and a test process may ask for it: one leading
+/// '/', no second one (a host), no '@', '\\', space or control character, at
+/// most 2048 bytes. The one rule for both.
+bool is_page_path(const std::string& page);
+
 /// https://<domain><page>.
 std::string page_url(const ScreenshotRequest& request);
 
