@@ -170,8 +170,11 @@ std::string Conversation::read_until(char end, std::size_t max_bytes, Clock::tim
 }
 
 std::string Conversation::read_bytes(std::size_t count) {
-  waiting_for_ = answer_timeout_;
-  const auto deadline = Clock::now() + answer_timeout_;
+  return read_bytes(count, Clock::now() + answer_timeout_);
+}
+
+std::string Conversation::read_bytes(std::size_t count, Clock::time_point deadline) {
+  waiting_for_ = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
   while (buffered_.size() < count) fill(deadline);
   std::string bytes = buffered_.substr(0, count);
   buffered_.erase(0, count);

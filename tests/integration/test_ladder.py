@@ -191,7 +191,8 @@ class Ladder(SandboxTestCase):
         self.assertIn("app backup create", out)
         self.assertIn("app volume remove", out)
         self.assertIn("app restore", out)
-        self.assertIn("--context default volume ls --format {{.Name}} --filter name=cust-", out)
+        self.assertIn('  GET /volumes?filters={"name":{"cust-', out)
+        self.assertIn("  (Docker's API, through ", out)
         self.assertEqual(self.calls(), [], "the plan ran abra")
 
     # ------------------------------------------------------------ the upgrade lane
@@ -356,8 +357,10 @@ class Ladder(SandboxTestCase):
         self.assertEqual(run.step("custom-html", "app rm")["status"], "passed")
         plan = self.cc_ci("plan", "custom-html")
         self.assertIn("check: every service of the stack runs its replicas\n", plan.stdout)
-        self.assertIn(f"  polled until the deploy phase ends: {self.sandbox_docker()} --context default service ls "
-                      "--filter label=com.docker.stack.namespace=", plan.stdout)
+        self.assertIn('  polled until the deploy phase ends: GET /services?status=true&filters='
+                      '{"label":{"com.docker.stack.namespace=cust-', plan.stdout)
+        self.assertIn(f"  (Docker's API, through {self.sandbox_docker()} --context default system dial-stdio)",
+                      plan.stdout)
         self.assert_nothing_left()
 
     def sandbox_docker(self):

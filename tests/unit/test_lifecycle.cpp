@@ -1,7 +1,6 @@
 #include <algorithm>
 #include <fstream>
 
-#include "run/leftovers.hpp"
 #include "run/lifecycle.hpp"
 #include "support.hpp"
 
@@ -311,31 +310,5 @@ TEST_SUITE("lifecycle") {
     wire = to_json(job());
     wire["keep"] = "sometimes";
     CHECK_THROWS_AS(job_from_json(wire), std::invalid_argument);
-  }
-}
-
-TEST_SUITE("lifecycle") {
-  TEST_CASE("a stack converged when every service runs all its replicas, as docker service ls says") {
-    test::TemporaryDirectory folder;
-    const auto docker = folder.path() / "docker";
-    const auto answer = folder.path() / "answer";
-    // A docker that prints `answer` and records its arguments.
-    std::ofstream(docker) << "#!/bin/sh\necho \"$@\" > " << (folder.path() / "argv").string() << "\ncat "
-                          << answer.string() << "\n";
-    std::filesystem::permissions(docker, std::filesystem::perms::owner_all);
-    const LeftoverQuery query{.docker = docker.string(), .server = "default", .domain = "cust-1.cc-ci.test"};
-    auto says = [&](const std::string& text) {
-      std::ofstream(answer) << text;
-      return services_not_converged(query);
-    };
-    CHECK(says("cust-1_cc-ci_test_app 1/1\ncust-1_cc-ci_test_db 2/2 (max 1 per node)\n").empty());
-    CHECK(test::read_file(folder.path() / "argv") ==
-          "--context default service ls --filter label=com.docker.stack.namespace=cust-1_cc-ci_test "
-          "--format {{.Name}} {{.Replicas}}\n");
-    CHECK(says("cust-1_cc-ci_test_app 0/1\ncust-1_cc-ci_test_db 1/1\n") ==
-          std::vector<std::string>{"cust-1_cc-ci_test_app 0/1"});
-    CHECK(says("cust-1_cc-ci_test_app 0/0\n") == std::vector<std::string>{"cust-1_cc-ci_test_app 0/0"});
-    CHECK(says("") == std::vector<std::string>{"stack cust-1_cc-ci_test has no service"});
-    CHECK_THROWS_WITH_AS(says("what is this\n"), doctest::Contains("cannot read"), CommandError);
   }
 }

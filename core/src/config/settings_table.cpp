@@ -21,8 +21,9 @@ constexpr SettingSpec kSettings[] = {
    .help = "the abra executable", .fallback = "abra on PATH"},
   {.key = "docker", .flag = "--docker", .env = "CC_CI_DOCKER", .value_name = "PATH",
    .kind = SettingKind::text,
-   .help = "the docker CLI that inspects each server after teardown, through the Docker context abra "
-           "made for it; an empty value leaves the clean-teardown rung unverified",
+   .help = "the docker CLI through which cc-ci asks each server's engine whether a deploy converged and "
+           "what teardown left (one `docker --context SERVER system dial-stdio` per lane, the context abra "
+           "made for it); an empty value leaves the clean-teardown rung unverified",
    .fallback = "docker on PATH"},
   {.key = "browser", .flag = "--browser", .env = "CC_CI_BROWSER", .value_name = "PATH",
    .kind = SettingKind::text,

@@ -56,8 +56,9 @@ struct RecipeJob {
   /// The upgrade lane's layout once it moved to the target (as released, or
   /// the change with the plugin's overlay); what ctx.compose() says after the move.
   ComposeLayout compose_after_move{};
-  /// The docker CLI that inspects the server after teardown (`docker --context
-  /// <server> … ls`); empty: the clean-teardown rung stays unverified.
+  /// The docker CLI through which the lane asks the server's engine
+  /// (`docker --context <server> system dial-stdio`); empty: the
+  /// clean-teardown rung stays unverified.
   std::string docker{};
   /// The browser that shoots the app's landing page (fresh lane only), and
   /// where the picture goes; an empty browser or file: no picture.

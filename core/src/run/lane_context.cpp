@@ -12,7 +12,8 @@ LaneContext::LaneContext(const RecipeJob& job, LifecycleObserver& observer, Abra
           job.abra, redactor_, [this](std::string_view text) { log(text); }, std::move(dry)),
       app_abra_(abra_, job.domain,
                 (job.abra.abra_dir.empty() ? default_abra_dir() : std::filesystem::path(job.abra.abra_dir)) /
-                    "recipes" / job.recipe) {
+                    "recipes" / job.recipe),
+      docker_engine_(job.docker, job.server) {
   abra_.set_command_listener(
       [&observer](std::string_view command) { observer.abra_ran(std::string(command)); });
   redactor_.set_listener([&observer](const std::string& secret) { observer.secret_added(secret); });

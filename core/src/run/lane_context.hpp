@@ -16,6 +16,7 @@
 #include "ccci/redactor.hpp"
 #include "model/job.hpp"
 #include "run/app_abra.hpp"
+#include "run/docker_engine.hpp"
 #include "run/lifecycle.hpp"
 
 namespace ccci {
@@ -49,6 +50,9 @@ class LaneContext : public Context {
   void moved_to_target() { moved_ = true; }
   const RecipeJob& job() const { return job_; }
   Phase phase() const { return phase_; }
+  /// The server's Docker engine, through job().docker: one connection for
+  /// the lane, opened at the first question (plans never ask one).
+  DockerEngine& docker_engine() { return docker_engine_; }
 
   /// A new phase with its own deadline.
   void begin(Phase phase, std::chrono::seconds timeout);
@@ -113,6 +117,7 @@ class LaneContext : public Context {
   Redactor redactor_;
   AbraClient abra_;
   AppAbra app_abra_;
+  DockerEngine docker_engine_;
   Phase phase_ = Phase::deploy;
   Rung rung_ = Rung::deploys;
   size_t hook_calls_ = 0;

@@ -247,13 +247,16 @@ void wait_for_convergence(LaneContext& ctx) {
   const std::string name = "every service of the stack runs its replicas";
   // "check: NAME" alone on its line: the supervisor reads check names from plans.
   ctx.describe("check: " + name);
-  ctx.describe("  polled until the deploy phase ends: " + joined(convergence_command(query), " "));
+  ctx.describe("  polled until the deploy phase ends: GET " + convergence_listing(query).path());
+  ctx.describe("  (Docker's API, through " + joined(ctx.docker_engine().dial_command(), " ") + ")");
   ctx.record(StepKind::check, name, [&] {
-    std::vector<std::string> waiting = services_not_converged(query);
+    // One request on the lane's open connection: cheap enough to ask often,
+    // so convergence is seen within a fifth of a second.
+    std::vector<std::string> waiting = services_not_converged(ctx.docker_engine(), query);
     int polls = 1;
     while (!waiting.empty() && std::chrono::steady_clock::now() < ctx.deadline()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 100 * polls)));
-      waiting = services_not_converged(query);
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(200, 50 * polls)));
+      waiting = services_not_converged(ctx.docker_engine(), query);
       ++polls;
     }
     if (!waiting.empty())
@@ -278,7 +281,7 @@ void remove_what_teardown_left(LaneContext& ctx, size_t first_teardown_step) {
   ctx.begin(Phase::teardown, phase_timeout(job.timeouts, Phase::teardown));
   ctx.client().set_deadline(ctx.deadline());
   const bool removed = ctx.act(std::string(kHostRemovedStack), [&] {
-    if (!remove_stack(stack_query(ctx))) ctx.log("no stack of the app was left on the server");
+    if (!remove_stack(ctx.docker_engine(), stack_query(ctx))) ctx.log("no stack of the app was left on the server");
   });
   if (removed)
     ctx.act("app rm (after docker stack rm)", [&] {
@@ -294,11 +297,12 @@ void check_nothing_left(LaneContext& ctx) {
   const std::string name = std::string(kNothingLeft);
   ctx.describe("check: " + name);
   ctx.describe("  no " + job.domain + ".env, and none of:");
-  for (const auto& argv : leftover_commands(query)) ctx.describe("  " + joined(argv, " "));
+  for (const auto& listing : leftover_listings(query)) ctx.describe("  GET " + listing.path());
+  ctx.describe("  (Docker's API, through " + joined(ctx.docker_engine().dial_command(), " ") + ")");
   // Inspected even after a teardown that failed: the host removed what it
   // could (remove_what_teardown_left), and the report says what is left.
   ctx.record(StepKind::check, name, [&] {
-    const auto left = find_leftovers(query);
+    const auto left = find_leftovers(ctx.docker_engine(), query);
     if (left.empty()) return;
     throw CheckFailure("teardown left " + std::to_string(left.size()) +
                        " thing(s) behind: " + joined(left, "; "));

@@ -1,7 +1,6 @@
 #include "run/leftovers.hpp"
 
 #include <algorithm>
-#include <sstream>
 #include <thread>
 
 #include "ccci/process.hpp"
@@ -11,69 +10,89 @@ namespace ccci {
 
 namespace {
 
-// The kinds of Docker object a stack leaves, as `docker <kind> ls` names them.
-// `stack ls` has no name filter; the others narrow by name on the server.
-constexpr const char* kObjectKinds[] = {"stack", "service", "secret", "config", "volume", "network"};
+constexpr const char* kStackLabel = "com.docker.stack.namespace";
 
-std::vector<std::string> command_for(const LeftoverQuery& query, const std::string& kind) {
-  std::vector<std::string> argv = {query.docker, "--context", query.server, kind,
-                                   "ls",         "--format",  "{{.Name}}"};
-  if (kind != "stack") argv.insert(argv.end(), {"--filter", "name=" + stack_name(query.domain)});
-  return argv;
+// A kind of Docker object a stack leaves: how the report names it, the API's
+// listing of it, and where that listing keeps each object's name.
+struct ObjectKind {
+  const char* name;
+  const char* listing;
+  bool named_in_spec;  // item.Spec.Name (swarm objects), else item.Name
+};
+
+// `docker stack ls` has no listing of its own: a stack is the label its services carry.
+constexpr ObjectKind kObjectKinds[] = {
+    {"service", "services", true}, {"secret", "secrets", true}, {"config", "configs", true},
+    {"volume", "volumes", false},  {"network", "networks", false},
+};
+
+nlohmann::json by_stack_label(const std::string& stack) {
+  return {{"label", {{std::string(kStackLabel) + "=" + stack, true}}}};
 }
 
-// A docker call bounded by the query's deadline (at least a second, at most a minute).
-CommandResult run_docker(const LeftoverQuery& query, const std::vector<std::string>& argv,
-                         std::string_view what) {
-  const auto left = query.deadline - std::chrono::steady_clock::now();
-  const auto timeout = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(left),
-                                  std::chrono::milliseconds(1000), std::chrono::milliseconds(60'000));
-  CommandResult result = run_command({.argv = argv, .timeout = timeout});
-  if (!result.ok())
-    throw CommandError("docker cannot list the server's " + std::string(what) + " (" + result.describe() +
-                       "): " + result.output.substr(0, 300));
-  return result;
+EngineListing named_after(const ObjectKind& kind, const std::string& stack) {
+  return {.what = kind.listing, .filters = {{"name", {{stack, true}}}}};
 }
 
-std::vector<std::string> output_lines(const std::string& output) {
-  std::vector<std::string> lines;
-  std::istringstream in(output);
-  for (std::string line; std::getline(in, line);) {
-    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
-      line.pop_back();
-    if (!line.empty()) lines.push_back(line);
+[[noreturn]] void unreadable(const EngineListing& listing, const std::string& what) {
+  throw CommandError("the Docker engine answered GET " + listing.path() + " with " + what +
+                     ", which cc-ci cannot read");
+}
+
+// The objects of an answer: a list, or for volumes {"Volumes": [...] or null}.
+const nlohmann::json& items_of(const EngineListing& listing, const nlohmann::json& answer) {
+  static const nlohmann::json kNone = nlohmann::json::array();
+  if (answer.is_array()) return answer;
+  if (answer.is_object() && answer.contains("Volumes")) {
+    const auto& volumes = answer["Volumes"];
+    if (volumes.is_null()) return kNone;
+    if (volumes.is_array()) return volumes;
   }
-  return lines;
+  unreadable(listing, "something other than a list");
+}
+
+std::string name_of(const EngineListing& listing, const nlohmann::json& item, bool in_spec) {
+  const nlohmann::json* holder = &item;
+  if (in_spec) {
+    if (!item.is_object() || !item.contains("Spec")) unreadable(listing, "an object without Spec");
+    holder = &item["Spec"];
+  }
+  if (!holder->is_object() || !holder->contains("Name") || !(*holder)["Name"].is_string())
+    unreadable(listing, "an object without a Name");
+  return (*holder)["Name"].get<std::string>();
+}
+
+unsigned count_of(const EngineListing& listing, const nlohmann::json& status, const char* key) {
+  if (!status.contains(key) || !status[key].is_number_unsigned()) unreadable(listing, std::string("no ") + key);
+  return status[key].get<unsigned>();
+}
+
+size_t how_many(DockerEngine& engine, const LeftoverQuery& query, const EngineListing& listing) {
+  return items_of(listing, engine.list(listing, query.deadline)).size();
 }
 
 }  // namespace
 
-std::vector<std::string> convergence_command(const LeftoverQuery& query) {
-  // abra deploys with `docker stack deploy`, which labels every service with its stack.
-  return {query.docker,
-          "--context",
-          query.server,
-          "service",
-          "ls",
-          "--filter",
-          "label=com.docker.stack.namespace=" + stack_name(query.domain),
-          "--format",
-          "{{.Name}} {{.Replicas}}"};
+EngineListing convergence_listing(const LeftoverQuery& query) {
+  return {.what = "services", .filters = by_stack_label(stack_name(query.domain)), .options = "status=true&"};
 }
 
-std::vector<std::string> services_not_converged(const LeftoverQuery& query) {
-  const auto services = output_lines(run_docker(query, convergence_command(query), "services").output);
+std::vector<std::string> services_not_converged(DockerEngine& engine, const LeftoverQuery& query) {
+  const EngineListing listing = convergence_listing(query);
+  const nlohmann::json answer = engine.list(listing, query.deadline);
+  const auto& services = items_of(listing, answer);
   if (services.empty()) return {"stack " + stack_name(query.domain) + " has no service"};
   std::vector<std::string> waiting;
-  for (const auto& line : services) {
-    // "NAME 1/1", or "NAME 1/1 (max 1 per node)": running before the slash, wanted after.
-    const auto space = line.find(' ');
-    const auto slash = line.find('/', space == std::string::npos ? 0 : space);
-    if (space == std::string::npos || slash == std::string::npos)
-      throw CommandError("docker printed a service line cc-ci cannot read: " + line.substr(0, 200));
-    const std::string running = line.substr(space + 1, slash - space - 1);
-    const std::string wanted = line.substr(slash + 1, line.find(' ', slash) - slash - 1);
-    if (running != wanted || wanted == "0") waiting.push_back(line);
+  for (const auto& service : services) {
+    // ServiceStatus is what `docker service ls` prints as REPLICAS: running/wanted.
+    if (!service.is_object() || !service.contains("ServiceStatus") || !service["ServiceStatus"].is_object())
+      unreadable(listing, "a service without ServiceStatus (an engine older than Docker 20.10?)");
+    const auto& status = service["ServiceStatus"];
+    const unsigned running = count_of(listing, status, "RunningTasks");
+    const unsigned wanted = count_of(listing, status, "DesiredTasks");
+    if (running != wanted || wanted == 0)
+      waiting.push_back(name_of(listing, service, true) + " " + std::to_string(running) + "/" +
+                        std::to_string(wanted));
   }
   return waiting;
 }
@@ -82,10 +101,9 @@ std::vector<std::string> stack_removal_command(const LeftoverQuery& query) {
   return {query.docker, "--context", query.server, "stack", "rm", stack_name(query.domain)};
 }
 
-bool remove_stack(const LeftoverQuery& query) {
+bool remove_stack(DockerEngine& engine, const LeftoverQuery& query) {
   const std::string stack = stack_name(query.domain);
-  const auto stacks = output_lines(run_docker(query, command_for(query, "stack"), "stacks").output);
-  if (std::find(stacks.begin(), stacks.end(), stack) == stacks.end()) return false;
+  if (how_many(engine, query, {.what = "services", .filters = by_stack_label(stack)}) == 0) return false;
   const CommandResult removed =
       run_command({.argv = stack_removal_command(query), .timeout = std::chrono::minutes(1)});
   if (!removed.ok())
@@ -93,15 +111,11 @@ bool remove_stack(const LeftoverQuery& query) {
                        removed.output.substr(0, 300));
   // Docker removes the containers and networks after `stack rm` returns; a
   // volume a container still holds cannot be removed by `app rm`.
-  const std::vector<std::string> containers = {
-      query.docker, "--context", query.server, "ps",
-      "--all",      "--quiet",   "--filter",   "label=com.docker.stack.namespace=" + stack};
-  const std::vector<std::string> networks = {
-      query.docker, "--context", query.server, "network",
-      "ls",         "--quiet",   "--filter",   "label=com.docker.stack.namespace=" + stack};
+  const EngineListing containers = {
+      .what = "containers/json", .filters = by_stack_label(stack), .options = "all=true&"};
+  const EngineListing networks = {.what = "networks", .filters = by_stack_label(stack)};
   for (int looks = 1;; ++looks) {
-    const auto left = output_lines(run_docker(query, containers, "containers").output).size() +
-                      output_lines(run_docker(query, networks, "networks").output).size();
+    const size_t left = how_many(engine, query, containers) + how_many(engine, query, networks);
     if (left == 0) return true;
     if (std::chrono::steady_clock::now() >= query.deadline)
       throw CommandError("docker stack rm " + stack + ": " + std::to_string(left) +
@@ -110,24 +124,30 @@ bool remove_stack(const LeftoverQuery& query) {
   }
 }
 
-std::vector<std::vector<std::string>> leftover_commands(const LeftoverQuery& query) {
-  std::vector<std::vector<std::string>> commands;
-  for (const char* kind : kObjectKinds) commands.push_back(command_for(query, kind));
-  return commands;
+std::vector<EngineListing> leftover_listings(const LeftoverQuery& query) {
+  const std::string stack = stack_name(query.domain);
+  std::vector<EngineListing> listings = {{.what = "services", .filters = by_stack_label(stack)}};
+  for (const auto& kind : kObjectKinds) listings.push_back(named_after(kind, stack));
+  return listings;
 }
 
-std::vector<std::string> find_leftovers(const LeftoverQuery& query) {
+std::vector<std::string> find_leftovers(DockerEngine& engine, const LeftoverQuery& query) {
   std::vector<std::string> found;
   const auto env_file = query.abra_dir / "servers" / query.server / (query.domain + ".env");
   std::error_code error;
   if (std::filesystem::exists(std::filesystem::symlink_status(env_file, error)))
     found.push_back("env file " + env_file.string());
   const std::string stack = stack_name(query.domain);
-  for (const char* kind : kObjectKinds) {
-    const CommandResult result = run_docker(query, command_for(query, kind), std::string(kind) + "s");
-    // Docker's name filter matches anywhere in the name: keep only this app's.
-    for (const auto& name : output_lines(result.output))
-      if (name == stack || name.starts_with(stack + "_")) found.push_back(std::string(kind) + " " + name);
+  if (how_many(engine, query, {.what = "services", .filters = by_stack_label(stack)}) > 0)
+    found.push_back("stack " + stack);
+  for (const auto& kind : kObjectKinds) {
+    const EngineListing listing = named_after(kind, stack);
+    const nlohmann::json answer = engine.list(listing, query.deadline);
+    // Docker's name filter matches a part of the name: keep only this app's.
+    for (const auto& item : items_of(listing, answer)) {
+      const std::string name = name_of(listing, item, kind.named_in_spec);
+      if (name == stack || name.starts_with(stack + "_")) found.push_back(std::string(kind.name) + " " + name);
+    }
   }
   return found;
 }

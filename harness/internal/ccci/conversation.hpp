@@ -42,6 +42,8 @@ class Conversation {
   std::string read_until(char end, std::size_t max_bytes, std::chrono::steady_clock::time_point deadline);
   /// The next `count` bytes of its answer, with the same errors.
   std::string read_bytes(std::size_t count);
+  /// The same, by `deadline` rather than the command's timeout.
+  std::string read_bytes(std::size_t count, std::chrono::steady_clock::time_point deadline);
 
   /// "exited 128: fatal: …": what ended it (once it has ended) and the last
   /// line it printed on stderr, either of them empty; for an error message.
