@@ -1,10 +1,9 @@
-#include "run/docker_engine.hpp"
-
 #include <signal.h>
 
 #include <algorithm>
 #include <fstream>
 
+#include "run/docker_engine.hpp"
 #include "run/leftovers.hpp"
 #include "support.hpp"
 
@@ -82,15 +81,21 @@ while most != 0:
   pid_t pid() const { return std::stoi(test::read_file(folder_.path() / "pid")); }
   size_t starts() const {
     const auto lines = log();
-    return static_cast<size_t>(
-        std::count_if(lines.begin(), lines.end(), [](const std::string& line) { return line.starts_with("start "); }));
+    return static_cast<size_t>(std::count_if(
+        lines.begin(), lines.end(), [](const std::string& line) { return line.starts_with("start "); }));
   }
 
  private:
   test::TemporaryDirectory folder_;
 };
 
-Clock::time_point soon() { return Clock::now() + std::chrono::seconds(20); }
+void touch(const std::filesystem::path& path) {
+  const std::ofstream empty(path);
+}
+
+Clock::time_point soon() {
+  return Clock::now() + std::chrono::seconds(20);
+}
 
 const LeftoverQuery kQuery{.server = "default", .domain = "cust-1.cc-ci.test"};
 
@@ -121,9 +126,11 @@ TEST_SUITE("docker engine") {
       return services_not_converged(docker, kQuery);
     };
     const std::string app = R"({"Spec":{"Name":"cust-1_cc-ci_test_app"},"ServiceStatus":)";
-    CHECK(says("[" + app + R"({"RunningTasks":1,"DesiredTasks":1}},)" +
-               R"({"Spec":{"Name":"cust-1_cc-ci_test_db"},"ServiceStatus":{"RunningTasks":2,"DesiredTasks":2}}])")
-              .empty());
+    CHECK(
+        says(
+            "[" + app + R"({"RunningTasks":1,"DesiredTasks":1}},)" +
+            R"({"Spec":{"Name":"cust-1_cc-ci_test_db"},"ServiceStatus":{"RunningTasks":2,"DesiredTasks":2}}])")
+            .empty());
     CHECK(says("[" + app + R"({"RunningTasks":0,"DesiredTasks":1}}])") ==
           std::vector<std::string>{"cust-1_cc-ci_test_app 0/1"});
     CHECK(says("[" + app + R"({"RunningTasks":0,"DesiredTasks":0}}])") ==
@@ -141,7 +148,8 @@ TEST_SUITE("docker engine") {
     engine.set("chunked");
     DockerEngine docker(engine.docker().string(), "default");
     engine.answer("networks", R"([{"Name":"cust-1_cc-ci_test_default"},{"Name":"other"}])");
-    const auto networks = docker.list({.what = "networks", .filters = {{"name", {{"cust-1", true}}}}}, soon());
+    const auto networks =
+        docker.list({.what = "networks", .filters = {{"name", {{"cust-1", true}}}}}, soon());
     CHECK(networks.size() == 2);
     CHECK(networks[0]["Name"] == "cust-1_cc-ci_test_default");
   }
@@ -192,24 +200,26 @@ TEST_SUITE("docker engine") {
     const test::TemporaryDirectory abra;
     const test::ScopedEnvironment abra_dir("ABRA_DIR", abra.path().string());
     const auto swarm = abra.path() / "servers" / "default" / ".swarm";
-    for (const char* folder : {"stacks", "volumes", "secrets"}) std::filesystem::create_directories(swarm / folder);
+    for (const char* folder : {"stacks", "volumes", "secrets"})
+      std::filesystem::create_directories(swarm / folder);
     const LeftoverQuery query{.server = "default", .domain = "cust-1.cc-ci.test", .abra_dir = abra.path()};
     DockerEngine docker((test::environment_path("FAKE_ABRA_DIR") / "docker").string(), "default");
 
     CHECK(find_leftovers(docker, query).empty());  // no volume at all: the engine says "Volumes": null
     std::ofstream(swarm / "stacks" / "cust-1_cc-ci_test.json") << R"({"converge":"never"})";
-    std::ofstream(swarm / "volumes" / "cust-1_cc-ci_test_content");
-    std::ofstream(swarm / "volumes" / "xcust-1_cc-ci_test_other");  // the name filter matches a part of it
-    std::ofstream(swarm / "secrets" / "cust-1_cc-ci_test_pw_v1");
-    std::ofstream(abra.path() / "servers" / "default" / "cust-1.cc-ci.test.env");
+    touch(swarm / "volumes" / "cust-1_cc-ci_test_content");
+    touch(swarm / "volumes" / "xcust-1_cc-ci_test_other");  // the name filter matches a part of it
+    touch(swarm / "secrets" / "cust-1_cc-ci_test_pw_v1");
+    touch(abra.path() / "servers" / "default" / "cust-1.cc-ci.test.env");
     CHECK(services_not_converged(docker, query) == std::vector<std::string>{"cust-1_cc-ci_test_app 0/1"});
     CHECK(find_leftovers(docker, query) ==
-          std::vector<std::string>{"env file " + (abra.path() / "servers/default/cust-1.cc-ci.test.env").string(),
-                                   "stack cust-1_cc-ci_test", "service cust-1_cc-ci_test_app",
-                                   "secret cust-1_cc-ci_test_pw_v1", "volume cust-1_cc-ci_test_content"});
+          std::vector<std::string>{
+              "env file " + (abra.path() / "servers/default/cust-1.cc-ci.test.env").string(),
+              "stack cust-1_cc-ci_test", "service cust-1_cc-ci_test_app", "secret cust-1_cc-ci_test_pw_v1",
+              "volume cust-1_cc-ci_test_content"});
     DockerEngine nowhere((test::environment_path("FAKE_ABRA_DIR") / "docker").string(), "nowhere");
-    CHECK_THROWS_WITH_AS(find_leftovers(nowhere, query), doctest::Contains("context \"nowhere\" does not exist"),
-                         CommandError);
+    CHECK_THROWS_WITH_AS(find_leftovers(nowhere, query),
+                         doctest::Contains("context \"nowhere\" does not exist"), CommandError);
   }
 }
 

@@ -1,12 +1,12 @@
 #include "run/docker_engine.hpp"
 
+#include <curl/curl.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <optional>
 #include <utility>
-
-#include <curl/curl.h>
 
 namespace ccci {
 
@@ -40,7 +40,8 @@ std::string lowered(std::string text) {
 size_t number(std::string_view text, int base, const std::string& what) {
   size_t value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, base);
-  if (error != std::errc() || end == text.data()) throw CommandError("the engine's " + what + " is not a number");
+  if (error != std::errc() || end == text.data())
+    throw CommandError("the engine's " + what + " is not a number");
   return value;
 }
 
@@ -67,7 +68,8 @@ Answer read_answer(Conversation& dialer, Clock::time_point deadline) {
   for (int headers = 0;; ++headers) {
     const std::string header = line();
     if (header.empty()) break;
-    if (headers == kMostHeaders) throw CommandError("answered more than " + std::to_string(kMostHeaders) + " headers");
+    if (headers == kMostHeaders)
+      throw CommandError("answered more than " + std::to_string(kMostHeaders) + " headers");
     const auto colon = header.find(':');
     if (colon == std::string::npos) continue;
     const std::string name = lowered(header.substr(0, colon));
@@ -120,7 +122,8 @@ nlohmann::json DockerEngine::list(const EngineListing& listing, Clock::time_poin
   // Unversioned: the engine's own API. Docker 29 refuses versions before
   // 1.44, Debian 12's engine knows none after 1.41; these listings read the
   // same in both.
-  const std::string target = "/" + listing.what + "?" + listing.options + "filters=" + escaped(listing.filters.dump());
+  const std::string target =
+      "/" + listing.what + "?" + listing.options + "filters=" + escaped(listing.filters.dump());
   const auto fail = [&](const std::string& why) {
     return CommandError("the Docker engine of server " + server_ + " (through " + docker_ + " --context " +
                         server_ + " system dial-stdio) did not answer GET " + listing.path() + ": " + why);

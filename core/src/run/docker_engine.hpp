@@ -10,10 +10,9 @@
 
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "ccci/conversation.hpp"
 
@@ -21,9 +20,9 @@ namespace ccci {
 
 /// One listing of the engine's API: GET /<what>?<options>filters=<filters>.
 struct EngineListing {
-  std::string what;          ///< "services", "volumes", "containers/json", …
-  nlohmann::json filters;    ///< e.g. {"name": {"x": true}}: what of it to list
-  std::string options = "";  ///< further parameters, each followed by '&' ("status=true&")
+  std::string what;        ///< "services", "volumes", "containers/json", …
+  nlohmann::json filters;  ///< e.g. {"name": {"x": true}}: what of it to list
+  std::string options{};   ///< further parameters, each followed by '&' ("status=true&")
   /// As a plan and an error show it, the filters not escaped.
   std::string path() const;
 };

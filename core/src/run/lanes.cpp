@@ -281,7 +281,8 @@ void remove_what_teardown_left(LaneContext& ctx, size_t first_teardown_step) {
   ctx.begin(Phase::teardown, phase_timeout(job.timeouts, Phase::teardown));
   ctx.client().set_deadline(ctx.deadline());
   const bool removed = ctx.act(std::string(kHostRemovedStack), [&] {
-    if (!remove_stack(ctx.docker_engine(), stack_query(ctx))) ctx.log("no stack of the app was left on the server");
+    if (!remove_stack(ctx.docker_engine(), stack_query(ctx)))
+      ctx.log("no stack of the app was left on the server");
   });
   if (removed)
     ctx.act("app rm (after docker stack rm)", [&] {

@@ -22,7 +22,7 @@ struct ObjectKind {
 
 // `docker stack ls` has no listing of its own: a stack is the label its services carry.
 constexpr ObjectKind kObjectKinds[] = {
-    {"service", "services", true}, {"secret", "secrets", true}, {"config", "configs", true},
+    {"service", "services", true}, {"secret", "secrets", true},    {"config", "configs", true},
     {"volume", "volumes", false},  {"network", "networks", false},
 };
 
@@ -63,7 +63,8 @@ std::string name_of(const EngineListing& listing, const nlohmann::json& item, bo
 }
 
 unsigned count_of(const EngineListing& listing, const nlohmann::json& status, const char* key) {
-  if (!status.contains(key) || !status[key].is_number_unsigned()) unreadable(listing, std::string("no ") + key);
+  if (!status.contains(key) || !status[key].is_number_unsigned())
+    unreadable(listing, std::string("no ") + key);
   return status[key].get<unsigned>();
 }
 
@@ -146,7 +147,8 @@ std::vector<std::string> find_leftovers(DockerEngine& engine, const LeftoverQuer
     // Docker's name filter matches a part of the name: keep only this app's.
     for (const auto& item : items_of(listing, answer)) {
       const std::string name = name_of(listing, item, kind.named_in_spec);
-      if (name == stack || name.starts_with(stack + "_")) found.push_back(std::string(kind.name) + " " + name);
+      if (name == stack || name.starts_with(stack + "_"))
+        found.push_back(std::string(kind.name) + " " + name);
     }
   }
   return found;
