@@ -171,7 +171,9 @@ class CcCi(SandboxTestCase):
         self.assert_nothing_left()
 
     def test_a_run_shoots_the_landing_page_with_headless_chromium(self):
-        run = self.cc_ci("run", "custom-html", "--browser", "chromium", "--dashboard-url", "https://ci.example.org/runs/7")
+        # The browser a run takes when none is given (the full chromium: the other tests).
+        run = self.cc_ci("run", "custom-html", "--browser", "chromium-headless-shell",
+                         "--dashboard-url", "https://ci.example.org/runs/7")
         self.assertEqual(run.code, 0, run.stdout + run.stderr)
         self.assert_valid_report(run)
         self.assertEqual(run.recipe("custom-html")["screenshot"], {"file": "screenshots/custom-html.png"})
@@ -199,7 +201,7 @@ class CcCi(SandboxTestCase):
         self.assert_nothing_left()
         missing = self.cc_ci("run", "custom-html", "--browser", str(self.folder / "no-chromium"))
         self.assertEqual(missing.code, 0, missing.stdout + missing.stderr)
-        self.assertIn("is not installed (Debian: apt-get install chromium)",
+        self.assertIn("is not installed (Debian: apt-get install chromium-headless-shell)",
                       missing.recipe("custom-html")["screenshot"]["missing"])
         self.assert_nothing_left()
 
@@ -239,13 +241,16 @@ class CcCi(SandboxTestCase):
     def test_a_landing_page_reaches_no_other_origin_through_the_runs_browser(self):
         # The browser resolves every app of the run; what the page asks of any other origin
         # (another port of its host, another app) must still fail inside the browser.
-        run = self.cc_ci("run", "custom-html", "hedgedoc", "--lanes", "fresh", "--jobs", "2", "--browser", "chromium",
-                         env={"FAKE_APP_MODE": "reaching"})
-        self.assertEqual(run.code, 0, run.stdout + run.stderr)
-        self.assertEqual(run.recipe("custom-html")["screenshot"], {"file": "screenshots/custom-html.png"})
-        reached = self.sandbox.abra_dir / "reached-by-another-app.log"
-        self.assertFalse(reached.exists(), reached.read_text() if reached.exists() else "")
-        self.assert_nothing_left()
+        # Both browsers: the default (the headless shell) and the full one NixOS gives.
+        for browser in ("chromium-headless-shell", "chromium"):
+            with self.subTest(browser=browser):
+                run = self.cc_ci("run", "custom-html", "hedgedoc", "--lanes", "fresh", "--jobs", "2",
+                                 "--browser", browser, env={"FAKE_APP_MODE": "reaching"})
+                self.assertEqual(run.code, 0, run.stdout + run.stderr)
+                self.assertEqual(run.recipe("custom-html")["screenshot"], {"file": "screenshots/custom-html.png"})
+                reached = self.sandbox.abra_dir / "reached-by-another-app.log"
+                self.assertFalse(reached.exists(), reached.read_text() if reached.exists() else "")
+                self.assert_nothing_left()
 
     def test_the_run_page_dashboard_and_pr_comment_show_in_chromium(self):
         runs = self.folder / "reports" / "custom-html"

@@ -224,7 +224,7 @@ TEST_SUITE("screenshot") {
                                           .domain = "app.test",
                                           .output = folder.path() / "x.png"});
     REQUIRE(missing);
-    CHECK(missing->ends_with("is not installed (Debian: apt-get install chromium)"));
+    CHECK(missing->ends_with("is not installed (Debian: apt-get install chromium-headless-shell)"));
     CHECK_FALSE(std::filesystem::exists(folder.path() / "x.png"));
   }
 }

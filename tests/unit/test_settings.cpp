@@ -55,6 +55,19 @@ TEST_SUITE("settings") {
     CHECK(settings.report_dir == "cc-ci-report");
   }
 
+  TEST_CASE("the browser by default: chromium-headless-shell when it is on PATH, else chromium") {
+    const test::TemporaryDirectory bin;
+    {
+      const test::ScopedEnvironment path("PATH", bin.path().string());
+      CHECK(resolve_settings({}, {}).browser == "chromium");
+      const auto shell = bin.path() / "chromium-headless-shell";
+      std::ofstream(shell) << "#!/bin/sh\n";
+      std::filesystem::permissions(shell, std::filesystem::perms::owner_all);
+      CHECK(resolve_settings({}, {}).browser == "chromium-headless-shell");
+      CHECK(resolve_settings(flags({{"browser", {"/opt/chromium"}}}), {}).browser == "/opt/chromium");
+    }
+  }
+
   TEST_CASE("--lanes picks lanes in their own order; an unknown lane is refused by name") {
     CHECK(resolve_settings({}, {}).lanes == std::vector<Lane>{Lane::fresh, Lane::upgrade, Lane::lint});
     CHECK(resolve_settings(flags({{"lanes", {"lint,fresh"}}}), {}).lanes ==

@@ -105,7 +105,8 @@ struct Settings {
   std::vector<std::filesystem::path> plugin_paths;
   std::string abra = "abra";
   std::string docker = "docker";     ///< empty: nothing inspects the server after teardown
-  std::string browser = "chromium";  ///< shoots the landing page; empty: no screenshots
+  std::string browser = "chromium";  ///< shoots the landing page; empty: no screenshots (resolve_settings:
+                                     ///< chromium-headless-shell when installed)
   std::vector<ServerSlot> servers;
   std::string domain_suffix;
   int jobs = 1;

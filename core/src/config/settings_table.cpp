@@ -28,7 +28,7 @@ constexpr SettingSpec kSettings[] = {
   {.key = "browser", .flag = "--browser", .env = "CC_CI_BROWSER", .value_name = "PATH",
    .kind = SettingKind::text,
    .help = "the headless Chromium that shoots each app's landing page for the report (screenshots/); an "
-           "empty value takes no pictures", .fallback = "chromium on PATH"},
+           "empty value takes no pictures", .fallback = "chromium-headless-shell on PATH, else chromium"},
   {.key = "server", .flag = "--server", .env = "CC_CI_SERVER", .value_name = "NAME[:N]",
    .kind = SettingKind::list,
    .help = "abra server to deploy on, taking at most N tests at once; repeat for a pool",

@@ -76,7 +76,7 @@ std::optional<BrowserSetup> browser_setup(const std::string& browser, const Http
                      .resolver_rules = host_resolver_rules(domains, http.connect_to),
                      .ca_file = http.ca_file};
   if (setup.executable.empty() || !fs::exists(setup.executable)) {
-    why = browser + " is not installed (Debian: apt-get install chromium)";
+    why = browser + " is not installed (Debian: apt-get install chromium-headless-shell)";
     return std::nullopt;
   }
   return setup;
