@@ -57,7 +57,8 @@ struct HttpResponse {
 
 /// Performs requests with the run's TLS and routing settings, like one browser
 /// session: cookies set by a response are sent with the later requests of the
-/// same client (and its copies). Not thread-safe; cheap to create.
+/// same client (and its copies), and its connections and TLS sessions are
+/// kept for them. Not thread-safe; cheap to create.
 class HttpClient {
  public:
   explicit HttpClient(HttpSettings settings);

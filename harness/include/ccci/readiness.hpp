@@ -15,7 +15,7 @@ namespace ccci {
 struct Backoff {
   std::chrono::milliseconds initial{25};
   double factor = 1.5;
-  std::chrono::milliseconds cap{100};  // a ready app is seen within ~0.1 s (bench/README.md)
+  std::chrono::milliseconds cap{50};  // a ready app is seen within ~50 ms (bench/README.md)
 
   std::chrono::milliseconds next(std::chrono::milliseconds previous) const;
 };
