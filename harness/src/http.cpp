@@ -202,6 +202,11 @@ HttpResponse HttpClient::perform(const HttpRequest& request) const {
   }
   if (connect_to) curl_easy_setopt(curl, CURLOPT_CONNECT_TO, connect_to.get());
   curl_easy_setopt(curl, CURLOPT_SHARE, cookies_->share);
+  // A kept connection idle longer than a server's keep-alive (nginx: 75 s) may
+  // be closed under it, and curl 7.88 can take it for alive and send again
+  // (curl #10646): connections are kept for a readiness wait or a check's
+  // requests, not for a long-lived client's next webhook.
+  curl_easy_setopt(curl, CURLOPT_MAXAGE_CONN, 30L);
   curl_easy_setopt(curl, CURLOPT_COOKIEFILE, "");  // the cookie engine, in memory only
   set_request(curl, request, headers);
   BodySink sink{response.body};

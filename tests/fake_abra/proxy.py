@@ -77,9 +77,13 @@ class Handler(BaseHTTPRequestHandler):
             # down whoever answers, for the test that no screenshot's page reaches past its own app.
             with open(self.server.abra_dir / "reached-by-another-app.log", "a") as log:
                 log.write(f"{host} {self.command} {self.path}\n")
+        # A request's body is read even when no app answers it: on a kept connection what is
+        # left unread would be taken for the next request (as Traefik reads it too).
         if stack is None or stack.get("mode") == "traefik-404":
+            read_body(self)
             return self.answer(404, "404 page not found\n", {"Content-Type": "text/plain; charset=utf-8"})
         if time.time() < stack["ready_at"] or stack.get("converge") == "never" or self.not_up_yet(stack):
+            read_body(self)
             return self.answer(502, "Bad Gateway", {"Content-Type": "text/plain; charset=utf-8"})
         swarm = state.swarm_dir(self.server.abra_dir / "servers" / stack["server"])
         status, headers, body = app_module(stack["app"]).handle(Request(self, stack, swarm))

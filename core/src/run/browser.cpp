@@ -30,6 +30,9 @@ std::vector<std::string> browser_argv(const BrowserSetup& setup, const fs::path&
       "--headless",
       "--no-sandbox",
       "--disable-gpu",
+      // A container's /dev/shm is 64 MB: Debian's chromium launcher adds this
+      // there, its headless-shell launcher does not.
+      "--disable-dev-shm-usage",
       "--no-first-run",
       "--disable-background-networking",
       "--disable-component-update",
