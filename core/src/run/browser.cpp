@@ -25,13 +25,13 @@ constexpr int kWindowHeight = 800;
 constexpr int kSettleMilliseconds = 5'000;
 
 std::vector<std::string> browser_argv(const BrowserSetup& setup, const fs::path& profile) {
+  // --disable-dev-shm-usage: a container's /dev/shm is 64 MB; Debian's chromium
+  // launcher adds it there, its headless-shell launcher does not.
   std::vector<std::string> argv = {
       setup.executable,
       "--headless",
       "--no-sandbox",
       "--disable-gpu",
-      // A container's /dev/shm is 64 MB: Debian's chromium launcher adds this
-      // there, its headless-shell launcher does not.
       "--disable-dev-shm-usage",
       "--no-first-run",
       "--disable-background-networking",
