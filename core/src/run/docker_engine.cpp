@@ -73,9 +73,8 @@ Answer read_answer(Conversation& dialer, Clock::time_point deadline) {
     const auto colon = header.find(':');
     if (colon == std::string::npos) continue;
     const std::string name = lowered(header.substr(0, colon));
-    std::string value = header.substr(header.find_first_not_of(" \t", colon + 1) == std::string::npos
-                                          ? header.size()
-                                          : header.find_first_not_of(" \t", colon + 1));
+    const std::string value =
+        header.substr(std::min(header.find_first_not_of(" \t", colon + 1), header.size()));
     if (name == "content-length") length = number(value, 10, "Content-Length");
     if (name == "transfer-encoding") chunked = lowered(value).find("chunked") != std::string::npos;
     if (name == "connection") answer.closes = lowered(value).find("close") != std::string::npos;

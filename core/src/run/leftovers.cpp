@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <utility>
 
 #include "ccci/process.hpp"
 #include "recipe/names.hpp"
@@ -28,6 +29,12 @@ constexpr ObjectKind kObjectKinds[] = {
 
 nlohmann::json by_stack_label(const std::string& stack) {
   return {{"label", {{std::string(kStackLabel) + "=" + stack, true}}}};
+}
+
+// The stack's services, found by the label `docker stack deploy` gives each:
+// what `docker stack ls` counts as the stack.
+EngineListing stack_services(const std::string& stack, std::string options = {}) {
+  return {.what = "services", .filters = by_stack_label(stack), .options = std::move(options)};
 }
 
 EngineListing named_after(const ObjectKind& kind, const std::string& stack) {
@@ -75,7 +82,7 @@ size_t how_many(DockerEngine& engine, const LeftoverQuery& query, const EngineLi
 }  // namespace
 
 EngineListing convergence_listing(const LeftoverQuery& query) {
-  return {.what = "services", .filters = by_stack_label(stack_name(query.domain)), .options = "status=true&"};
+  return stack_services(stack_name(query.domain), "status=true&");
 }
 
 std::vector<std::string> services_not_converged(DockerEngine& engine, const LeftoverQuery& query) {
@@ -104,7 +111,7 @@ std::vector<std::string> stack_removal_command(const LeftoverQuery& query) {
 
 bool remove_stack(DockerEngine& engine, const LeftoverQuery& query) {
   const std::string stack = stack_name(query.domain);
-  if (how_many(engine, query, {.what = "services", .filters = by_stack_label(stack)}) == 0) return false;
+  if (how_many(engine, query, stack_services(stack)) == 0) return false;
   const CommandResult removed =
       run_command({.argv = stack_removal_command(query), .timeout = std::chrono::minutes(1)});
   if (!removed.ok())
@@ -127,7 +134,7 @@ bool remove_stack(DockerEngine& engine, const LeftoverQuery& query) {
 
 std::vector<EngineListing> leftover_listings(const LeftoverQuery& query) {
   const std::string stack = stack_name(query.domain);
-  std::vector<EngineListing> listings = {{.what = "services", .filters = by_stack_label(stack)}};
+  std::vector<EngineListing> listings = {stack_services(stack)};
   for (const auto& kind : kObjectKinds) listings.push_back(named_after(kind, stack));
   return listings;
 }
@@ -139,8 +146,7 @@ std::vector<std::string> find_leftovers(DockerEngine& engine, const LeftoverQuer
   if (std::filesystem::exists(std::filesystem::symlink_status(env_file, error)))
     found.push_back("env file " + env_file.string());
   const std::string stack = stack_name(query.domain);
-  if (how_many(engine, query, {.what = "services", .filters = by_stack_label(stack)}) > 0)
-    found.push_back("stack " + stack);
+  if (how_many(engine, query, stack_services(stack)) > 0) found.push_back("stack " + stack);
   for (const auto& kind : kObjectKinds) {
     const EngineListing listing = named_after(kind, stack);
     const nlohmann::json answer = engine.list(listing, query.deadline);
